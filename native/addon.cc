@@ -1,0 +1,10 @@
+#include "addon.h"
+
+// Context-aware module: every worker thread that loads the addon gets its own exports object,
+// and no module keeps process-wide JS state.
+static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
+  airship::InitInfo(env, exports);
+  return exports;
+}
+
+NODE_API_MODULE(airship_native, InitAddon)

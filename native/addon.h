@@ -1,0 +1,9 @@
+// Registration hooks: each native module adds its exports to the addon object.
+#pragma once
+#include <napi.h>
+
+namespace airship {
+
+void InitInfo(Napi::Env env, Napi::Object exports);
+
+}  // namespace airship

@@ -1,0 +1,36 @@
+/**
+ * The public library API of airship-image-builder. The CLI is a thin layer over these calls.
+ */
+export type { CommonOptions, ProgressEvent, ProgressListener } from './api/common.js';
+export { type LoadedConfig, resolveConfig } from './api/config.js';
+export { notYet } from './api/not-yet.js';
+export {
+  type CommandName,
+  defaultSettings,
+  imageReference,
+  resolveSettings,
+  SETTINGS,
+  type SettingSpec,
+  type Settings,
+} from './config/settings.js';
+export type * from './config/types.js';
+export {
+  BuildError,
+  ConfigError,
+  type Diagnostic,
+  exitCodeOf,
+  formatDiagnostic,
+  NotImplementedError,
+  type SourcePosition,
+  UsageError,
+} from './errors.js';
+export { nativeInfo } from './squashfs/native.js';
+
+import { notYet } from './api/not-yet.js';
+
+export const build = notYet('build');
+export const cutImage = notYet('cut-image');
+export const packageQcow = notYet('package-qcow');
+export const bootTest = notYet('boot-test');
+export const squash = notYet('squash');
+export const doctor = notYet('doctor');

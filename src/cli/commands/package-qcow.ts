@@ -1,0 +1,15 @@
+import type { Command } from 'commander';
+import { packageQcow } from '../../api.js';
+import { action } from '../run.js';
+import { addSettingOptions, settingsFrom } from '../settings-options.js';
+
+export function registerPackageQcow(program: Command): void {
+  const cmd = program
+    .command('package-qcow')
+    .description("Package each bundle's QCOW2s, md5sums and profiles into a container image.");
+  addSettingOptions(cmd, 'package-qcow').action(
+    action(async (opts: Record<string, unknown>) => {
+      await packageQcow({ settings: settingsFrom(opts) });
+    }),
+  );
+}

@@ -1,0 +1,21 @@
+#!/usr/bin/env node
+import { Command } from 'commander';
+import { registerCommands } from './commands/index.js';
+import { version } from './version.js';
+
+const program = new Command('image-builder')
+  .description(
+    'Builds the bootable artifacts of an Airship deployment: a base container image (build), ' +
+      'an ephemeral ISO and target-OS QCOW2s cut from it (cut-image), and checks that they boot (boot-test).',
+  )
+  .version(version())
+  .showHelpAfterError()
+  .configureOutput({ outputError: (str, write) => write(str) })
+  .exitOverride((err) => {
+    // commander's own parse errors are usage errors: exit 2, like a bad config.
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') process.exit(0);
+    process.exit(err.exitCode === 0 ? 0 : 2);
+  });
+
+registerCommands(program);
+await program.parseAsync(process.argv);

@@ -1,0 +1,309 @@
+/**
+ * The one table of user-facing settings. It drives the CLI flags, the environment variables
+ * (the original Makefile's names), the resolved configuration and the README's reference.
+ */
+
+export type CommandName =
+  | 'build'
+  | 'cut-image'
+  | 'package-qcow'
+  | 'boot-test'
+  | 'squash'
+  | 'doctor'
+  | 'config';
+
+export type SettingKind = 'string' | 'boolean' | 'integer' | 'list';
+
+export interface SettingSpec {
+  /** Key in {@link Settings}. */
+  readonly key: keyof Settings;
+  /** Long flag without its value placeholder, e.g. `--workdir`. */
+  readonly flag: string;
+  /** Placeholder for the flag's value; absent for booleans. */
+  readonly value?: string;
+  readonly env: string;
+  readonly kind: SettingKind;
+  readonly default: string | number | boolean | readonly string[];
+  readonly help: string;
+  /** Commands that take this setting; `*` means all. */
+  readonly commands: readonly CommandName[] | '*';
+}
+
+/** Every setting resolved: defaults < environment < flags. */
+export interface Settings {
+  workdir: string;
+  profile: string;
+  imageType: 'iso' | 'qcow';
+  dockerRegistry: string;
+  imagePrefix: string;
+  imageTag: string;
+  distro: string;
+  qcowBundle: string;
+  qcowBundleDirs: string[];
+  skipMultistrap: boolean;
+  skipMultiRole: boolean;
+  skipOsconfigRole: boolean;
+  skipLivecdcontentRole: boolean;
+  proxy: string;
+  noProxy: string;
+  bootTimeout: number;
+  pushImage: boolean;
+  outDir: string;
+  cacheDir: string;
+}
+
+const BUILD_AND_CUT: readonly CommandName[] = ['build', 'cut-image', 'package-qcow', 'config'];
+
+export const SETTINGS: readonly SettingSpec[] = [
+  {
+    key: 'workdir',
+    flag: '--workdir',
+    value: 'DIR',
+    env: 'WORKDIR',
+    kind: 'string',
+    default: '',
+    help: 'manifests folder in the original layout (rootfs/, iso/, qcow-bundle*/); files it lacks come from the bundled defaults; empty = bundled defaults only',
+    commands: '*',
+  },
+  {
+    key: 'profile',
+    flag: '--profile',
+    value: 'NAME',
+    env: 'PROFILE',
+    kind: 'string',
+    default: '',
+    help: 'overlay profiles/NAME/manifests/ (beside the manifests folder) over the manifests folder',
+    commands: BUILD_AND_CUT,
+  },
+  {
+    key: 'imageType',
+    flag: '--type',
+    value: 'iso|qcow',
+    env: 'IMAGE_TYPE',
+    kind: 'string',
+    default: 'iso',
+    help: 'artifact to cut',
+    commands: ['cut-image', 'config'],
+  },
+  {
+    key: 'dockerRegistry',
+    flag: '--registry',
+    value: 'HOST',
+    env: 'DOCKER_REGISTRY',
+    kind: 'string',
+    default: 'localhost',
+    help: 'registry part of the image reference',
+    commands: BUILD_AND_CUT,
+  },
+  {
+    key: 'imagePrefix',
+    flag: '--image-prefix',
+    value: 'PREFIX',
+    env: 'IMAGE_PREFIX',
+    kind: 'string',
+    default: 'airshipit',
+    help: 'prefix part of the image reference',
+    commands: BUILD_AND_CUT,
+  },
+  {
+    key: 'imageTag',
+    flag: '--image-tag',
+    value: 'TAG',
+    env: 'IMAGE_TAG',
+    kind: 'string',
+    default: 'latest',
+    help: 'tag part of the image reference (the distro is appended)',
+    commands: BUILD_AND_CUT,
+  },
+  {
+    key: 'distro',
+    flag: '--distro',
+    value: 'NAME',
+    env: 'DISTRO',
+    kind: 'string',
+    default: 'debian_bookworm',
+    help: 'distribution the image is built from; appended to the image tag',
+    commands: BUILD_AND_CUT,
+  },
+  {
+    key: 'qcowBundle',
+    flag: '--qcow-bundle',
+    value: 'DIR',
+    env: 'QCOW_BUNDLE',
+    kind: 'string',
+    default: 'qcow-bundle',
+    help: 'bundle folder inside the manifests folder; each sub-folder is one QCOW profile',
+    commands: ['cut-image', 'package-qcow', 'config'],
+  },
+  {
+    key: 'qcowBundleDirs',
+    flag: '--qcow-bundle-dirs',
+    value: 'LIST',
+    env: 'QCOW_BUNDLE_DIRS',
+    kind: 'list',
+    default: [],
+    help: 'comma- or space-separated sub-folders of the bundle to cut; empty = all',
+    commands: ['cut-image', 'package-qcow', 'config'],
+  },
+  {
+    key: 'skipMultistrap',
+    flag: '--skip-multistrap',
+    env: 'SKIP_MULTISTRAP',
+    kind: 'boolean',
+    default: false,
+    help: 'reuse the previous rootfs instead of bootstrapping it again',
+    commands: ['build', 'config'],
+  },
+  {
+    key: 'skipMultiRole',
+    flag: '--skip-multi-role',
+    env: 'SKIP_MULTI_ROLE',
+    kind: 'boolean',
+    default: false,
+    help: 'reuse the previous rootfs and base image (test osconfig changes quickly)',
+    commands: ['build', 'config'],
+  },
+  {
+    key: 'skipOsconfigRole',
+    flag: '--skip-osconfig-role',
+    env: 'SKIP_OSCONFIG_ROLE',
+    kind: 'boolean',
+    default: false,
+    help: 'skip the osconfig stage and reuse its previous result',
+    commands: ['build', 'config'],
+  },
+  {
+    key: 'skipLivecdcontentRole',
+    flag: '--skip-livecdcontent-role',
+    env: 'SKIP_LIVECDCONTENT_ROLE',
+    kind: 'boolean',
+    default: false,
+    help: 'skip the live-CD content stage (squashfs, kernel, grub) and reuse its previous result',
+    commands: ['build', 'config'],
+  },
+  {
+    key: 'proxy',
+    flag: '--proxy',
+    value: 'URL',
+    env: 'PROXY',
+    kind: 'string',
+    default: '',
+    help: 'HTTP(S) proxy for apt and fetch_from_url; credentials in it are never logged',
+    commands: ['build', 'cut-image', 'config'],
+  },
+  {
+    key: 'noProxy',
+    flag: '--noproxy',
+    value: 'LIST',
+    env: 'NO_PROXY',
+    kind: 'string',
+    default: '',
+    help: 'comma-separated hosts that bypass the proxy',
+    commands: ['build', 'cut-image', 'config'],
+  },
+  {
+    key: 'bootTimeout',
+    flag: '--boot-timeout',
+    value: 'SECONDS',
+    env: 'BOOT_TIMEOUT',
+    kind: 'integer',
+    default: 300,
+    help: 'seconds to wait for a login prompt when boot-testing; 0 skips the boot test',
+    commands: ['cut-image', 'boot-test', 'config'],
+  },
+  {
+    key: 'pushImage',
+    flag: '--push',
+    env: 'PUSH_IMAGE',
+    kind: 'boolean',
+    default: false,
+    help: 'push the built image to the registry',
+    commands: ['build', 'package-qcow', 'config'],
+  },
+  {
+    key: 'outDir',
+    flag: '--out-dir',
+    value: 'DIR',
+    env: 'OUT_DIR',
+    kind: 'string',
+    default: 'out',
+    help: 'folder the artifacts are written to',
+    commands: ['cut-image', 'package-qcow', 'config'],
+  },
+  {
+    key: 'cacheDir',
+    flag: '--cache-dir',
+    value: 'DIR',
+    env: 'IMAGE_BUILDER_CACHE',
+    kind: 'string',
+    default: '.cache/image-builder',
+    help: 'folder for downloaded packages, stage results, block cache and logs',
+    commands: ['build', 'cut-image', 'config'],
+  },
+];
+
+const TRUE = new Set(['1', 'true', 'yes', 'on']);
+const FALSE = new Set(['0', 'false', 'no', 'off', '']);
+
+/** Parses one raw value (from env or a flag) for a setting; throws a message naming the source. */
+export function parseSettingValue(spec: SettingSpec, raw: string, source: string): Settings[keyof Settings] {
+  switch (spec.kind) {
+    case 'boolean': {
+      const v = raw.trim().toLowerCase();
+      if (TRUE.has(v)) return true;
+      if (FALSE.has(v)) return false;
+      throw new Error(`${source}: expected true or false, got ${JSON.stringify(raw)}`);
+    }
+    case 'integer': {
+      if (!/^\s*\d+\s*$/.test(raw))
+        throw new Error(`${source}: expected a whole number, got ${JSON.stringify(raw)}`);
+      return Number.parseInt(raw, 10);
+    }
+    case 'list':
+      return raw.split(/[\s,]+/).filter((s) => s.length > 0);
+    case 'string':
+      if (spec.key === 'imageType' && raw !== 'iso' && raw !== 'qcow') {
+        throw new Error(`${source}: expected iso or qcow, got ${JSON.stringify(raw)}`);
+      }
+      return raw;
+  }
+}
+
+export function defaultSettings(): Settings {
+  const out: Record<string, unknown> = {};
+  for (const s of SETTINGS) out[s.key] = Array.isArray(s.default) ? [...s.default] : s.default;
+  return out as unknown as Settings;
+}
+
+/**
+ * Resolves settings: defaults, then environment variables, then explicit flag values.
+ * `flags` holds raw strings (or booleans for boolean flags) keyed by setting key.
+ * @throws Error naming the env variable or flag whose value is invalid.
+ */
+export function resolveSettings(
+  env: Readonly<Record<string, string | undefined>>,
+  flags: Readonly<Partial<Record<keyof Settings, string | boolean>>>,
+): Settings {
+  const out = defaultSettings() as unknown as Record<string, unknown>;
+  for (const spec of SETTINGS) {
+    const fromEnv = env[spec.env];
+    if (fromEnv !== undefined)
+      out[spec.key] = parseSettingValue(spec, fromEnv, `environment variable ${spec.env}`);
+    const fromFlag = flags[spec.key];
+    if (typeof fromFlag === 'boolean') out[spec.key] = fromFlag;
+    else if (fromFlag !== undefined) out[spec.key] = parseSettingValue(spec, fromFlag, `option ${spec.flag}`);
+  }
+  return out as unknown as Settings;
+}
+
+/** `${DOCKER_REGISTRY}/${IMAGE_PREFIX}/image-builder:${IMAGE_TAG}-${DISTRO}` */
+export function imageReference(
+  s: Pick<Settings, 'dockerRegistry' | 'imagePrefix' | 'imageTag' | 'distro'>,
+): string {
+  return `${s.dockerRegistry}/${s.imagePrefix}/image-builder:${s.imageTag}-${s.distro}`;
+}
+
+/** Names of settings whose values must never be printed in full. */
+export function redactUrlCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
+}

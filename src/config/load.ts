@@ -1,7 +1,244 @@
+/**
+ * Loads the configuration: bundled defaults < the user's manifests folder < the profile overlay, each file
+ * set merged, templated and validated; every problem of every file is collected before failing.
+ */
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../api/config.js';
-import { NotImplementedError } from '../errors.js';
-import type { Settings } from './settings.js';
+import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
+import { suggestion } from './did-you-mean.js';
+import { isDir, isFile, readVarsFile } from './files.js';
+import { loadIso } from './iso.js';
+import { buildLivecd } from './livecd.js';
+import { type AptSource, readHostAptSources } from './mirror.js';
+import { buildMultistrap } from './multistrap.js';
+import { buildOsconfig } from './osconfig.js';
+import { buildQcow } from './qcow.js';
+import { LIVECD_DEFAULTS, MULTISTRAP_DEFAULTS, OSCONFIG_DEFAULTS, QCOW_DEFAULTS } from './role-defaults.js';
+import { livecdKind } from './schemas/livecd.js';
+import { multistrapKind } from './schemas/multistrap.js';
+import { osconfigKind } from './schemas/osconfig.js';
+import { qcowKind } from './schemas/qcow.js';
+import { imageReference, type Settings } from './settings.js';
+import { loadTable } from './table.js';
+import type { BuildConfig, QcowBundle } from './types.js';
+import type { Source } from './yaml-source.js';
 
-export async function loadConfig(_settings: Settings): Promise<LoadedConfig> {
-  throw new NotImplementedError('configuration loading');
+export interface LoadOptions {
+  /** Root below which the host's apt sources are read (`/`); tests point it at a fixture. */
+  aptRoot?: string;
+  /** The bundled defaults folder; found beside the package when absent. */
+  bundledDir?: string;
+}
+
+/** `defaults/manifests/` of this package, found by walking up from this module (works from src/ and dist/). */
+export function bundledManifestsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'defaults', 'manifests');
+    if (existsSync(join(dir, 'package.json')) && existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  throw new Error('bundled defaults (defaults/manifests) not found beside the package');
+}
+
+const SAFE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
+
+async function subdirs(dir: string): Promise<string[] | undefined> {
+  if (!(await isDir(dir))) return undefined;
+  const entries = await readdir(dir, { withFileTypes: true });
+  const out: string[] = [];
+  for (const e of entries) {
+    if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) out.push(e.name);
+  }
+  return out.sort();
+}
+
+function problem(file: string, key: string, message: string): Diagnostic {
+  return { severity: 'error', file, key, message };
+}
+
+/** The manifests folders in layer order, and findings about locating them. */
+async function locateRoots(
+  settings: Settings,
+  bundled: string,
+): Promise<{ roots: string[]; user: string | null; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const roots = [bundled];
+  let user: string | null = null;
+  if (settings.workdir) {
+    if (!(await isDir(settings.workdir))) {
+      diagnostics.push(
+        problem(settings.workdir, 'WORKDIR', 'the manifests folder does not exist (or is not a folder)'),
+      );
+    } else {
+      user = settings.workdir;
+      roots.push(user);
+    }
+  }
+  if (settings.profile) {
+    const profilesDir = join(dirname(resolve(user ?? bundled)), 'profiles');
+    const shown = user ? join(dirname(user), 'profiles') : profilesDir;
+    if (!SAFE_NAME.test(settings.profile)) {
+      diagnostics.push(
+        problem(
+          shown,
+          'PROFILE',
+          `"${settings.profile}" is not a profile name (letters, digits, ".", "_", "-")`,
+        ),
+      );
+    } else {
+      const overlay = join(shown, settings.profile, 'manifests');
+      if (await isDir(overlay)) roots.push(overlay);
+      else {
+        const available = (await subdirs(profilesDir)) ?? [];
+        diagnostics.push(
+          problem(
+            overlay,
+            'PROFILE',
+            `profile "${settings.profile}" not found${suggestion(settings.profile, available)}; available: ${available.join(', ') || '(none)'}`,
+          ),
+        );
+      }
+    }
+  }
+  return { roots, user, diagnostics };
+}
+
+/** Reads `rel` from every root that has it, in layer order. */
+async function layers(roots: readonly string[], rel: string): Promise<Source[]> {
+  const out: Source[] = [];
+  for (const root of roots) {
+    const p = join(root, rel);
+    if (await isFile(p)) out.push(await readVarsFile(p));
+  }
+  return out;
+}
+
+async function loadBundles(
+  settings: Settings,
+  roots: readonly string[],
+  rootfsOsconfig: readonly Source[],
+): Promise<{ bundles: QcowBundle[]; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const bundle = settings.qcowBundle;
+  const bundled = roots[0]!;
+  if (!SAFE_NAME.test(bundle)) {
+    return { bundles: [], diagnostics: [problem(bundle, 'QCOW_BUNDLE', `"${bundle}" is not a folder name`)] };
+  }
+  const userRoots = roots.slice(1);
+  const names = new Set<string>();
+  for (const r of userRoots) for (const n of (await subdirs(join(r, bundle))) ?? []) names.add(n);
+  if (names.size === 0) {
+    const fromBundled = await subdirs(join(bundled, bundle));
+    if (fromBundled) for (const n of fromBundled) names.add(n);
+    else {
+      const where = join(roots[roots.length - 1]!, bundle);
+      return {
+        bundles: [],
+        diagnostics: [
+          problem(
+            where,
+            'QCOW_BUNDLE',
+            `qcow bundle folder ${bundle} not found (nor in the bundled defaults)`,
+          ),
+        ],
+      };
+    }
+  }
+  let selected = [...names].sort();
+  if (settings.qcowBundleDirs.length > 0) {
+    for (const d of settings.qcowBundleDirs) {
+      if (!names.has(d)) {
+        diagnostics.push(
+          problem(
+            join(roots[roots.length - 1]!, bundle, d),
+            'QCOW_BUNDLE_DIRS',
+            `no bundle folder "${d}" in ${bundle}${suggestion(d, names)}; found: ${selected.join(', ')}`,
+          ),
+        );
+      }
+    }
+    selected = settings.qcowBundleDirs.filter((d) => names.has(d));
+  }
+  const bundles: QcowBundle[] = [];
+  for (const name of selected) {
+    const rel = join(bundle, name);
+    const osTable = loadTable(
+      OSCONFIG_DEFAULTS,
+      [...rootfsOsconfig, ...(await layers(roots, join(rel, 'osconfig-vars.yaml')))],
+      osconfigKind,
+    );
+    const qcowTable = loadTable(QCOW_DEFAULTS, await layers(roots, join(rel, 'qcow-vars.yaml')), qcowKind);
+    const qcow = buildQcow(qcowTable, name);
+    diagnostics.push(...osTable.diagnostics, ...qcowTable.diagnostics, ...qcow.diagnostics);
+    let dir = join(bundled, rel);
+    for (const r of roots) if (await isDir(join(r, rel))) dir = join(r, rel);
+    bundles.push({ name, dir, osconfig: buildOsconfig(osTable), qcow: qcow.vars });
+  }
+  return { bundles, diagnostics };
+}
+
+function dedupe(diags: readonly Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return diags.filter((d) => {
+    const k = formatDiagnostic(d);
+    if (seen.has(k)) return false;
+    seen.add(k);
+    return true;
+  });
+}
+
+/**
+ * Loads and validates the configuration named by `settings` (`workdir`, `profile`, `qcowBundle`,
+ * `qcowBundleDirs`) over the bundled defaults.
+ * @throws ConfigError with every error found (file, key path, line:column, what was expected).
+ */
+export async function loadConfig(settings: Settings, options: LoadOptions = {}): Promise<LoadedConfig> {
+  const bundled = options.bundledDir ?? bundledManifestsDir();
+  const host: AptSource[] = await readHostAptSources(options.aptRoot ?? '/');
+  const { roots, user, diagnostics } = await locateRoots(settings, bundled);
+  if (diagnostics.length > 0) throw new ConfigError(diagnostics);
+
+  const msTable = loadTable(
+    MULTISTRAP_DEFAULTS,
+    await layers(roots, 'rootfs/multistrap-vars.yaml'),
+    multistrapKind,
+  );
+  const multistrap = buildMultistrap(msTable, host);
+  const rootfsOsconfig = await layers(roots, 'rootfs/osconfig-vars.yaml');
+  const osTable = loadTable(OSCONFIG_DEFAULTS, rootfsOsconfig, osconfigKind);
+  const lcTable = loadTable(
+    LIVECD_DEFAULTS,
+    await layers(roots, 'rootfs/livecdcontent-vars.yaml'),
+    livecdKind,
+  );
+  const livecd = buildLivecd(lcTable);
+  const iso = await loadIso(roots);
+  const bundles = await loadBundles(settings, roots, rootfsOsconfig);
+
+  const all = dedupe([
+    ...msTable.diagnostics,
+    ...multistrap.diagnostics,
+    ...osTable.diagnostics,
+    ...lcTable.diagnostics,
+    ...livecd.diagnostics,
+    ...iso.diagnostics,
+    ...bundles.diagnostics,
+  ]);
+  const errors = all.filter((d) => d.severity === 'error');
+  if (errors.length > 0) throw new ConfigError(errors);
+  const config: BuildConfig = {
+    settings,
+    imageRef: imageReference(settings),
+    manifestsDir: user,
+    multistrap: multistrap.vars,
+    osconfig: buildOsconfig(osTable),
+    livecdcontent: livecd.vars,
+    iso: iso.vars,
+    qcowBundles: bundles.bundles,
+  };
+  return { config, warnings: all.filter((d) => d.severity === 'warning') };
 }

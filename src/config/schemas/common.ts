@@ -1,0 +1,124 @@
+/** Building blocks shared by the manifest schemas: the original's loose YAML types, normalised. */
+import { z } from 'zod';
+import { suggestion } from '../did-you-mean.js';
+import type { RunContext } from '../types.js';
+
+/**
+ * An object with a fixed set of keys. A key outside the set is an error that names the closest known key,
+ * so `permisions` is reported as a typo of `permissions` rather than silently ignored.
+ */
+export function known<T extends z.ZodRawShape>(shape: T) {
+  const keys = Object.keys(shape);
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code === 'unrecognized_keys') {
+        return iss.keys
+          .map((k) => `unknown key "${k}"${suggestion(k, keys)}; expected one of: ${keys.join(', ')}`)
+          .join('; ');
+      }
+      if (iss.code === 'invalid_type') return `expected a mapping, got ${describe(iss.input)}`;
+      return undefined;
+    },
+  });
+}
+
+/** How a value looks, for messages: `number 5`, `a list`, `"text"`. */
+export function describe(v: unknown): string {
+  if (v === null || v === undefined) return 'nothing';
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'object') return 'a mapping';
+  if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;
+  return `${typeof v} ${String(v)}`;
+}
+
+const TRUE = new Set(['true', 'yes', 'on', 'y', '1']);
+const FALSE = new Set(['false', 'no', 'off', 'n', '0', '']);
+
+/** true/false, yes/no, on/off, 1/0, as booleans or strings (the original writes `omitdebsrc: "true"`). */
+export const looseBool = z.unknown().transform((v, ctx): boolean => {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number' && (v === 0 || v === 1)) return v === 1;
+  if (typeof v === 'string') {
+    const s = v.trim().toLowerCase();
+    if (TRUE.has(s)) return true;
+    if (FALSE.has(s)) return false;
+  }
+  ctx.addIssue({ code: 'custom', message: `expected true or false (yes/no), got ${describe(v)}` });
+  return z.NEVER;
+});
+
+/** A string; numbers and booleans are accepted and written as text (`value: 0` → `"0"`). */
+export const text = z.unknown().transform((v, ctx): string => {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
+  ctx.addIssue({ code: 'custom', message: `expected a string or number, got ${describe(v)}` });
+  return z.NEVER;
+});
+
+/** A non-empty string. */
+export const name = z.string({ error: (iss) => `expected a string, got ${describe(iss.input)}` }).min(1, {
+  error: 'must not be empty',
+});
+
+/** A whole number; digits in a string are accepted (`"3"`). */
+export const integer = z.unknown().transform((v, ctx): number => {
+  if (typeof v === 'number' && Number.isInteger(v)) return v;
+  if (typeof v === 'string' && /^\s*-?\d+\s*$/.test(v)) return Number.parseInt(v, 10);
+  ctx.addIssue({ code: 'custom', message: `expected a whole number, got ${describe(v)}` });
+  return z.NEVER;
+});
+
+/** A whole number >= 0. */
+export const count = integer.pipe(z.number().min(0, { error: 'must be 0 or more' }));
+
+/**
+ * A file mode as 4 octal digits. `'0755'` and `'755'` are strings of octal digits; an unquoted `0755` is read
+ * as YAML 1.1 octal (the number 493), exactly as Ansible reads it, and written back as `0755`.
+ */
+export const permissions = z.unknown().transform((v, ctx): string => {
+  if (typeof v === 'string' && /^0?[0-7]{3,4}$/.test(v.trim())) return v.trim().padStart(4, '0').slice(-4);
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0o7777) {
+    return v.toString(8).padStart(4, '0');
+  }
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a file mode in octal digits such as '0755', got ${describe(v)}`,
+  });
+  return z.NEVER;
+});
+
+/** A list of strings (package names and the like). */
+export const stringList = z.array(name, {
+  error: (iss) => `expected a list of strings, got ${describe(iss.input)}`,
+});
+
+const RUN_CONTEXTS = ['common', 'qcow'] as const;
+
+/**
+ * Where an item applies. Templates such as `{{ default_run_context }}` are resolved before this check;
+ * a missing list means the shared base image only.
+ */
+export const runContexts = z
+  .array(
+    z.string().transform((v, ctx): RunContext => {
+      if ((RUN_CONTEXTS as readonly string[]).includes(v)) return v as RunContext;
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected common or qcow (or {{ default_run_context }} / {{ qcow_run_context }}), got "${v}"${suggestion(v, RUN_CONTEXTS)}`,
+      });
+      return z.NEVER;
+    }),
+    { error: (iss) => `expected a list of run contexts, got ${describe(iss.input)}` },
+  )
+  .default(['common']);
+
+/** A `{ name, value }` pair as used by sysctl, grub and kubelet lists; the value is normalised to text. */
+export const nameValue = known({ name, value: text });
+
+/** A list (or nothing, meaning empty). */
+export function list<T extends z.ZodType>(item: T) {
+  return z
+    .array(item, { error: (iss) => `expected a list, got ${describe(iss.input)}` })
+    .nullable()
+    .transform((v) => v ?? []);
+}

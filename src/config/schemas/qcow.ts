@@ -1,0 +1,54 @@
+/** A bundle's `qcow-vars.yaml`: the target disk's size, partitions and output. */
+import { z } from 'zod';
+import { count, describe, integer, known, list, looseBool, name, runContexts, text } from './common.js';
+import type { VarsKind } from './kind.js';
+
+/** A boundary as written; its unit is checked when resolved against the capacity. */
+const boundary = z.union([z.string(), z.number()], {
+  error: (iss) => `expected a size such as 1MiB, 2GiB or 100%, got ${describe(iss.input)}`,
+});
+
+const FLAGS = ['bios_grub', 'esp'] as const;
+
+export const partitionSchema = known({
+  mount: name,
+  mount_order: integer.default(0),
+  part_start: boundary,
+  part_end: boundary,
+  flags: list(
+    z.enum(FLAGS, { error: (iss) => `expected bios_grub or esp, got ${describe(iss.input)}` }),
+  ).default([]),
+  filesystem: known({
+    type: z.enum(['ext4', 'vfat', 'xfs'], {
+      error: (iss) => `expected filesystem type ext4, vfat or xfs, got ${describe(iss.input)}`,
+    }),
+    fstab: known({
+      options: text.default('defaults'),
+      dump: count.default(0),
+      fsck: count.default(0),
+    }).default({ options: 'defaults', dump: 0, fsck: 0 }),
+  }).optional(),
+});
+
+export type PartitionInput = z.output<typeof partitionSchema>;
+
+const runtimeScript = known({ file_content: text, run_contexts: runContexts.default(['qcow']) });
+
+export const qcowKind: VarsKind = {
+  title: 'qcow',
+  vars: {
+    img_name: name,
+    qcow_capacity: z.union([z.string(), z.number()], {
+      error: (iss) => `expected a size such as 19G, got ${describe(iss.input)}`,
+    }),
+    qcow_compress: looseBool,
+    qcow_compression_type: z.enum(['zlib', 'zstd'], {
+      error: (iss) => `expected zlib or zstd, got ${describe(iss.input)}`,
+    }),
+    partitions: list(partitionSchema),
+    qcow_container_runtime_scripts: list(runtimeScript),
+  },
+  lists: new Set(['partitions', 'qcow_container_runtime_scripts']),
+  patterns: [],
+  ignored: new Set(['src', 'dst', 'nbd_build_dir', 'img_output_dir']),
+};

@@ -29,6 +29,8 @@ export interface Where {
   file: string;
   key: string;
   position?: SourcePosition;
+  /** The variable a whole-value template (`"{{ debian_packages }}"`) at this place takes its value from. */
+  via?: string;
 }
 
 const WHOLE_TEMPLATE = /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;
@@ -67,11 +69,13 @@ export function where(table: VarTable, name: string, path: KeyPath, atKey = fals
   }
   const full = [...part.path, ...sub];
   const located = part.source.locate(full, atKey);
-  if (located.rest.length > 0 && located.scalar !== undefined && depth < 8) {
-    const m = WHOLE_TEMPLATE.exec(located.scalar);
-    if (m && table.has(m[1]!)) return where(table, m[1]!, located.rest, atKey, depth + 1);
+  const m = located.scalar === undefined ? null : WHOLE_TEMPLATE.exec(located.scalar);
+  if (m && located.rest.length > 0 && table.has(m[1]!) && depth < 8) {
+    return where(table, m[1]!, located.rest, atKey, depth + 1);
   }
-  return { file: part.source.file, key: formatKeyPath(full), position: located.position };
+  const out: Where = { file: part.source.file, key: formatKeyPath(full), position: located.position };
+  if (m && located.rest.length === 0) out.via = m[1]!;
+  return out;
 }
 
 export function diagnosticAt(

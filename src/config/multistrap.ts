@@ -87,10 +87,11 @@ export function buildMultistrap(
     }
     repos.push(repo);
   });
-  if (inputs.length > 0 && repos.every((r) => r.packages.length === 0)) {
+  const reposValid = v.repos !== undefined;
+  if (reposValid && inputs.length > 0 && repos.every((r) => r.packages.length === 0)) {
     diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'no repo installs any package'));
   }
-  if (inputs.length === 0) {
+  if (reposValid && inputs.length === 0) {
     diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'at least one repo is needed'));
   }
   const extra: Record<string, unknown> = { ...t.extra };

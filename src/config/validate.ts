@@ -18,14 +18,19 @@ function toPath(path: readonly PropertyKey[]): (string | number)[] {
 }
 
 /** Maps one schema issue to a finding at the value's (or, for an unknown key, the key's) position. */
-function issueDiagnostic(table: VarTable, name: string, issue: z.core.$ZodIssue): Diagnostic {
+function issueDiagnostic(
+  table: VarTable,
+  name: string,
+  issue: z.core.$ZodIssue,
+): Diagnostic & { via?: string } {
   const path = toPath(issue.path);
   if (issue.code === 'unrecognized_keys') {
     const w = where(table, name, [...path, issue.keys[0]!], true);
-    return diagnosticAt(w, issue.message);
+    return { ...diagnosticAt(w, issue.message), via: w.via };
   }
   const message = issue.message.replace(/^Invalid input: /, '');
-  return diagnosticAt(where(table, name, path), message);
+  const w = where(table, name, path);
+  return { ...diagnosticAt(w, message), via: w.via };
 }
 
 /** Parses one value with a schema, reporting issues against `name`. */
@@ -34,7 +39,7 @@ export function parseVar(
   name: string,
   schema: z.ZodType,
   value: unknown,
-): { ok: true; data: unknown } | { ok: false; diagnostics: Diagnostic[] } {
+): { ok: true; data: unknown } | { ok: false; diagnostics: (Diagnostic & { via?: string })[] } {
   const r = schema.safeParse(value);
   if (r.success) return { ok: true, data: r.data };
   return { ok: false, diagnostics: r.error.issues.map((i) => issueDiagnostic(table, name, i)) };
@@ -42,13 +47,14 @@ export function parseVar(
 
 export function validateTable(table: VarTable, kind: VarsKind): Validated {
   const out: Validated = { values: {}, extra: {}, diagnostics: [] };
+  const failed = new Map<string, (Diagnostic & { via?: string })[]>();
   const knownNames = [...Object.keys(kind.vars), ...kind.lists].map(String);
   for (const [name, entry] of table) {
     const value = 'resolved' in entry ? entry.resolved : entry.value;
     const schema = kind.vars[name] ?? kind.patterns.find((p) => p.re.test(name))?.schema;
     if (schema) {
       const r = parseVar(table, name, schema, value);
-      if (!r.ok) out.diagnostics.push(...r.diagnostics);
+      if (!r.ok) failed.set(name, r.diagnostics);
       else if (kind.vars[name]) out.values[name] = r.data;
       else out.extra[name] = r.data;
       continue;
@@ -73,6 +79,10 @@ export function validateTable(table: VarTable, kind: VarsKind): Validated {
         ),
       );
     }
+  }
+  // A value copied whole from a variable that is itself wrong repeats that variable's error: report it once.
+  for (const diags of failed.values()) {
+    for (const { via, ...d } of diags) if (!via || !failed.has(via)) out.diagnostics.push(d);
   }
   return out;
 }

@@ -24,7 +24,8 @@ export function known<T extends z.ZodRawShape>(shape: T) {
 
 /** How a value looks, for messages: `number 5`, `a list`, `"text"`. */
 export function describe(v: unknown): string {
-  if (v === null || v === undefined) return 'nothing';
+  if (v === undefined) return 'nothing (the key is missing)';
+  if (v === null) return 'nothing';
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'object') return 'a mapping';
   if (typeof v === 'string') return `"${v.length > 40 ? `${v.slice(0, 40)}…` : v}"`;

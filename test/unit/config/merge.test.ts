@@ -1,0 +1,101 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FIXTURES, load, scratch } from './fixtures.js';
+
+const CUSTOM = join(FIXTURES, 'custom');
+
+describe('merging a user folder over the defaults', () => {
+  it('appends *_append lists and resolves templates across them', async () => {
+    const { config } = await load({ workdir: CUSTOM });
+    const repos = config.multistrap.repos;
+    expect(repos.map((r) => r.name)).toEqual(['Debian', 'Debian-Updates', 'Debian-Security', 'Vendor']);
+    // debian_packages_append reaches the bundled repo through "{{ debian_packages }}".
+    expect(repos[0]!.packages.at(-1)).toBe('vim');
+    expect(repos[0]!.packages[0]).toBe('linux-image-amd64');
+    expect(repos[3]).toMatchObject({
+      packages: ['vendor-tools'],
+      components: ['main', 'non-free'],
+      keyring_file: join(CUSTOM, 'keys/vendor.gpg'),
+    });
+    expect(config.multistrap.extra.my_site_note).toBe('kept for templates');
+    // The bundled sysctl list stays, the user's item is added with its value as text.
+    expect(config.osconfig.sysctl.at(-1)).toEqual({ name: 'vm.swappiness', value: '10' });
+    expect(config.osconfig.sysctl.length).toBeGreaterThan(1);
+  });
+
+  it('replaces a list given without _append, and normalises loose YAML', async () => {
+    const { config } = await load({ workdir: CUSTOM });
+    expect(config.osconfig.files).toEqual([
+      {
+        name: '/etc/airship-release',
+        file_content: 'release 2026.1',
+        permissions: '0600',
+        owner: 'root',
+        group: 'root',
+        run_contexts: ['qcow'],
+      },
+    ]);
+    expect(config.osconfig.directories[0]).toMatchObject({
+      permissions: '0755',
+      run_contexts: ['common', 'qcow'],
+    });
+    expect(config.osconfig.user_management[0]!.password_lock).toBe(false);
+    expect(config.livecdcontent).toMatchObject({
+      mksquashfs_compression: 'zstd',
+      mksquashfs_level: 15,
+      mksquashfs_threads: 0,
+    });
+  });
+
+  it('gives a bundle the rootfs osconfig plus its own, and its qcow-vars over the built-in layout', async () => {
+    const { config } = await load({ workdir: CUSTOM });
+    expect(config.qcowBundles.map((b) => b.name)).toEqual(['worker']);
+    const w = config.qcowBundles[0]!;
+    expect(w.dir).toBe(join(CUSTOM, 'qcow-bundle/worker'));
+    expect(w.osconfig.files[0]!.name).toBe('/etc/airship-release');
+    expect(w.osconfig.grub_cmdline_linux_default_append).toEqual([{ name: 'hugepages', value: '16' }]);
+    expect(w.osconfig.grub.GRUB_CMDLINE_LINUX_DEFAULT.at(-1)).toEqual({ name: 'hugepages', value: '16' });
+    expect(config.osconfig.grub.GRUB_CMDLINE_LINUX_DEFAULT.some((a) => a.name === 'hugepages')).toBe(false);
+    expect(w.qcow).toMatchObject({
+      img_name: 'worker-node.qcow2',
+      capacity_bytes: 20 * 2 ** 30,
+      qcow_compression_type: 'zstd',
+    });
+    expect(w.qcow.partitions.find((p) => p.mount === '/')!.end_bytes).toBe(20 * 2 ** 30);
+  });
+
+  it('lets the profile overlay win per variable and filters bundles with QCOW_BUNDLE_DIRS', async () => {
+    const s = await scratch({
+      'rootfs/livecdcontent-vars.yaml': 'mksquashfs_compression: xz\ngrub_menu_timeout: 7\n',
+      'qcow-bundle/a/qcow-vars.yaml': 'qcow_capacity: 4G\n',
+      'qcow-bundle/b/qcow-vars.yaml': 'qcow_capacity: 5G\n',
+      '../profiles/fast/manifests/rootfs/livecdcontent-vars.yaml': 'mksquashfs_compression: lz4\n',
+    });
+    try {
+      const { config } = await load({ workdir: s.dir, profile: 'fast', qcowBundleDirs: ['b'] });
+      expect(config.livecdcontent.mksquashfs_compression).toBe('lz4');
+      expect(config.livecdcontent.grub_menu_timeout).toBe(7);
+      expect(config.qcowBundles.map((b) => b.name)).toEqual(['b']);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('warns about an unknown top-level variable, with a did-you-mean, and keeps it', async () => {
+    const s = await scratch({ 'rootfs/multistrap-vars.yaml': '# mine\nunapproved_pakages: [snapd]\n' });
+    try {
+      const { config, warnings } = await load({ workdir: s.dir });
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({
+        severity: 'warning',
+        file: join(s.dir, 'rootfs/multistrap-vars.yaml'),
+        key: 'unapproved_pakages',
+        position: { line: 2, column: 1 },
+      });
+      expect(warnings[0]!.message).toContain('did you mean "unapproved_packages"');
+      expect(config.multistrap.extra.unapproved_pakages).toEqual(['snapd']);
+    } finally {
+      await s.cleanup();
+    }
+  });
+});

@@ -2,6 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Diagnostic, SourcePosition } from '../errors.js';
+import { jsonErrorOffset } from './json-position.js';
 import { parseYamlSource, type Source } from './yaml-source.js';
 
 export async function isDir(p: string): Promise<boolean> {
@@ -76,15 +77,16 @@ export function parseJsonFile(text: string, file: string): { value?: unknown; pr
     return { value: JSON.parse(text) as unknown };
   } catch (err) {
     const msg = (err as Error).message;
+    const found = jsonErrorOffset(text);
     const at = /at position (\d+)/.exec(msg);
-    const offset = at ? Number(at[1]) : text.length;
+    const offset = found >= 0 ? found : at ? Number(at[1]) : text.length;
     return {
       problem: {
         severity: 'error',
         file,
         key: '',
         position: positionOfOffset(text, offset),
-        message: `invalid JSON: ${msg.replace(/ in JSON at position \d+.*$/, '').replace(/ \(line \d+ column \d+\)$/, '')}`,
+        message: `invalid JSON: ${offset >= text.length ? 'the text ends too early' : `unexpected ${JSON.stringify(text[offset])}`}`,
       },
     };
   }

@@ -35,7 +35,7 @@ function checkUserData(text: string, file: string): Diagnostic[] {
   }
   // cloud-init reads it with PyYAML, which lets a later duplicate key win; so do we.
   const doc = parseDocument(text, { version: '1.1', uniqueKeys: false, prettyErrors: false });
-  const out: Diagnostic[] = doc.errors.map((e) => ({
+  const out: Diagnostic[] = doc.errors.slice(0, 1).map((e) => ({
     severity: 'error',
     file,
     key: '',

@@ -53,7 +53,8 @@ export function parseYamlSource(text: string, file: string): Source {
     merge: true,
   });
   const problems: Diagnostic[] = [];
-  for (const e of doc.errors) {
+  // Later syntax errors are mostly consequences of the first; one precise finding reads better.
+  for (const e of doc.errors.slice(0, 1)) {
     problems.push({
       severity: 'error',
       file,

@@ -87,7 +87,7 @@ export function buildMultistrap(
     }
     repos.push(repo);
   });
-  const reposValid = v.repos !== undefined;
+  const reposValid = v.repos !== undefined && !diagnostics.some((d) => d.severity === 'error');
   if (reposValid && inputs.length > 0 && repos.every((r) => r.packages.length === 0)) {
     diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'no repo installs any package'));
   }

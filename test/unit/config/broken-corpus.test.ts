@@ -1,0 +1,35 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT, runCli } from '../../helpers/cli.js';
+import { FIXTURES } from './fixtures.js';
+
+/**
+ * Each folder of test/fixtures/config/broken holds a manifests folder with one mistake and a case.json:
+ * `expect` lists text the error output must contain (the file with line:column, the key, the explanation),
+ * `args` extra CLI arguments, `workdir` a replacement --workdir.
+ */
+interface Case {
+  expect: string[];
+  args?: string[];
+  workdir?: string;
+}
+
+const CORPUS = join(FIXTURES, 'broken');
+const cases = readdirSync(CORPUS).sort();
+
+describe('broken configurations', () => {
+  it('number at least 25', () => {
+    expect(cases.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.each(cases)('%s: config validate exits 2 naming file, line and problem', (name) => {
+    const c = JSON.parse(readFileSync(join(CORPUS, name, 'case.json'), 'utf8')) as Case;
+    const workdir = c.workdir ?? relative(ROOT, join(CORPUS, name, 'manifests'));
+    const r = runCli(['config', 'validate', '--workdir', workdir, ...(c.args ?? [])]);
+    expect(r.stdout).toBe('');
+    for (const text of c.expect) expect(r.stderr).toContain(text);
+    expect(r.stderr).toMatch(/^error: /m);
+    expect(r.status).toBe(2);
+  });
+});

@@ -9,6 +9,7 @@ export type RunContext = 'common' | 'qcow';
 
 export interface Repo {
   name: string;
+  /** Mirror URL; `host` in a file is replaced at load by this machine's apt mirror for the suite. */
   source: string;
   suite: string;
   /** Space-separated in the files; split here. */
@@ -96,7 +97,7 @@ export interface OsconfigVars {
     GRUB_CMDLINE_LINUX_DEFAULT: NameValue[];
     GRUB_SERIAL_COMMAND: NameValue[];
   };
-  /** Extra kernel arguments a bundle adds to GRUB_CMDLINE_LINUX_DEFAULT. */
+  /** Extra kernel arguments a bundle adds; already included in `grub.GRUB_CMDLINE_LINUX_DEFAULT`, kept for display. */
   grub_cmdline_linux_default_append: NameValue[];
   kdump_tools: { crashkernel: string };
   limits: OsconfigLimit[];

@@ -150,7 +150,7 @@ export function checkPartitions(parts: readonly Extent[], capacity: number): Par
       });
     } else seen.set(p.mount, index);
   });
-  if (parts.length > 0 && !seen.has('/')) {
+  if (!seen.has('/')) {
     out.push({ index: -1, field: '', message: 'no partition is mounted at /' });
   }
   return out;

@@ -17,26 +17,29 @@ export const MULTISTRAP_DEFAULTS: Readonly<Record<string, unknown>> = {
   unapproved_packages: [],
 };
 
+/** Serial and VGA console, so a boot test sees the login prompt on the serial port. */
+export const GRUB_DEFAULTS = {
+  GRUB_TIMEOUT: 5,
+  GRUB_CMDLINE_LINUX_DEFAULT: [
+    { name: 'console', value: 'tty0' },
+    { name: 'console', value: 'ttyS0,115200n8' },
+  ],
+  GRUB_SERIAL_COMMAND: [
+    { name: 'speed', value: '115200' },
+    { name: 'unit', value: '0' },
+    { name: 'word', value: '8' },
+    { name: 'parity', value: 'no' },
+    { name: 'stop', value: '1' },
+  ],
+};
+
 export const OSCONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
   default_run_context: 'common',
   qcow_run_context: 'qcow',
   kernel: { modules: { load: [], blacklist: [] } },
   banners: { login: '', motd: '' },
   kubelet: { extra_systemd_args: [] },
-  grub: {
-    GRUB_TIMEOUT: 5,
-    GRUB_CMDLINE_LINUX_DEFAULT: [
-      { name: 'console', value: 'tty0' },
-      { name: 'console', value: 'ttyS0,115200n8' },
-    ],
-    GRUB_SERIAL_COMMAND: [
-      { name: 'speed', value: '115200' },
-      { name: 'unit', value: '0' },
-      { name: 'word', value: '8' },
-      { name: 'parity', value: 'no' },
-      { name: 'stop', value: '1' },
-    ],
-  },
+  grub: GRUB_DEFAULTS,
   grub_cmdline_linux_default_append: [],
   kdump_tools: { crashkernel: '' },
   limits: [],

@@ -1,5 +1,6 @@
 /** `rootfs/osconfig-vars.yaml` and a bundle's `osconfig-vars.yaml`: the operating system's settings. */
 import { z } from 'zod';
+import { GRUB_DEFAULTS } from '../role-defaults.js';
 import { count, known, list, looseBool, name, nameValue, permissions, runContexts, text } from './common.js';
 import type { VarsKind } from './kind.js';
 
@@ -14,10 +15,13 @@ const kernel = known({
 
 const banners = known({ login: text.default(''), motd: text.default('') });
 
+/** A `grub:` mapping replaces the default one as a whole; keys it leaves out keep their default values. */
 const grub = known({
-  GRUB_TIMEOUT: count.default(10),
-  GRUB_CMDLINE_LINUX_DEFAULT: list(nameValue).default([]),
-  GRUB_SERIAL_COMMAND: list(nameValue).default([]),
+  GRUB_TIMEOUT: count.default(GRUB_DEFAULTS.GRUB_TIMEOUT),
+  GRUB_CMDLINE_LINUX_DEFAULT: list(nameValue).default(() =>
+    structuredClone(GRUB_DEFAULTS.GRUB_CMDLINE_LINUX_DEFAULT),
+  ),
+  GRUB_SERIAL_COMMAND: list(nameValue).default(() => structuredClone(GRUB_DEFAULTS.GRUB_SERIAL_COMMAND)),
 });
 
 const limit = known({

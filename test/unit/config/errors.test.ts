@@ -141,4 +141,10 @@ describe('configuration errors', () => {
       key: 'debian_packages[1]',
     });
   });
+
+  it('a QCOW without partitions has no root', async () => {
+    const { diags } = await errorsOf({ 'qcow-bundle/x/qcow-vars.yaml': 'partitions: []\n' });
+    expect(diags[0]).toMatchObject({ key: 'partitions', position: { line: 1, column: 13 } });
+    expect(diags[0]!.message).toBe('no partition is mounted at /');
+  });
 });

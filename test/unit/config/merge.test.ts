@@ -1,3 +1,4 @@
+import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FIXTURES, load, scratch } from './fixtures.js';
@@ -94,6 +95,34 @@ describe('merging a user folder over the defaults', () => {
       });
       expect(warnings[0]!.message).toContain('did you mean "unapproved_packages"');
       expect(config.multistrap.extra.unapproved_pakages).toEqual(['snapd']);
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('keeps the default console arguments when a grub mapping leaves them out', async () => {
+    const s = await scratch({ 'rootfs/osconfig-vars.yaml': 'grub:\n  GRUB_TIMEOUT: 1\n' });
+    try {
+      const { config } = await load({ workdir: s.dir });
+      expect(config.osconfig.grub.GRUB_TIMEOUT).toBe(1);
+      expect(config.osconfig.grub.GRUB_CMDLINE_LINUX_DEFAULT).toContainEqual({
+        name: 'console',
+        value: 'ttyS0,115200n8',
+      });
+    } finally {
+      await s.cleanup();
+    }
+  });
+
+  it('follows a symlinked qcow-vars.yaml like a reference file', async () => {
+    const s = await scratch({
+      'qcow-bundle/a/qcow-vars.yaml': 'qcow_capacity: 12G\n',
+      'qcow-bundle/b/osconfig-vars.yaml': '{}\n',
+    });
+    try {
+      await symlink('../a/qcow-vars.yaml', join(s.dir, 'qcow-bundle/b/qcow-vars.yaml'));
+      const { config } = await load({ workdir: s.dir });
+      expect(config.qcowBundles.map((b) => b.qcow.capacity_bytes)).toEqual([12 * 2 ** 30, 12 * 2 ** 30]);
     } finally {
       await s.cleanup();
     }

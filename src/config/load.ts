@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../api/config.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
@@ -56,6 +56,12 @@ async function subdirs(dir: string): Promise<string[] | undefined> {
   return out.sort();
 }
 
+/** A path as the user would write it: relative to the current folder when inside it. */
+function shown(abs: string): string {
+  const rel = relative(process.cwd(), abs);
+  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
+}
+
 function problem(file: string, key: string, message: string): Diagnostic {
   return { severity: 'error', file, key, message };
 }
@@ -79,18 +85,18 @@ async function locateRoots(
     }
   }
   if (settings.profile) {
-    const profilesDir = join(dirname(resolve(user ?? bundled)), 'profiles');
-    const shown = user ? join(dirname(user), 'profiles') : profilesDir;
+    // Beside the manifests folder, whatever way its path was written (`.`, `manifests/`, absolute).
+    const profilesDir = shown(join(dirname(resolve(user ?? bundled)), 'profiles'));
     if (!SAFE_NAME.test(settings.profile)) {
       diagnostics.push(
         problem(
-          shown,
+          profilesDir,
           'PROFILE',
           `"${settings.profile}" is not a profile name (letters, digits, ".", "_", "-")`,
         ),
       );
     } else {
-      const overlay = join(shown, settings.profile, 'manifests');
+      const overlay = join(profilesDir, settings.profile, 'manifests');
       if (await isDir(overlay)) roots.push(overlay);
       else {
         const available = (await subdirs(profilesDir)) ?? [];

@@ -24,7 +24,9 @@ const REFERENCE = /^\.{0,2}[\w.-]*(?:\/[\w.-]+)+$|^[\w.-]+\.ya?ml$/;
 
 /**
  * Reads a vars file. A file holding only a path to a sibling file (`../control-plane/qcow-vars.yaml`) is read
- * as that file; a symlink is followed by the file system.
+ * as that file; a symlink is followed by the file system. Syntax problems and a missing target are returned as
+ * diagnostics of the source.
+ * @throws the file system's error when the file cannot be read (e.g. no permission).
  */
 export async function readVarsFile(path: string): Promise<Source> {
   let current = path;

@@ -33,7 +33,10 @@ export interface LoadOptions {
   bundledDir?: string;
 }
 
-/** `defaults/manifests/` of this package, found by walking up from this module (works from src/ and dist/). */
+/**
+ * `defaults/manifests/` of this package, found by walking up from this module (works from src/ and dist/).
+ * @throws Error when the package was installed without its defaults folder.
+ */
 export function bundledManifestsDir(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 6; i++) {

@@ -91,6 +91,7 @@ export async function writeImage(
       const walked = walkDirectory(source, { excludes: o.excludes, noXattrs: o.noXattrs });
       root = walked.root;
       entries = walked.entries;
+      progress({ phase: 'scan', done: entries, total: entries });
       total = walked.files.reduce((s, f) => s + (f.node.size ?? 0), 0);
       duplicateFiles = await dedupByHash(pool, walked.files, signal, o.stallTimeoutMs);
       await feedFiles(pipeline, walked.files, o.cfg.blockSize, signal);
@@ -119,6 +120,9 @@ export async function writeImage(
       duplicateFiles,
       fragments: pipeline.stats.fragments,
     };
+  } catch (err) {
+    // Piscina reports its own abort error; the caller wants the reason it gave.
+    throw signal.aborted ? signal.reason : err;
   } finally {
     writer.close();
     await pool.destroy();

@@ -56,9 +56,11 @@ suite('squash through the kernel and unsquashfs', () => {
       // unsquashfs 4.5 cannot read lz4 images from libsquashfs at all (gensquashfs's neither: "failed to read id
       // table block"), so lz4 is checked through the kernel only.
       if (comp !== 'lz4') expect(extracted(out, (d) => compare(want, describe(d), true))).toEqual([]);
-      const listing = execFileSync('unsquashfs', ['-lln', out]).toString();
-      expect(listing).toMatch(/crw-r--r-- 0\/0 +1, +3 .*\/null/);
-      expect(listing).toMatch(/-rw-r--r-- 1234\/5678 .*\/owned/);
+      if (comp !== 'lz4') {
+        const listing = execFileSync('unsquashfs', ['-lln', out]).toString();
+        expect(listing).toMatch(/crw-r--r-- 0\/0 +1, +3 .*\/null/);
+        expect(listing).toMatch(/-rw-r--r-- 1234\/5678 .*\/owned/);
+      }
       expect(
         mounted(out, (d) =>
           execFileSync('stat', ['-c', '%i %h', join(d, 'hl1'), join(d, 'sub/hl3')]).toString(),

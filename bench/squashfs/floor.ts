@@ -13,7 +13,7 @@ const [dir, comp, levelArg] = process.argv.slice(2) as [
   string | undefined,
 ];
 const blockSize = 131072;
-const level = levelArg ? Number(levelArg) : undefined;
+const level = levelArg && levelArg !== '0' ? Number(levelArg) : undefined;
 let compressFn: (b: Uint8Array) => number;
 if (comp === 'zstd') {
   const z = new Zstd();

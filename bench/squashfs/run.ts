@@ -171,7 +171,8 @@ const report = {
 };
 const dir = join(ROOT, 'bench/results');
 mkdirSync(dir, { recursive: true });
-writeFileSync(join(dir, 'squashfs.json'), `${JSON.stringify(report, null, 2)}\n`);
+const name = `squashfs-${comps.join('-')}`;
+writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(report, null, 2)}\n`);
 const rows = comps.map((c) => {
   const r = results[c] as (typeof results)[string];
   const f = (x: number) => x.toFixed(2);
@@ -191,6 +192,6 @@ const md = [
     : '',
   '',
 ];
-writeFileSync(join(dir, 'squashfs.md'), md.join('\n'));
+writeFileSync(join(dir, `${name}.md`), md.join('\n'));
 process.stdout.write(md.join('\n'));
 rmSync(work, { recursive: true, force: true });

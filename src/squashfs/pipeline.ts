@@ -9,6 +9,9 @@ import type { CompressorConfig, NativeSquashWriter } from './native.js';
 import { type CompressResultHeader, type CompressTask, unpackResult, type WorkItem } from './protocol.js';
 import type { TreeNode } from './tree.js';
 
+/** Fragment blocks compressed per pool task, so tails do not pay per-task overhead one block at a time. */
+const FRAGMENT_BATCH = 8;
+
 export interface PipelineOptions {
   cfg: CompressorConfig;
   cacheDir?: string;
@@ -36,9 +39,9 @@ export class DataPipeline {
   readonly stats: PipelineStats = { blocksCompressed: 0, blocksFromCache: 0, fragments: 0 };
   private readonly inflight: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private frag: Uint8Array;
+  private batch: Uint8Array;
+  private batchItems: WorkItem[] = [];
   private fragUsed = 0;
-  private readonly fragQueue: Promise<void>[] = [];
   private fragChain: Promise<void> = Promise.resolve();
   private readonly fragWords: number[] = [];
   private fragBytes = 0;
@@ -51,7 +54,7 @@ export class DataPipeline {
     private readonly opts: PipelineOptions,
     private readonly fragPath: string,
   ) {
-    this.frag = new Uint8Array(opts.cfg.blockSize);
+    this.batch = new Uint8Array(FRAGMENT_BATCH * opts.cfg.blockSize);
     this.fragFd = openSync(fragPath, 'w+');
   }
 
@@ -110,27 +113,39 @@ export class DataPipeline {
   }
 
   private addTail(node: TreeNode, tail: Uint8Array): void {
-    if (this.fragUsed + tail.length > this.frag.length) this.flushFragment();
+    const bs = this.opts.cfg.blockSize;
+    if (this.fragUsed + tail.length > bs) this.closeFragment();
     if (!node.data) throw new Error(`internal: tail without data for ${node.path}`);
     node.data.fragIndex = this.fragCount;
     node.data.fragOffset = this.fragUsed;
-    this.frag.set(tail, this.fragUsed);
+    this.batch.set(tail, this.batchItems.length * bs + this.fragUsed);
     this.fragUsed += tail.length;
   }
 
-  private flushFragment(): void {
+  /** Ends the current fragment block; full batches of blocks go to the pool as one task. */
+  private closeFragment(): void {
     if (this.fragUsed === 0) return;
-    const data = this.frag.subarray(0, this.fragUsed);
-    const item: WorkItem = {
+    const bs = this.opts.cfg.blockSize;
+    const dataOffset = this.batchItems.length * bs;
+    this.batchItems.push({
       display: 'fragment block',
       offset: 0,
-      length: data.length,
+      length: this.fragUsed,
       last: true,
-      fileSize: data.length,
+      fileSize: this.fragUsed,
       whole: true,
-      dataOffset: 0,
-    };
-    const task: CompressTask = { op: 'compress', cfg: this.opts.cfg, items: [item], data };
+      dataOffset,
+    });
+    this.fragUsed = 0;
+    this.fragCount++;
+    if (this.batchItems.length === FRAGMENT_BATCH) this.flushFragments();
+  }
+
+  private flushFragments(): void {
+    if (!this.batchItems.length) return;
+    const data = this.batch;
+    const items = this.batchItems;
+    const task: CompressTask = { op: 'compress', cfg: this.opts.cfg, items, data };
     if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
     const result = this.run(task, [data.buffer as ArrayBuffer]);
     result.catch(() => {});
@@ -141,15 +156,11 @@ export class DataPipeline {
       const bytes = body.subarray(0, header.outLength);
       writeSync(this.fragFd, bytes, 0, bytes.length, this.fragBytes);
       this.fragBytes += bytes.length;
-      this.fragWords.push(header.items[0]?.words[0] as number);
-      this.fragQueue.shift();
+      for (const it of header.items) this.fragWords.push(it.words[0] as number);
     });
-    const done = this.fragChain;
-    done.catch(() => {});
-    this.fragQueue.push(done);
-    this.frag = new Uint8Array(this.opts.cfg.blockSize);
-    this.fragUsed = 0;
-    this.fragCount++;
+    this.fragChain.catch(() => {});
+    this.batch = new Uint8Array(FRAGMENT_BATCH * this.opts.cfg.blockSize);
+    this.batchItems = [];
   }
 
   /** Counts bytes that needed no work (duplicates) towards progress. */
@@ -160,7 +171,8 @@ export class DataPipeline {
   /** Waits for every task, writes the fragment blocks after the data and records them in the fragment table. */
   async finish(): Promise<void> {
     await this.chain;
-    this.flushFragment();
+    this.closeFragment();
+    this.flushFragments();
     await this.fragChain;
     let at = 0;
     const chunk = Buffer.allocUnsafe(4 << 20);

@@ -6,8 +6,8 @@ import type { CompressorConfig } from './native.js';
 
 /** A range of one file, read by the worker (directory source) or carried in `data` (tar source). */
 export interface WorkItem {
-  /** File to read, as raw path bytes (names need not be UTF-8). */
-  path?: Uint8Array;
+  /** File to read: its raw path bytes as a latin1 string (names need not be UTF-8; a string clones cheaply). */
+  path?: string;
   /** Display path for errors. */
   display: string;
   offset: number;
@@ -32,7 +32,7 @@ export interface CompressTask {
 
 export interface HashTask {
   op: 'hash';
-  items: { path: Uint8Array; display: string; size: number }[];
+  items: { path: string; display: string; size: number }[];
 }
 
 export type Task = CompressTask | HashTask;
@@ -56,27 +56,31 @@ export interface CompressResultHeader {
 
 export const RAW_BIT = 1 << 24;
 
-/** Packs a header and byte chunks into one buffer: [u32 json length][json][pad to 8][chunks...]. */
-export function packResult(header: unknown, chunks: Uint8Array[]): ArrayBuffer {
+/** Bytes reserved at the start of a result buffer: u32 body length, u32 header length. */
+export const RESULT_PREFIX = 16;
+
+/**
+ * Result layout: [prefix][body bytes][json header]. The worker compresses straight into the body, so the buffer
+ * is sized for the worst case up front and moved, never copied.
+ */
+export function sealResult(buf: ArrayBuffer, bodyLength: number, header: unknown): ArrayBuffer {
   const json = Buffer.from(JSON.stringify(header));
-  const start = (4 + json.length + 7) & ~7;
-  let total = start;
-  for (const c of chunks) total += c.length;
-  const buf = new ArrayBuffer(total);
-  const u8 = new Uint8Array(buf);
-  new DataView(buf).setUint32(0, json.length, true);
-  u8.set(json, 4);
-  let at = start;
-  for (const c of chunks) {
-    u8.set(c, at);
-    at += c.length;
+  let out = buf;
+  if (RESULT_PREFIX + bodyLength + json.length > buf.byteLength) {
+    out = new ArrayBuffer(RESULT_PREFIX + bodyLength + json.length);
+    new Uint8Array(out).set(new Uint8Array(buf, 0, RESULT_PREFIX + bodyLength));
   }
-  return buf;
+  new Uint8Array(out).set(json, RESULT_PREFIX + bodyLength);
+  const dv = new DataView(out);
+  dv.setUint32(0, bodyLength, true);
+  dv.setUint32(4, json.length, true);
+  return out;
 }
 
 export function unpackResult<H>(buf: ArrayBuffer): { header: H; body: Uint8Array } {
-  const len = new DataView(buf).getUint32(0, true);
-  const header = JSON.parse(Buffer.from(buf, 4, len).toString()) as H;
-  const start = (4 + len + 7) & ~7;
-  return { header, body: new Uint8Array(buf, start) };
+  const dv = new DataView(buf);
+  const bodyLength = dv.getUint32(0, true);
+  const len = dv.getUint32(4, true);
+  const header = JSON.parse(Buffer.from(buf, RESULT_PREFIX + bodyLength, len).toString()) as H;
+  return { header, body: new Uint8Array(buf, RESULT_PREFIX, bodyLength) };
 }

@@ -11,6 +11,8 @@ export interface SerializeOptions {
 // SquashFS can only store these xattr namespaces.
 const XATTR_PREFIXES = ['user.', 'trusted.', 'security.'];
 
+const NO_XATTR = 0xffffffff;
+
 const owner = (n: TreeNode): TreeNode => n.linkTo ?? n;
 
 function sorted(dir: TreeNode): TreeNode[] {
@@ -42,10 +44,12 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
     gid: opts.allRoot ? 0 : n.gid,
     mtime: opts.mtime ?? n.mtime,
     ino: n.ino as number,
-    xattr: writer.addXattrs(
-      n.xattrs.filter(([k]) => XATTR_PREFIXES.some((p) => k.startsWith(p))),
-      n.path,
-    ),
+    xattr: n.xattrs.length
+      ? writer.addXattrs(
+          n.xattrs.filter(([k]) => XATTR_PREFIXES.some((p) => k.startsWith(p))),
+          n.path,
+        )
+      : NO_XATTR,
   });
   const writeLeaf = (n: TreeNode): number => {
     const common = { ...base(n), mode: TYPE_BITS[n.kind] | n.perm, nlink: n.links ?? 1 };

@@ -13,12 +13,14 @@ import {
   type CompressTask,
   type HashTask,
   type ItemResult,
-  packResult,
   RAW_BIT,
+  RESULT_PREFIX,
+  sealResult,
   type Task,
 } from './protocol.js';
 
-type CompressFn = (block: Uint8Array) => Uint8Array | null;
+/** Compresses `block` into `dst` (same length as the block); returns the length, or 0 when it does not shrink. */
+type CompressFn = (block: Uint8Array, dst: Uint8Array) => number;
 
 let current: { key: string; fn: CompressFn } | undefined;
 
@@ -29,17 +31,15 @@ function compressorFor(cfg: CompressorConfig): CompressFn {
   if (cfg.comp === 'zstd') {
     const z = new ZstdCompressor();
     z.setParameters({ compressionLevel: cfg.level ?? 15 });
-    fn = (block) => {
+    fn = (block, dst) => {
       const out = z.compress(block);
-      return out.length < block.length ? out : null;
+      if (out.length >= block.length) return 0;
+      dst.set(out);
+      return out.length;
     };
   } else {
     const c = new (native().BlockCompressor)(cfg);
-    const scratch = new Uint8Array(cfg.blockSize + 4096);
-    fn = (block) => {
-      const n = c.compress(block, scratch);
-      return n > 0 ? scratch.slice(0, n) : null;
-    };
+    fn = (block, dst) => c.compress(block, dst);
   }
   current = { key, fn };
   return fn;
@@ -62,7 +62,7 @@ function fail(display: string, what: string, cause?: unknown): never {
 }
 
 function readRange(
-  path: Uint8Array,
+  path: string,
   display: string,
   offset: number,
   length: number,
@@ -70,7 +70,7 @@ function readRange(
 ): Uint8Array {
   let fd: number;
   try {
-    fd = openSync(Buffer.from(path), 'r');
+    fd = openSync(Buffer.from(path, 'latin1'), 'r');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     fail(display, code === 'ENOENT' ? 'input file vanished' : `cannot read input file (${code})`, err);
@@ -101,12 +101,16 @@ function compressTask(task: CompressTask): ArrayBuffer {
   const { cfg } = task;
   const compress = compressorFor(task.cfg);
   const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
-  const chunks: Uint8Array[] = [];
+  let input = 0;
+  for (const item of task.items) input += item.length;
+  // Compressed or raw, a block never takes more room than its input; the slack holds the JSON header.
+  const buf = new ArrayBuffer(RESULT_PREFIX + input + 65536);
+  const out = new Uint8Array(buf);
+  let at = RESULT_PREFIX;
   const tails: Uint8Array[] = [];
   const items: ItemResult[] = [];
   let compressed = 0;
   let fromCache = 0;
-  let outLength = 0;
 
   const block = (data: Uint8Array, sparseOk = true): number => {
     if (sparseOk && isZero(data)) return 0;
@@ -116,28 +120,31 @@ function compressTask(task: CompressTask): ArrayBuffer {
       try {
         const hit = readFileSync(cachePath(task.cacheDir, key));
         fromCache++;
-        const raw = hit[0] === 1;
         const body = hit.subarray(1);
-        chunks.push(body);
-        outLength += body.length;
-        return raw ? body.length | RAW_BIT : body.length;
+        out.set(body, at);
+        at += body.length;
+        return hit[0] === 1 ? body.length | RAW_BIT : body.length;
       } catch {
         // not cached yet
       }
     }
     compressed++;
-    const out = compress(data);
-    const body = out ?? data;
-    chunks.push(body);
-    outLength += body.length;
+    const dst = out.subarray(at, at + data.length);
+    let n = compress(data, dst);
+    const raw = n === 0;
+    if (raw) {
+      dst.set(data);
+      n = data.length;
+    }
     if (task.cacheDir && key) {
       const file = cachePath(task.cacheDir, key);
       mkdirSync(join(task.cacheDir, key.slice(0, 2)), { recursive: true });
       const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      writeFileSync(tmp, Buffer.concat([Uint8Array.of(out ? 0 : 1), body]));
+      writeFileSync(tmp, Buffer.concat([Uint8Array.of(raw ? 1 : 0), dst.subarray(0, n)]));
       renameSync(tmp, file);
     }
-    return out ? body.length : body.length | RAW_BIT;
+    at += n;
+    return raw ? n | RAW_BIT : n;
   };
 
   for (const item of task.items) {
@@ -145,11 +152,11 @@ function compressTask(task: CompressTask): ArrayBuffer {
       item.path !== undefined
         ? readRange(item.path, item.display, item.offset, item.length, item.fileSize)
         : (task.data as Uint8Array).subarray(item.dataOffset ?? 0, (item.dataOffset ?? 0) + item.length);
-    const before = outLength;
+    const before = at;
     const words: number[] = [];
     if (item.whole) {
       words.push(block(bytes, false));
-      items.push({ words, bytes: outLength - before, tailLength: 0 });
+      items.push({ words, bytes: at - before, tailLength: 0 });
       continue;
     }
     const full = item.last
@@ -159,10 +166,15 @@ function compressTask(task: CompressTask): ArrayBuffer {
       words.push(block(bytes.subarray(i * cfg.blockSize, (i + 1) * cfg.blockSize)));
     const tail = bytes.subarray(full * cfg.blockSize);
     if (item.last && tail.length > 0) tails.push(tail);
-    items.push({ words, bytes: outLength - before, tailLength: item.last ? tail.length : 0 });
+    items.push({ words, bytes: at - before, tailLength: item.last ? tail.length : 0 });
+  }
+  const outLength = at - RESULT_PREFIX;
+  for (const t of tails) {
+    out.set(t, at);
+    at += t.length;
   }
   const header: CompressResultHeader = { items, compressed, fromCache, outLength };
-  return packResult(header, [...chunks, ...tails]);
+  return sealResult(buf, at - RESULT_PREFIX, header);
 }
 
 function hashTask(task: HashTask): string[] {
@@ -170,7 +182,7 @@ function hashTask(task: HashTask): string[] {
     const h = createHash('sha256');
     let fd: number;
     try {
-      fd = openSync(Buffer.from(it.path), 'r');
+      fd = openSync(Buffer.from(it.path, 'latin1'), 'r');
     } catch (err) {
       fail(it.display, `cannot read input file (${(err as NodeJS.ErrnoException).code})`, err);
     }

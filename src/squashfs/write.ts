@@ -93,8 +93,17 @@ export async function writeImage(
       entries = walked.entries;
       progress({ phase: 'scan', done: entries, total: entries });
       total = walked.files.reduce((s, f) => s + (f.node.size ?? 0), 0);
-      duplicateFiles = await dedupByHash(pool, walked.files, signal, o.stallTimeoutMs);
-      await feedFiles(pipeline, walked.files, o.cfg.blockSize, signal);
+      // Files whose size no other file has cannot be duplicates: their data flows while the others are hashed.
+      const { candidates, hashing } = dedupByHash(pool, walked.files, signal, o.stallTimeoutMs);
+      hashing.catch(() => {});
+      await feedFiles(
+        pipeline,
+        walked.files.filter((f) => !candidates.has(f)),
+        o.cfg.blockSize,
+        signal,
+      );
+      duplicateFiles = await hashing;
+      await feedFiles(pipeline, [...candidates], o.cfg.blockSize, signal);
     } else {
       const r = await readTarTree(source, pipeline, o, signal);
       root = r.root;
@@ -138,16 +147,15 @@ export async function writeImage(
 interface Walked {
   node: TreeNode;
   source: Buffer;
-  dupOf?: TreeNode;
 }
 
 /** Hashes only files whose size another file shares; later copies point at the first one's data. */
-async function dedupByHash(
+function dedupByHash(
   pool: Piscina,
   files: Walked[],
   signal: AbortSignal,
   timeoutMs: number,
-): Promise<number> {
+): { candidates: Set<Walked>; hashing: Promise<number> } {
   const bySize = new Map<number, Walked[]>();
   for (const f of files) {
     const s = f.node.size ?? 0;
@@ -170,33 +178,41 @@ async function dedupByHash(
     }
   }
   if (cur.length) batches.push(cur);
-  const hashes = await Promise.all(
+  const hashing = Promise.all(
     batches.map(
       (b) =>
         pool.run(
           {
             op: 'hash',
-            items: b.map((f) => ({ path: f.source, display: f.node.path, size: f.node.size ?? 0 })),
+            items: b.map((f) => ({
+              path: f.source.toString('latin1'),
+              display: f.node.path,
+              size: f.node.size ?? 0,
+            })),
           },
           { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
         ) as Promise<string[]>,
     ),
   );
-  const firstBy = new Map<string, TreeNode>();
-  let dups = 0;
-  // Files are in image order and batches keep it, so "first" is deterministic.
-  batches.forEach((b, i) => {
-    b.forEach((f, j) => {
-      const key = `${f.node.size}:${hashes[i]?.[j]}`;
-      const first = firstBy.get(key);
-      if (first) {
-        f.dupOf = first;
-        dups++;
-      } else firstBy.set(key, f.node);
-    });
-  });
-  for (const f of files) if (f.dupOf) f.node.linkData = f.dupOf;
-  return dups;
+  return {
+    candidates: new Set(candidates),
+    hashing: hashing.then((hashes) => {
+      const firstBy = new Map<string, TreeNode>();
+      let dups = 0;
+      // Batches keep image order, so "first" is deterministic.
+      batches.forEach((b, i) => {
+        b.forEach((f, j) => {
+          const key = `${f.node.size}:${hashes[i]?.[j]}`;
+          const first = firstBy.get(key);
+          if (first) {
+            f.node.linkData = first;
+            dups++;
+          } else firstBy.set(key, f.node);
+        });
+      });
+      return dups;
+    }),
+  };
 }
 
 async function feedFiles(
@@ -223,7 +239,7 @@ async function feedFiles(
     for (let off = 0; off < size; off += chunk) {
       const length = Math.min(chunk, size - off);
       items.push({
-        path: f.source,
+        path: f.source.toString('latin1'),
         display: f.node.path,
         offset: off,
         length,

@@ -4,6 +4,9 @@
 // and no module keeps process-wide JS state.
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitInfo(env, exports);
+  airship::InitCompressor(env, exports);
+  airship::InitWriter(env, exports);
+  airship::InitXattrs(env, exports);
   return exports;
 }
 

@@ -5,6 +5,13 @@ export type { CommonOptions, ProgressEvent, ProgressListener } from './api/commo
 export { type LoadedConfig, resolveConfig } from './api/config.js';
 export { notYet } from './api/not-yet.js';
 export {
+  type Compression,
+  type SquashOptions,
+  type SquashResult,
+  squash,
+  type WriterOptions,
+} from './api/squash.js';
+export {
   type CommandName,
   defaultSettings,
   imageReference,
@@ -32,5 +39,4 @@ export const build = notYet('build');
 export const cutImage = notYet('cut-image');
 export const packageQcow = notYet('package-qcow');
 export const bootTest = notYet('boot-test');
-export const squash = notYet('squash');
 export const doctor = notYet('doctor');

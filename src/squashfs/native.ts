@@ -9,13 +9,75 @@ export interface NativeInfo {
   compressors: string[];
 }
 
+/** Compressor settings shared by the writer (metadata) and the workers (data blocks). */
+export interface CompressorConfig {
+  comp: 'gzip' | 'xz' | 'lz4' | 'zstd';
+  level?: number;
+  blockSize: number;
+}
+
+/** Inode description for {@link NativeSquashWriter.writeInode}. */
+export interface NativeInode {
+  kind: 'file' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'sock';
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  ino: number;
+  nlink: number;
+  xattr: number;
+  start?: number;
+  size?: number;
+  sparse?: number;
+  fragIndex?: number;
+  fragOffset?: number;
+  blocks?: Uint32Array;
+  target?: Buffer;
+  devno?: number;
+}
+
+export interface NativeDirInode {
+  path: string;
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  ino: number;
+  nlink: number;
+  xattr: number;
+  parent: number;
+}
+
+/** The libsquashfs-backed image writer (native/writer.cc). */
+export interface NativeSquashWriter {
+  appendData(bytes: Uint8Array): number;
+  addFragment(location: number, sizeWord: number): number;
+  addXattrs(pairs: [string, Uint8Array][], path: string): number;
+  writeInode(inode: NativeInode): number;
+  beginDir(): void;
+  addEntry(name: Buffer, ino: number, ref: number, mode: number): void;
+  endDir(dir: NativeDirInode): number;
+  finish(root: { rootRef: number; rootIno: number; inodeCount: number }): number;
+  close(): void;
+}
+
+export interface NativeBlockCompressor {
+  /** Compressed length written to dst, or 0 when the block does not shrink. */
+  compress(src: Uint8Array, dst: Uint8Array): number;
+}
+
 interface NativeAddon {
   info(): NativeInfo;
+  SquashWriter: new (path: string, opts: CompressorConfig & { mkfsTime: number }) => NativeSquashWriter;
+  BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
+  readXattrs(path: Buffer | string): [string, Buffer][];
 }
 
 const require = createRequire(import.meta.url);
 
-function findRoot(): string {
+/** The package root (the folder holding binding.gyp). */
+export function findRoot(): string {
   // src/squashfs (ts via vitest) or dist/src/squashfs (compiled): walk up to the folder holding binding.gyp.
   let dir = dirname(fileURLToPath(import.meta.url));
   for (let i = 0; i < 5; i++) {

@@ -1,19 +1,72 @@
-import type { Command } from 'commander';
-import { squash } from '../../api.js';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { type Compression, type ProgressEvent, squash } from '../../api.js';
 import { action } from '../run.js';
-import { addSettingOptions, settingsFrom } from '../settings-options.js';
+
+function int(name: string): (v: string) => number {
+  return (v) => {
+    if (!/^\d+$/.test(v)) throw new InvalidArgumentError(`${name} expects a whole number, got ${v}`);
+    return Number(v);
+  };
+}
+
+function size(v: string): number {
+  const m = /^(\d+)([kKmM]?)$/.exec(v);
+  if (!m) throw new InvalidArgumentError(`expected bytes, or a number with K or M, got ${v}`);
+  const unit = (m[2] ?? '').toLowerCase();
+  return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1 << 20 : 1);
+}
+
+/** A one-line progress bar on stderr when it is a terminal. */
+function progressBar(): (e: ProgressEvent) => void {
+  if (!process.stderr.isTTY) return () => {};
+  return (e) => {
+    if (e.kind === 'progress' && e.unit === 'bytes' && e.total) {
+      const frac = Math.min(1, (e.done ?? 0) / e.total);
+      const width = 30;
+      const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
+      process.stderr.write(`\rsquashfs [${bar}] ${(frac * 100).toFixed(0).padStart(3)}%`);
+    } else if (e.kind === 'done') process.stderr.write(`\r${' '.repeat(50)}\r`);
+  };
+}
 
 export function registerSquash(program: Command): void {
-  const cmd = program
+  program
     .command('squash')
     .description(
       'Write a SquashFS image from a directory or a tar stream (`-` reads stdin) with the native writer.',
     )
     .argument('<src>', 'directory, or - for a tar stream on stdin')
-    .argument('<out>', 'SquashFS file to write');
-  addSettingOptions(cmd, 'squash').action(
-    action(async (_src: string, _out: string, opts: Record<string, unknown>) => {
-      await squash({ settings: settingsFrom(opts) });
-    }),
-  );
+    .argument('<out>', 'SquashFS file to write')
+    .addOption(
+      new Option('--comp <name>', 'compressor').choices(['gzip', 'xz', 'lz4', 'zstd']).default('gzip'),
+    )
+    .option('--level <n>', 'compression level (default: gzip 9, zstd 15, xz 6)', int('--level'))
+    .option('--block-size <bytes>', 'data block size, 4K to 1M (default: 128K)', size)
+    .option('--processors <n>', 'compression threads (default: CPUs)', int('--processors'))
+    .option(
+      '-e, --exclude <path>',
+      'leave out this path (repeatable)',
+      (v: string, acc: string[]) => [...acc, v],
+      [],
+    )
+    .option('--no-xattrs', 'leave out extended attributes')
+    .option('--all-root', 'make every entry owned by root')
+    .option('--cache <dir>', 'keep compressed blocks here and reuse them on the next run')
+    .action(
+      action(async (src: string, out: string, opts: Record<string, unknown>) => {
+        await squash({
+          source: src === '-' ? process.stdin : src,
+          out,
+          comp: opts.comp as Compression,
+          ...(opts.level !== undefined ? { level: opts.level as number } : {}),
+          ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize as number } : {}),
+          ...(opts.processors !== undefined ? { processors: opts.processors as number } : {}),
+          exclude: opts.exclude as string[],
+          noXattrs: opts.xattrs === false,
+          allRoot: opts.allRoot === true,
+          ...(opts.cache ? { cacheDir: opts.cache as string } : {}),
+          onProgress: progressBar(),
+        });
+      }),
+    );
 }

@@ -1,0 +1,78 @@
+#include "sqfs_util.h"
+
+#include <sqfs/error.h>
+
+namespace airship {
+
+const char *SqfsErrorName(int code) {
+  switch (code) {
+    case SQFS_ERROR_ALLOC:
+      return "SQFS_ERROR_ALLOC";
+    case SQFS_ERROR_IO:
+      return "SQFS_ERROR_IO";
+    case SQFS_ERROR_COMPRESSOR:
+      return "SQFS_ERROR_COMPRESSOR";
+    case SQFS_ERROR_INTERNAL:
+      return "SQFS_ERROR_INTERNAL";
+    case SQFS_ERROR_CORRUPTED:
+      return "SQFS_ERROR_CORRUPTED";
+    case SQFS_ERROR_UNSUPPORTED:
+      return "SQFS_ERROR_UNSUPPORTED";
+    case SQFS_ERROR_OVERFLOW:
+      return "SQFS_ERROR_OVERFLOW";
+    case SQFS_ERROR_OUT_OF_BOUNDS:
+      return "SQFS_ERROR_OUT_OF_BOUNDS";
+    case SQFS_ERROR_SUPER_BLOCK_SIZE:
+      return "SQFS_ERROR_SUPER_BLOCK_SIZE";
+    case SQFS_ERROR_ARG_INVALID:
+      return "SQFS_ERROR_ARG_INVALID";
+    case SQFS_ERROR_SEQUENCE:
+      return "SQFS_ERROR_SEQUENCE";
+    default:
+      return "SQFS_ERROR";
+  }
+}
+
+Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path) {
+  std::string msg = what + " failed (" + SqfsErrorName(code) + ")";
+  if (!path.empty()) msg += ": " + path;
+  Napi::Error err = Napi::Error::New(env, msg);
+  err.Set("code", Napi::String::New(env, SqfsErrorName(code)));
+  err.Set("sqfsCode", Napi::Number::New(env, code));
+  if (!path.empty()) err.Set("path", Napi::String::New(env, path));
+  return err;
+}
+
+static uint32_t OptU32(const Napi::Object &o, const char *key, uint32_t dflt) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+
+sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts) {
+  Napi::Env env = opts.Env();
+  std::string name = opts.Get("comp").ToString().Utf8Value();
+  int id = sqfs_compressor_id_from_name(name.c_str());
+  if (id < 0) throw Napi::TypeError::New(env, "unknown compressor: " + name);
+  uint32_t blockSize = OptU32(opts, "blockSize", 131072);
+  uint16_t flags = 0;
+  if (id == SQFS_COMP_LZ4 && opts.Get("lz4Hc").ToBoolean()) flags |= SQFS_COMP_FLAG_LZ4_HC;
+  if (id == SQFS_COMP_XZ && opts.Get("xzExtreme").ToBoolean()) flags |= SQFS_COMP_FLAG_XZ_EXTREME;
+  sqfs_compressor_config_t cfg;
+  int ret = sqfs_compressor_config_init(&cfg, static_cast<SQFS_COMPRESSOR>(id), blockSize, flags);
+  if (ret != 0) throw SqfsError(env, ret, "compressor configuration " + name, "");
+  Napi::Value level = opts.Get("level");
+  if (level.IsNumber()) {
+    uint32_t l = level.As<Napi::Number>().Uint32Value();
+    if (id == SQFS_COMP_GZIP && (l < SQFS_GZIP_MIN_LEVEL || l > SQFS_GZIP_MAX_LEVEL))
+      throw Napi::RangeError::New(env, "gzip level must be 1-9");
+    if (id == SQFS_COMP_ZSTD && (l < SQFS_ZSTD_MIN_LEVEL || l > SQFS_ZSTD_MAX_LEVEL))
+      throw Napi::RangeError::New(env, "zstd level must be 1-22");
+    if (id == SQFS_COMP_XZ && l > SQFS_XZ_MAX_LEVEL) throw Napi::RangeError::New(env, "xz level must be 0-9");
+    if (id != SQFS_COMP_LZ4) cfg.level = l;
+  }
+  if (id == SQFS_COMP_XZ) cfg.opt.xz.dict_size = OptU32(opts, "xzDictSize", cfg.opt.xz.dict_size);
+  if (id == SQFS_COMP_GZIP) cfg.opt.gzip.window_size = OptU32(opts, "gzipWindow", cfg.opt.gzip.window_size);
+  return cfg;
+}
+
+}  // namespace airship

@@ -1,0 +1,38 @@
+// Shared helpers for the libsquashfs bindings: owning pointers, error conversion, option parsing.
+#pragma once
+#include <napi.h>
+#include <sqfs/compressor.h>
+#include <sqfs/predef.h>
+
+#include <cstdlib>
+#include <memory>
+#include <string>
+
+namespace airship {
+
+struct SqfsDestroy {
+  void operator()(void *obj) const { sqfs_destroy(obj); }
+};
+template <typename T>
+using SqfsPtr = std::unique_ptr<T, SqfsDestroy>;
+
+// Inodes and similar plain allocations come from malloc inside libsquashfs.
+struct SqfsFree {
+  void operator()(void *p) const { sqfs_free(p); }
+};
+struct CFree {
+  void operator()(void *p) const { std::free(p); }
+};
+
+// Name of a libsquashfs error code, e.g. SQFS_ERROR_IO.
+const char *SqfsErrorName(int code);
+
+// A JS Error whose message names the operation and path, with `code` (libsquashfs name) and `sqfsCode`
+// (number).
+Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path);
+
+// Reads {comp, level, blockSize, lz4Hc, xzDictSize, gzipWindow} into a libsquashfs compressor configuration.
+// Throws a TypeError for an unknown compressor or a level out of range.
+sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts);
+
+}  // namespace airship

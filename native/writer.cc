@@ -1,0 +1,318 @@
+// SquashWriter: writes a SquashFS 4.0 image from blocks compressed elsewhere. JS decides order, dedup and
+// settings; this class appends bytes and builds the tables (inodes, directories, fragments, ids, xattrs,
+// export).
+#include <sqfs/compressor.h>
+#include <sqfs/dir_writer.h>
+#include <sqfs/error.h>
+#include <sqfs/frag_table.h>
+#include <sqfs/id_table.h>
+#include <sqfs/inode.h>
+#include <sqfs/io.h>
+#include <sqfs/meta_writer.h>
+#include <sqfs/super.h>
+#include <sqfs/xattr_writer.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "sqfs_util.h"
+
+namespace airship {
+
+static constexpr uint32_t kNoXattr = 0xFFFFFFFF;
+
+static uint32_t U32(const Napi::Object &o, const char *key, uint32_t dflt = 0) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
+}
+static uint64_t U64(const Napi::Object &o, const char *key) {
+  Napi::Value v = o.Get(key);
+  return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().Int64Value()) : 0;
+}
+
+class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
+ public:
+  static Napi::Function Define(Napi::Env env) {
+    return DefineClass(env, "SquashWriter",
+                       {
+                           InstanceMethod("appendData", &SquashWriter::AppendData),
+                           InstanceMethod("addFragment", &SquashWriter::AddFragment),
+                           InstanceMethod("addXattrs", &SquashWriter::AddXattrs),
+                           InstanceMethod("writeInode", &SquashWriter::WriteInode),
+                           InstanceMethod("beginDir", &SquashWriter::BeginDir),
+                           InstanceMethod("addEntry", &SquashWriter::AddEntry),
+                           InstanceMethod("endDir", &SquashWriter::EndDir),
+                           InstanceMethod("finish", &SquashWriter::Finish),
+                           InstanceMethod("close", &SquashWriter::Close),
+                       });
+  }
+
+  // new SquashWriter(path, {comp, level, blockSize, mkfsTime, ...compressor options})
+  explicit SquashWriter(const Napi::CallbackInfo &info) : Napi::ObjectWrap<SquashWriter>(info) {
+    Napi::Env env = info.Env();
+    if (!info[0].IsString() || !info[1].IsObject())
+      throw Napi::TypeError::New(env, "SquashWriter(path: string, options: object)");
+    path_ = info[0].As<Napi::String>().Utf8Value();
+    Napi::Object opts = info[1].As<Napi::Object>();
+    sqfs_compressor_config_t cfg = CompressorConfigFrom(opts);
+    int ret =
+        sqfs_super_init(&super_, cfg.block_size, U32(opts, "mkfsTime"), static_cast<SQFS_COMPRESSOR>(cfg.id));
+    Check(env, ret, "initialising the superblock");
+    sqfs_compressor_t *cmp = nullptr;
+    Check(env, sqfs_compressor_create(&cfg, &cmp), "creating the metadata compressor");
+    cmp_.reset(cmp);
+    file_.reset(sqfs_open_file(path_.c_str(), SQFS_FILE_OPEN_OVERWRITE));
+    if (!file_) Check(env, SQFS_ERROR_IO, "opening the output file");
+    Check(env, sqfs_super_write(&super_, file_.get()), "writing the superblock");
+    ret = cmp_->write_options(cmp_.get(), file_.get());
+    if (ret < 0) Check(env, ret, "writing compressor options");
+    if (ret > 0) super_.flags |= SQFS_FLAG_COMPRESSOR_OPTIONS;
+    inodes_.reset(sqfs_meta_writer_create(file_.get(), cmp_.get(), SQFS_META_WRITER_KEEP_IN_MEMORY));
+    dirs_.reset(sqfs_meta_writer_create(file_.get(), cmp_.get(), SQFS_META_WRITER_KEEP_IN_MEMORY));
+    if (!inodes_ || !dirs_) Check(env, SQFS_ERROR_ALLOC, "creating metadata writers");
+    dirw_.reset(sqfs_dir_writer_create(dirs_.get(), SQFS_DIR_WRITER_CREATE_EXPORT_TABLE));
+    frags_.reset(sqfs_frag_table_create(0));
+    ids_.reset(sqfs_id_table_create(0));
+    xattrs_.reset(sqfs_xattr_writer_create(0));
+    if (!dirw_ || !frags_ || !ids_ || !xattrs_) Check(env, SQFS_ERROR_ALLOC, "creating tables");
+  }
+
+ private:
+  void Check(Napi::Env env, int ret, const std::string &what, const std::string &entry = "") {
+    if (ret != 0) throw SqfsError(env, ret, what, entry.empty() ? path_ : entry);
+  }
+  void Open(Napi::Env env) {
+    if (!file_) throw Napi::Error::New(env, "SquashWriter is closed: " + path_);
+  }
+
+  // appendData(bytes) → offset where the bytes start. JS records block sizes and flags itself.
+  Napi::Value AppendData(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Open(env);
+    auto buf = info[0].As<Napi::Uint8Array>();
+    uint64_t at = file_->get_size(file_.get());
+    Check(env, file_->write_at(file_.get(), at, buf.Data(), buf.ByteLength()), "writing data");
+    return Napi::Number::New(env, static_cast<double>(at));
+  }
+
+  // addFragment(location, sizeWord) → fragment index. JS has already written the block (after all data
+  // blocks); sizeWord carries the "stored uncompressed" bit.
+  Napi::Value AddFragment(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Open(env);
+    uint64_t at = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    uint32_t word = info[1].As<Napi::Number>().Uint32Value();
+    uint32_t index = 0;
+    Check(env, sqfs_frag_table_append(frags_.get(), at, word, &index), "recording a fragment");
+    return Napi::Number::New(env, index);
+  }
+
+  // addXattrs([[key, value], ...], entryPath) → xattr index (identical sets share one index).
+  Napi::Value AddXattrs(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto pairs = info[0].As<Napi::Array>();
+    std::string entry = info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "";
+    if (pairs.Length() == 0) return Napi::Number::New(env, kNoXattr);
+    Check(env, sqfs_xattr_writer_begin(xattrs_.get(), 0), "starting an xattr set", entry);
+    for (uint32_t i = 0; i < pairs.Length(); ++i) {
+      auto pair = pairs.Get(i).As<Napi::Array>();
+      std::string key = pair.Get(0u).ToString().Utf8Value();
+      auto value = pair.Get(1u).As<Napi::Uint8Array>();
+      int ret = sqfs_xattr_writer_add(xattrs_.get(), key.c_str(), value.Data(), value.ByteLength());
+      Check(env, ret, "adding xattr " + key, entry);
+    }
+    uint32_t index = kNoXattr;
+    Check(env, sqfs_xattr_writer_end(xattrs_.get(), &index), "finishing an xattr set", entry);
+    return Napi::Number::New(env, index);
+  }
+
+  void FillBase(Napi::Env env, sqfs_inode_generic_t *ino, const Napi::Object &d, const std::string &entry) {
+    ino->base.mode = static_cast<uint16_t>(U32(d, "mode"));
+    Check(env, sqfs_id_table_id_to_index(ids_.get(), U32(d, "uid"), &ino->base.uid_idx), "adding a uid",
+          entry);
+    Check(env, sqfs_id_table_id_to_index(ids_.get(), U32(d, "gid"), &ino->base.gid_idx), "adding a gid",
+          entry);
+    ino->base.mod_time = U32(d, "mtime");
+    ino->base.inode_number = U32(d, "ino");
+  }
+
+  uint64_t Emit(Napi::Env env, const sqfs_inode_generic_t *ino, const std::string &entry) {
+    sqfs_u64 block = 0;
+    sqfs_u32 offset = 0;
+    sqfs_meta_writer_get_position(inodes_.get(), &block, &offset);
+    Check(env, sqfs_meta_writer_write_inode(inodes_.get(), ino), "writing an inode", entry);
+    return (block << 16) | offset;
+  }
+
+  // writeInode({kind, mode, uid, gid, mtime, ino, nlink, xattr, path, ...}) → inode reference.
+  // kind file: start, size, fragIndex, fragOffset, blocks (Uint32Array of size words), sparse.
+  // kind symlink: target (Buffer). kind chr/blk: devno. kind fifo/sock: nothing more.
+  Napi::Value WriteInode(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Open(env);
+    Napi::Object d = info[0].As<Napi::Object>();
+    std::string kind = d.Get("kind").ToString().Utf8Value();
+    std::string entry = d.Get("path").IsString() ? d.Get("path").ToString().Utf8Value() : "";
+    uint32_t nlink = U32(d, "nlink", 1);
+    uint32_t xattr = U32(d, "xattr", kNoXattr);
+    bool ext = xattr != kNoXattr;
+    size_t payload = 0;
+    Napi::Uint32Array blocks;
+    Napi::Buffer<uint8_t> target;
+    if (kind == "file") {
+      blocks = d.Get("blocks").As<Napi::Uint32Array>();
+      payload = blocks.ElementLength() * sizeof(uint32_t);
+    } else if (kind == "symlink") {
+      target = d.Get("target").As<Napi::Buffer<uint8_t>>();
+      payload = target.Length();
+    }
+    std::unique_ptr<sqfs_inode_generic_t, CFree> ino(
+        static_cast<sqfs_inode_generic_t *>(std::calloc(1, sizeof(sqfs_inode_generic_t) + payload + 4)));
+    if (!ino) Check(env, SQFS_ERROR_ALLOC, "allocating an inode", entry);
+    ino->payload_bytes_available = static_cast<uint32_t>(payload + 4);
+    ino->payload_bytes_used = static_cast<uint32_t>(payload);
+    FillBase(env, ino.get(), d, entry);
+    if (kind == "file") {
+      uint64_t start = U64(d, "start"), size = U64(d, "size"), sparse = U64(d, "sparse");
+      uint32_t fragIndex = U32(d, "fragIndex", 0xFFFFFFFF), fragOffset = U32(d, "fragOffset");
+      std::memcpy(ino->extra, blocks.Data(), payload);
+      ext = ext || nlink > 1 || sparse > 0 || start > 0xFFFFFFFFull || size > 0xFFFFFFFFull;
+      if (ext) {
+        ino->base.type = SQFS_INODE_EXT_FILE;
+        ino->data.file_ext = {start, size, sparse, nlink, fragIndex, fragOffset, xattr};
+      } else {
+        ino->base.type = SQFS_INODE_FILE;
+        ino->data.file = {static_cast<uint32_t>(start), fragIndex, fragOffset, static_cast<uint32_t>(size)};
+      }
+    } else if (kind == "symlink") {
+      std::memcpy(ino->extra, target.Data(), payload);
+      ino->base.type = ext ? SQFS_INODE_EXT_SLINK : SQFS_INODE_SLINK;
+      ino->data.slink_ext = {nlink, static_cast<uint32_t>(payload), xattr};
+    } else if (kind == "chr" || kind == "blk") {
+      bool chr = kind == "chr";
+      ino->base.type =
+          chr ? (ext ? SQFS_INODE_EXT_CDEV : SQFS_INODE_CDEV) : (ext ? SQFS_INODE_EXT_BDEV : SQFS_INODE_BDEV);
+      ino->data.dev_ext = {nlink, U32(d, "devno"), xattr};
+    } else if (kind == "fifo" || kind == "sock") {
+      bool fifo = kind == "fifo";
+      ino->base.type = fifo ? (ext ? SQFS_INODE_EXT_FIFO : SQFS_INODE_FIFO)
+                            : (ext ? SQFS_INODE_EXT_SOCKET : SQFS_INODE_SOCKET);
+      ino->data.ipc_ext = {nlink, xattr};
+    } else {
+      throw Napi::TypeError::New(env, "unknown inode kind " + kind + ": " + entry);
+    }
+    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get(), entry)));
+  }
+
+  Napi::Value BeginDir(const Napi::CallbackInfo &info) {
+    Open(info.Env());
+    Check(info.Env(), sqfs_dir_writer_begin(dirw_.get(), 0), "starting a directory");
+    return info.Env().Undefined();
+  }
+
+  // addEntry(name: Buffer, ino, ref, mode): entries must come sorted by name bytes.
+  Napi::Value AddEntry(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    auto name = info[0].As<Napi::Buffer<char>>();
+    std::string n(name.Data(), name.Length());
+    uint32_t ino = info[1].As<Napi::Number>().Uint32Value();
+    uint64_t ref = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
+    uint16_t mode = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
+    Check(env, sqfs_dir_writer_add_entry(dirw_.get(), n.c_str(), ino, ref, mode), "adding a directory entry",
+          n);
+    return env.Undefined();
+  }
+
+  // endDir({mode, uid, gid, mtime, ino, nlink, xattr, parent, path}) → the directory's inode reference.
+  Napi::Value EndDir(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Napi::Object d = info[0].As<Napi::Object>();
+    std::string entry = d.Get("path").IsString() ? d.Get("path").ToString().Utf8Value() : "";
+    Check(env, sqfs_dir_writer_end(dirw_.get()), "finishing a directory", entry);
+    std::unique_ptr<sqfs_inode_generic_t, SqfsFree> ino(sqfs_dir_writer_create_inode(
+        dirw_.get(), U32(d, "nlink", 2), U32(d, "xattr", kNoXattr), U32(d, "parent")));
+    if (!ino) Check(env, SQFS_ERROR_ALLOC, "creating a directory inode", entry);
+    FillBase(env, ino.get(), d, entry);
+    // The library derives nlink from its argument its own way; SquashFS wants 2 + subdirectories.
+    if (ino->base.type == SQFS_INODE_EXT_DIR)
+      ino->data.dir_ext.nlink = U32(d, "nlink", 2);
+    else
+      ino->data.dir.nlink = U32(d, "nlink", 2);
+    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get(), entry)));
+  }
+
+  // finish({rootRef, rootIno, inodeCount}) → bytes used. Writes every table and the final superblock.
+  Napi::Value Finish(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Open(env);
+    Napi::Object d = info[0].As<Napi::Object>();
+    sqfs_file_t *f = file_.get();
+    Check(env, sqfs_meta_writer_flush(inodes_.get()), "flushing inodes");
+    Check(env, sqfs_meta_writer_flush(dirs_.get()), "flushing directories");
+    super_.inode_table_start = f->get_size(f);
+    Check(env, sqfs_meta_write_write_to_file(inodes_.get()), "writing the inode table");
+    super_.directory_table_start = f->get_size(f);
+    Check(env, sqfs_meta_write_write_to_file(dirs_.get()), "writing the directory table");
+    Check(env, sqfs_frag_table_write(frags_.get(), f, &super_, cmp_.get()), "writing the fragment table");
+    uint64_t rootRef = U64(d, "rootRef");
+    Check(env,
+          sqfs_dir_writer_write_export_table(dirw_.get(), f, cmp_.get(), U32(d, "rootIno"), rootRef, &super_),
+          "writing the export table");
+    Check(env, sqfs_id_table_write(ids_.get(), f, &super_, cmp_.get()), "writing the id table");
+    Check(env, sqfs_xattr_writer_flush(xattrs_.get(), f, &super_, cmp_.get()), "writing the xattr table");
+    // Only the flags that describe this image: libsquashfs' table writers touch others we do not use.
+    uint16_t flags = super_.flags & (SQFS_FLAG_EXPORTABLE | SQFS_FLAG_COMPRESSOR_OPTIONS);
+    if (sqfs_frag_table_get_size(frags_.get()) == 0) flags |= SQFS_FLAG_NO_FRAGMENTS;
+    if (super_.xattr_id_table_start == 0xFFFFFFFFFFFFFFFFull) flags |= SQFS_FLAG_NO_XATTRS;
+    // Same bit mksquashfs sets to say duplicate files were looked for (we do, in JS).
+    super_.flags = flags | SQFS_FLAG_NO_DUPLICATES;
+    super_.inode_count = U32(d, "inodeCount");
+    super_.root_inode_ref = rootRef;
+    super_.bytes_used = f->get_size(f);
+    // Pad to the device block size as mksquashfs does, so the image can back a loop device.
+    uint64_t padded = (super_.bytes_used + 4095) & ~uint64_t(4095);
+    if (padded > super_.bytes_used) {
+      std::vector<uint8_t> zero(padded - super_.bytes_used, 0);
+      Check(env, f->write_at(f, super_.bytes_used, zero.data(), zero.size()), "padding the image");
+    }
+    Check(env, sqfs_super_write(&super_, f), "writing the superblock");
+    double used = static_cast<double>(super_.bytes_used);
+    Release();
+    return Napi::Number::New(env, used);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    Release();
+    return info.Env().Undefined();
+  }
+
+  void Release() {
+    dirw_.reset();
+    inodes_.reset();
+    dirs_.reset();
+    frags_.reset();
+    ids_.reset();
+    xattrs_.reset();
+    cmp_.reset();
+    file_.reset();
+  }
+
+  std::string path_;
+  sqfs_super_t super_{};
+  SqfsPtr<sqfs_compressor_t> cmp_;
+  SqfsPtr<sqfs_file_t> file_;
+  SqfsPtr<sqfs_meta_writer_t> inodes_;
+  SqfsPtr<sqfs_meta_writer_t> dirs_;
+  SqfsPtr<sqfs_dir_writer_t> dirw_;
+  SqfsPtr<sqfs_frag_table_t> frags_;
+  SqfsPtr<sqfs_id_table_t> ids_;
+  SqfsPtr<sqfs_xattr_writer_t> xattrs_;
+};
+
+void InitWriter(Napi::Env env, Napi::Object exports) {
+  exports.Set("SquashWriter", SquashWriter::Define(env));
+}
+
+}  // namespace airship

@@ -1,0 +1,49 @@
+import type { Readable } from 'node:stream';
+import type { WriterOptions } from '../squashfs/options.js';
+import { resolveOptions } from '../squashfs/options.js';
+import { type WriteResult, writeImage } from '../squashfs/write.js';
+import type { CommonOptions } from './common.js';
+
+export type { Compression, WriterOptions } from '../squashfs/options.js';
+
+/** Options of {@link squash}. */
+export interface SquashOptions extends CommonOptions, WriterOptions {
+  /** A directory, or a tar stream (e.g. `docker export`'s). */
+  source: string | Readable;
+  /** The SquashFS file to write; written beside as a temp file and renamed when complete. */
+  out: string;
+}
+
+/** What {@link squash} wrote. */
+export interface SquashResult extends WriteResult {
+  out: string;
+  elapsedMs: number;
+}
+
+/**
+ * Writes a SquashFS 4.0 image with the native writer and a pool of compression workers. The same input and
+ * `SOURCE_DATE_EPOCH` give the same bytes whatever `processors` is.
+ * @throws UsageError for invalid options.
+ * @throws Error naming the entry when an input file vanishes, shrinks or cannot be read; when a worker or the tar
+ *   stream stalls for `stallTimeoutMs`; or the abort reason when `signal` fires. No output file is left behind.
+ */
+export async function squash(opts: SquashOptions): Promise<SquashResult> {
+  const resolved = resolveOptions(opts);
+  const started = Date.now();
+  const signal = opts.signal ?? new AbortController().signal;
+  const emit = opts.onProgress ?? (() => {});
+  emit({ stage: 'squashfs', kind: 'start', message: `writing ${opts.out}` });
+  const result = await writeImage(opts.source, opts.out, resolved, signal, (p) =>
+    emit({
+      stage: 'squashfs',
+      kind: 'progress',
+      message: p.phase,
+      done: p.done,
+      ...(p.total !== undefined ? { total: p.total } : {}),
+      unit: p.phase === 'data' ? 'bytes' : 'entries',
+    }),
+  );
+  const elapsedMs = Date.now() - started;
+  emit({ stage: 'squashfs', kind: 'done', message: `${opts.out}: ${result.bytes} bytes`, elapsedMs });
+  return { ...result, out: opts.out, elapsedMs };
+}

@@ -1,0 +1,115 @@
+/** Options of the SquashFS writer, their defaults (mksquashfs's) and validation. */
+import { availableParallelism } from 'node:os';
+import { UsageError } from '../errors.js';
+import type { CompressorConfig } from './native.js';
+
+export type Compression = CompressorConfig['comp'];
+
+export interface WriterOptions {
+  comp?: Compression;
+  /** Compression level; defaults as mksquashfs: gzip 9, zstd 15, xz 6 (its preset); lz4 has none. */
+  level?: number;
+  /** Data block size in bytes, a power of two from 4 KiB to 1 MiB; default 128 KiB. */
+  blockSize?: number;
+  /** Worker threads compressing blocks; default: available CPUs. */
+  processors?: number;
+  /** Paths inside the source to leave out (with everything below them), e.g. `/boot`. */
+  exclude?: readonly string[];
+  noXattrs?: boolean;
+  /** Every entry owned by root:root. */
+  allRoot?: boolean;
+  /** Folder of compressed blocks kept between runs, keyed by content hash and compressor settings. */
+  cacheDir?: string;
+  /** Seconds since the epoch for the superblock and every inode; default `$SOURCE_DATE_EPOCH`, else now. */
+  sourceDateEpoch?: number;
+  /** A worker task or the tar stream making no progress for this long fails the run; default 300 s. */
+  stallTimeoutMs?: number;
+}
+
+export interface ResolvedOptions {
+  cfg: CompressorConfig;
+  processors: number;
+  excludes: Set<string>;
+  noXattrs: boolean;
+  allRoot: boolean;
+  cacheDir?: string;
+  mkfsTime: number;
+  inodeTime?: number;
+  stallTimeoutMs: number;
+}
+
+export const DEFAULT_LEVEL: Record<Compression, number | undefined> = {
+  gzip: 9,
+  zstd: 15,
+  xz: 6,
+  lz4: undefined,
+};
+const LEVELS: Record<Compression, [number, number] | undefined> = {
+  gzip: [1, 9],
+  zstd: [1, 22],
+  xz: [0, 9],
+  lz4: undefined,
+};
+
+/**
+ * Validates options and fills in defaults.
+ * @throws UsageError naming the option and what is expected.
+ */
+export function resolveOptions(o: WriterOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
+  const comp = o.comp ?? 'gzip';
+  if (!(comp in DEFAULT_LEVEL))
+    throw new UsageError(`comp: expected one of gzip, xz, lz4, zstd, got ${String(comp)}`);
+  const range = LEVELS[comp];
+  let level = o.level ?? DEFAULT_LEVEL[comp];
+  if (o.level !== undefined) {
+    if (!range) throw new UsageError(`level: ${comp} takes no level`);
+    if (!Number.isInteger(o.level) || o.level < range[0] || o.level > range[1])
+      throw new UsageError(
+        `level: ${comp} expects an integer from ${range[0]} to ${range[1]}, got ${o.level}`,
+      );
+  }
+  if (!range) level = undefined;
+  const blockSize = o.blockSize ?? 131072;
+  if (
+    !Number.isInteger(blockSize) ||
+    blockSize < 4096 ||
+    blockSize > 1 << 20 ||
+    (blockSize & (blockSize - 1)) !== 0
+  )
+    throw new UsageError(`block size: expected a power of two from 4096 to 1048576, got ${blockSize}`);
+  const processors = o.processors ?? availableParallelism();
+  if (!Number.isInteger(processors) || processors < 1 || processors > 256)
+    throw new UsageError(`processors: expected an integer from 1 to 256, got ${processors}`);
+  let sde = o.sourceDateEpoch;
+  if (sde === undefined && env.SOURCE_DATE_EPOCH !== undefined && env.SOURCE_DATE_EPOCH !== '') {
+    sde = Number(env.SOURCE_DATE_EPOCH);
+    if (!/^\d+$/.test(env.SOURCE_DATE_EPOCH))
+      throw new UsageError(`SOURCE_DATE_EPOCH: expected seconds since 1970, got ${env.SOURCE_DATE_EPOCH}`);
+  }
+  if (sde !== undefined && (!Number.isInteger(sde) || sde < 0 || sde > 0xffffffff))
+    throw new UsageError(`source date epoch: expected seconds from 0 to 4294967295, got ${sde}`);
+  const stallTimeoutMs = o.stallTimeoutMs ?? 300_000;
+  const cfg: CompressorConfig = { comp, blockSize };
+  if (level !== undefined) cfg.level = level;
+  const r: ResolvedOptions = {
+    cfg,
+    processors,
+    excludes: new Set(
+      (o.exclude ?? [])
+        .map((p) =>
+          p
+            .split('/')
+            .filter((s) => s && s !== '.')
+            .join('/'),
+        )
+        .filter(Boolean),
+    ),
+    noXattrs: o.noXattrs ?? false,
+    allRoot: o.allRoot ?? false,
+    mkfsTime: sde ?? Math.floor(Date.now() / 1000),
+    stallTimeoutMs,
+  };
+  if (sde !== undefined) r.inodeTime = sde;
+  if (o.cacheDir) r.cacheDir = o.cacheDir;
+  return r;
+}

@@ -1,0 +1,211 @@
+/**
+ * Tar source (as `docker export` writes it): builds the tree from headers and feeds file bytes to the pipeline in
+ * archive order, batched into transferred buffers. Files up to one batch are deduplicated by content hash before
+ * they are sent for compression.
+ */
+import { createHash } from 'node:crypto';
+import type { Readable } from 'node:stream';
+import type { ResolvedOptions } from './options.js';
+import type { DataPipeline, Target } from './pipeline.js';
+import type { WorkItem } from './protocol.js';
+import { ByteReader, type TarHeader, TarReader } from './tar-reader.js';
+import { encodeDev, isExcluded, type NodeKind, newDir, normalisePath, type TreeNode } from './tree.js';
+
+const TASK_BYTES = 4 << 20;
+const TASK_ITEMS = 256;
+const XATTR_PAX = 'SCHILY.xattr.';
+
+const KINDS: Record<string, NodeKind> = {
+  '0': 'file',
+  '7': 'file',
+  '2': 'symlink',
+  '3': 'chr',
+  '4': 'blk',
+  '5': 'dir',
+  '6': 'fifo',
+};
+
+function contentKey(bytes: Uint8Array): string {
+  return `${bytes.length}:${createHash('sha256').update(bytes).digest('hex')}`;
+}
+
+export interface TarTree {
+  root: TreeNode;
+  entries: number;
+  duplicateFiles: number;
+}
+
+function tarError(path: string, what: string): Error {
+  return Object.assign(new Error(`tar stream: ${what}: ${path}`), { path });
+}
+
+/**
+ * Reads the whole archive.
+ * @throws Error naming the entry for unsupported types or dangling hard links, or when the stream stalls.
+ */
+export async function readTarTree(
+  stream: Readable,
+  pipeline: DataPipeline,
+  o: ResolvedOptions,
+  signal: AbortSignal,
+): Promise<TarTree> {
+  const onAbort = () => stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  const tar = new TarReader(new ByteReader(stream, o.stallTimeoutMs));
+  const root = newDir(Buffer.alloc(0), '/');
+  const bs = o.cfg.blockSize;
+  const seen = new Map<string, TreeNode>();
+  let entries = 1;
+  let duplicateFiles = 0;
+  let buf = new Uint8Array(TASK_BYTES + bs);
+  let used = 0;
+  let items: WorkItem[] = [];
+  let targets: Target[] = [];
+
+  const flush = async () => {
+    if (!items.length) return;
+    signal.throwIfAborted();
+    await pipeline.submit(items, targets, buf.subarray(0, used));
+    buf = new Uint8Array(TASK_BYTES + bs);
+    used = 0;
+    items = [];
+    targets = [];
+  };
+
+  const lookup = (rel: string, create: boolean): TreeNode | undefined => {
+    let node = root;
+    if (rel === '') return root;
+    let path = '';
+    for (const part of rel.split('/')) {
+      path += `/${Buffer.from(part, 'latin1').toString()}`;
+      let child = node.children?.get(part);
+      if (!child) {
+        if (!create) return undefined;
+        child = newDir(Buffer.from(part, 'latin1'), path);
+        child.mtime = o.inodeTime ?? 0;
+        node.children?.set(part, child);
+        entries++;
+      }
+      if (child.kind !== 'dir' && create) throw tarError(path, 'a path component is not a directory');
+      node = child;
+    }
+    return node;
+  };
+
+  const readData = async (node: TreeNode, size: number) => {
+    if (size <= TASK_BYTES) {
+      if (used + size > TASK_BYTES) await flush();
+      await tar.reader.read(size, buf.subarray(used, used + size));
+      const key = contentKey(buf.subarray(used, used + size));
+      const first = seen.get(key);
+      if (first) {
+        node.linkData = first;
+        duplicateFiles++;
+        pipeline.progressOnly(size);
+        return;
+      }
+      seen.set(key, node);
+      items.push({
+        display: node.path,
+        offset: 0,
+        length: size,
+        last: true,
+        fileSize: size,
+        dataOffset: used,
+      });
+      targets.push({ node, first: true, length: size });
+      used += size;
+      if (used >= TASK_BYTES || items.length >= TASK_ITEMS) await flush();
+      return;
+    }
+    for (let off = 0; off < size; ) {
+      let room = Math.floor((TASK_BYTES - used) / bs) * bs;
+      if (room <= 0) {
+        await flush();
+        room = Math.floor(TASK_BYTES / bs) * bs;
+      }
+      const length = Math.min(room, size - off);
+      await tar.reader.read(length, buf.subarray(used, used + length));
+      items.push({
+        display: node.path,
+        offset: off,
+        length,
+        last: off + length >= size,
+        fileSize: size,
+        dataOffset: used,
+      });
+      targets.push({ node, first: off === 0, length });
+      used += length;
+      off += length;
+      if (used >= TASK_BYTES || items.length >= TASK_ITEMS) await flush();
+    }
+  };
+
+  try {
+    for (;;) {
+      signal.throwIfAborted();
+      const h: TarHeader | null = await tar.next();
+      if (!h) break;
+      const rel = normalisePath(h.name.toString('latin1'));
+      const relUtf8 = Buffer.from(rel, 'latin1').toString();
+      const display = `/${relUtf8}`;
+      if (rel !== '' && isExcluded(relUtf8, o.excludes)) {
+        await tar.reader.skip(h.size);
+        await tar.endEntry();
+        continue;
+      }
+      const xattrs: [string, Buffer][] = [];
+      if (!o.noXattrs) {
+        for (const [k, v] of h.pax) if (k.startsWith(XATTR_PAX)) xattrs.push([k.slice(XATTR_PAX.length), v]);
+      }
+      const slash = rel.lastIndexOf('/');
+      const parent = lookup(slash < 0 ? '' : rel.slice(0, slash), true) as TreeNode;
+      const name = rel.slice(slash + 1);
+      const meta = { perm: h.mode & 0o7777, uid: h.uid, gid: h.gid, mtime: h.mtime, xattrs };
+      if (h.type === '1') {
+        const target = lookup(normalisePath(h.linkname.toString('latin1')), false);
+        if (!target || target.kind === 'dir')
+          throw tarError(display, `hard link target not found: ${h.linkname.toString()}`);
+        const owner = target.linkTo ?? target;
+        owner.links = (owner.links ?? 1) + 1;
+        const node: TreeNode = {
+          ...meta,
+          name: Buffer.from(name, 'latin1'),
+          path: display,
+          kind: owner.kind,
+          linkTo: owner,
+        };
+        if (!parent.children?.has(name)) entries++;
+        parent.children?.set(name, node);
+        continue;
+      }
+      const kind = KINDS[h.type];
+      if (!kind) throw tarError(display, `unsupported entry type '${h.type}'`);
+      if (rel === '') {
+        if (kind !== 'dir') throw tarError(display, 'the archive root is not a directory');
+        Object.assign(root, meta);
+        continue;
+      }
+      const existing = parent.children?.get(name);
+      if (kind === 'dir' && existing?.kind === 'dir') {
+        Object.assign(existing, meta);
+        continue;
+      }
+      const node: TreeNode = { ...meta, name: Buffer.from(name, 'latin1'), path: display, kind };
+      if (!existing) entries++;
+      parent.children?.set(name, node);
+      if (kind === 'dir') node.children = new Map();
+      else if (kind === 'symlink') node.target = Buffer.from(h.linkname);
+      else if (kind === 'chr' || kind === 'blk') node.devno = encodeDev(h.devmajor, h.devminor);
+      else if (kind === 'file') {
+        node.size = h.size;
+        if (h.size > 0) await readData(node, h.size);
+      }
+      await tar.endEntry();
+    }
+    await flush();
+    return { root, entries, duplicateFiles };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+  }
+}

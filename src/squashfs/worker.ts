@@ -1,0 +1,208 @@
+/**
+ * Piscina worker: reads file ranges by path (directory source) or takes bytes (tar source), cuts them into blocks,
+ * stores all-zero blocks as sparse and compresses the rest synchronously. One compressor per worker thread.
+ */
+import { createHash } from 'node:crypto';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { move } from 'piscina';
+import { Compressor as ZstdCompressor } from 'zstd-napi';
+import { type CompressorConfig, native } from './native.js';
+import {
+  type CompressResultHeader,
+  type CompressTask,
+  type HashTask,
+  type ItemResult,
+  RAW_BIT,
+  RESULT_PREFIX,
+  sealResult,
+  type Task,
+} from './protocol.js';
+
+/** Compresses `block` into `dst` (same length as the block); returns the length, or 0 when it does not shrink. */
+type CompressFn = (block: Uint8Array, dst: Uint8Array) => number;
+
+let current: { key: string; fn: CompressFn } | undefined;
+
+function compressorFor(cfg: CompressorConfig): CompressFn {
+  const key = `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
+  if (current?.key === key) return current.fn;
+  let fn: CompressFn;
+  if (cfg.comp === 'zstd') {
+    const z = new ZstdCompressor();
+    z.setParameters({ compressionLevel: cfg.level ?? 15 });
+    fn = (block, dst) => {
+      const out = z.compress(block);
+      if (out.length >= block.length) return 0;
+      dst.set(out);
+      return out.length;
+    };
+  } else {
+    const c = new (native().BlockCompressor)(cfg);
+    fn = (block, dst) => c.compress(block, dst);
+  }
+  current = { key, fn };
+  return fn;
+}
+
+function isZero(b: Uint8Array): boolean {
+  let i = 0;
+  const head = Math.min(b.length, (4 - (b.byteOffset & 3)) & 3);
+  for (; i < head; i++) if (b[i] !== 0) return false;
+  const words = new Uint32Array(b.buffer, b.byteOffset + i, (b.length - i) >>> 2);
+  for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
+  for (i += words.length * 4; i < b.length; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+function fail(display: string, what: string, cause?: unknown): never {
+  const err = new Error(`${what}: ${display}`, { cause });
+  Object.assign(err, { path: display });
+  throw err;
+}
+
+function readRange(
+  path: string,
+  display: string,
+  offset: number,
+  length: number,
+  fileSize: number,
+): Uint8Array {
+  let fd: number;
+  try {
+    fd = openSync(Buffer.from(path, 'latin1'), 'r');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    fail(display, code === 'ENOENT' ? 'input file vanished' : `cannot read input file (${code})`, err);
+  }
+  try {
+    // 8-byte aligned buffer so the all-zero check can read 64-bit words.
+    const buf = new Uint8Array(new ArrayBuffer((length + 7) & ~7), 0, length);
+    let done = 0;
+    while (done < length) {
+      const n = readSync(fd, buf, done, length - done, offset + done);
+      if (n === 0) fail(display, `input file shrank while reading (expected ${fileSize} bytes)`);
+      done += n;
+    }
+    return buf;
+  } catch (err) {
+    if ((err as { path?: string }).path === display) throw err;
+    fail(display, `cannot read input file (${(err as NodeJS.ErrnoException).code})`, err);
+  } finally {
+    closeSync(fd);
+  }
+}
+
+function cachePath(dir: string, key: string): string {
+  return join(dir, key.slice(0, 2), key);
+}
+
+function compressTask(task: CompressTask): ArrayBuffer {
+  const { cfg } = task;
+  const compress = compressorFor(task.cfg);
+  const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
+  let input = 0;
+  for (const item of task.items) input += item.length;
+  // Compressed or raw, a block never takes more room than its input; the slack holds the JSON header.
+  const buf = new ArrayBuffer(RESULT_PREFIX + input + 65536);
+  const out = new Uint8Array(buf);
+  let at = RESULT_PREFIX;
+  const tails: Uint8Array[] = [];
+  const items: ItemResult[] = [];
+  let compressed = 0;
+  let fromCache = 0;
+
+  const block = (data: Uint8Array, sparseOk = true): number => {
+    if (sparseOk && isZero(data)) return 0;
+    let key: string | undefined;
+    if (task.cacheDir) {
+      key = createHash('sha256').update(settingsKey).update(data).digest('hex');
+      try {
+        const hit = readFileSync(cachePath(task.cacheDir, key));
+        fromCache++;
+        const body = hit.subarray(1);
+        out.set(body, at);
+        at += body.length;
+        return hit[0] === 1 ? body.length | RAW_BIT : body.length;
+      } catch {
+        // not cached yet
+      }
+    }
+    compressed++;
+    const dst = out.subarray(at, at + data.length);
+    let n = compress(data, dst);
+    const raw = n === 0;
+    if (raw) {
+      dst.set(data);
+      n = data.length;
+    }
+    if (task.cacheDir && key) {
+      const file = cachePath(task.cacheDir, key);
+      mkdirSync(join(task.cacheDir, key.slice(0, 2)), { recursive: true });
+      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
+      writeFileSync(tmp, Buffer.concat([Uint8Array.of(raw ? 1 : 0), dst.subarray(0, n)]));
+      renameSync(tmp, file);
+    }
+    at += n;
+    return raw ? n | RAW_BIT : n;
+  };
+
+  for (const item of task.items) {
+    const bytes =
+      item.path !== undefined
+        ? readRange(item.path, item.display, item.offset, item.length, item.fileSize)
+        : (task.data as Uint8Array).subarray(item.dataOffset ?? 0, (item.dataOffset ?? 0) + item.length);
+    const before = at;
+    const words: number[] = [];
+    if (item.whole) {
+      words.push(block(bytes, false));
+      items.push({ words, bytes: at - before, tailLength: 0 });
+      continue;
+    }
+    const full = item.last
+      ? Math.floor(bytes.length / cfg.blockSize)
+      : Math.ceil(bytes.length / cfg.blockSize);
+    for (let i = 0; i < full; i++)
+      words.push(block(bytes.subarray(i * cfg.blockSize, (i + 1) * cfg.blockSize)));
+    const tail = bytes.subarray(full * cfg.blockSize);
+    if (item.last && tail.length > 0) tails.push(tail);
+    items.push({ words, bytes: at - before, tailLength: item.last ? tail.length : 0 });
+  }
+  const outLength = at - RESULT_PREFIX;
+  for (const t of tails) {
+    out.set(t, at);
+    at += t.length;
+  }
+  const header: CompressResultHeader = { items, compressed, fromCache, outLength };
+  return sealResult(buf, at - RESULT_PREFIX, header);
+}
+
+function hashTask(task: HashTask): string[] {
+  return task.items.map((it) => {
+    const h = createHash('sha256');
+    let fd: number;
+    try {
+      fd = openSync(Buffer.from(it.path, 'latin1'), 'r');
+    } catch (err) {
+      fail(it.display, `cannot read input file (${(err as NodeJS.ErrnoException).code})`, err);
+    }
+    try {
+      const buf = Buffer.allocUnsafe(Math.min(it.size, 1 << 20));
+      let done = 0;
+      while (done < it.size) {
+        const n = readSync(fd, buf, 0, Math.min(buf.length, it.size - done), done);
+        if (n === 0) fail(it.display, `input file shrank while reading (expected ${it.size} bytes)`);
+        h.update(buf.subarray(0, n));
+        done += n;
+      }
+    } finally {
+      closeSync(fd);
+    }
+    return h.digest('hex');
+  });
+}
+
+export default function run(task: Task): unknown {
+  if (task.op === 'hash') return hashTask(task);
+  return move(compressTask(task));
+}

@@ -1,0 +1,83 @@
+import { Readable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ByteReader, TarReader } from '../../../src/squashfs/tar-reader.js';
+
+function octal(n: number, len: number): string {
+  return `${n.toString(8).padStart(len - 1, '0')}\0`;
+}
+
+function header(
+  name: Buffer,
+  type: string,
+  size: number,
+  extra: { link?: string; mode?: number } = {},
+): Buffer {
+  const h = Buffer.alloc(512);
+  name.copy(h, 0);
+  h.write(octal(extra.mode ?? 0o644, 8), 100, 'latin1');
+  h.write(octal(1000, 8), 108, 'latin1');
+  h.write(octal(1001, 8), 116, 'latin1');
+  h.write(octal(size, 12), 124, 'latin1');
+  h.write(octal(1700000000, 12), 136, 'latin1');
+  h.write(type, 156, 'latin1');
+  if (extra.link) h.write(extra.link, 157, 'latin1');
+  h.write('ustar\0', 257, 'latin1');
+  h.write('00', 263, 'latin1');
+  h.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const b of h) sum += b;
+  h.write(octal(sum, 7), 148, 'latin1');
+  return h;
+}
+
+function paxRecord(key: string, value: Buffer): Buffer {
+  const body = Buffer.concat([Buffer.from(` ${key}=`), value, Buffer.from('\n')]);
+  let len = body.length + 1;
+  while (String(len).length + body.length !== len) len++;
+  return Buffer.concat([Buffer.from(String(len)), body]);
+}
+
+const pad = (b: Buffer) => Buffer.concat([b, Buffer.alloc((512 - (b.length % 512)) % 512)]);
+
+describe('TarReader', () => {
+  it('keeps non-UTF-8 names and binary PAX xattrs byte for byte', async () => {
+    const cap = Buffer.from([1, 0, 0, 2, 0, 0x20, 0, 0, 0xff, 0xfe, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    const pax = paxRecord('SCHILY.xattr.security.capability', cap);
+    const name = Buffer.from([0x62, 0x69, 0x6e, 0x2f, 0xff, 0xfe]);
+    const tar = Buffer.concat([
+      header(Buffer.from('PaxHeader'), 'x', pax.length),
+      pad(pax),
+      header(name, '0', 3, { mode: 0o4755 }),
+      pad(Buffer.from('abc')),
+      header(Buffer.from('hl'), '1', 0, { link: 'bin/x' }),
+      Buffer.alloc(1024),
+    ]);
+    const r = new TarReader(new ByteReader(Readable.from([tar.subarray(0, 700), tar.subarray(700)]), 1000));
+    const h = await r.next();
+    expect(h?.name.equals(name)).toBe(true);
+    expect(h?.mode).toBe(0o4755);
+    expect(h?.uid).toBe(1000);
+    expect(h?.pax.get('SCHILY.xattr.security.capability')?.equals(cap)).toBe(true);
+    expect(Buffer.from((await r.reader.read(3)) as Uint8Array).toString()).toBe('abc');
+    await r.endEntry();
+    const link = await r.next();
+    expect(link?.type).toBe('1');
+    expect(link?.linkname.toString()).toBe('bin/x');
+    expect(link?.pax.size).toBe(0);
+    await r.endEntry();
+    expect(await r.next()).toBeNull();
+  });
+
+  it('fails when the stream stalls', async () => {
+    const stalled = new Readable({ read() {} });
+    const r = new TarReader(new ByteReader(stalled, 50));
+    await expect(r.next()).rejects.toThrow('tar stream stalled: no data for 0 s');
+  });
+
+  it('fails on a truncated archive', async () => {
+    const r = new TarReader(
+      new ByteReader(Readable.from([header(Buffer.from('f'), '0', 10).subarray(0, 300)]), 1000),
+    );
+    await expect(r.next()).rejects.toThrow('tar stream ended early: needed 512 bytes, got 300');
+  });
+});

@@ -5,5 +5,6 @@
 namespace airship {
 
 void InitInfo(Napi::Env env, Napi::Object exports);
+void InitCpuid(Napi::Env env, Napi::Object exports);
 
 }  // namespace airship

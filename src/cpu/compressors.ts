@@ -67,5 +67,5 @@ export function createCompressor(s: CompressorSetting, blockSize: number): Block
       compress: (b) => Math.min(deflateSync(b, { level: s.level }).length, b.length),
     };
   }
-  return `pending: the native addon has no ${s.compressor} compressor yet`;
+  return `the native addon has no ${s.compressor} compressor yet`;
 }

@@ -47,7 +47,8 @@ export async function guestRuns(
     );
     return true;
   } catch (err) {
-    return (err as Error).message.split('\n').slice(0, 3).join(' ').slice(0, 300);
+        // The first line says how it failed (exit code, timeout); qemu's own chatter follows.
+    return ((err as Error).message.split('\n')[0] ?? '').replace(/:$/, '').slice(0, 200);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -47,7 +47,7 @@ export async function guestRuns(
     );
     return true;
   } catch (err) {
-        // The first line says how it failed (exit code, timeout); qemu's own chatter follows.
+    // The first line says how it failed (exit code, timeout); qemu's own chatter follows.
     return ((err as Error).message.split('\n')[0] ?? '').replace(/:$/, '').slice(0, 200);
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -71,8 +71,12 @@ export function validate(value: unknown, root: Schema): string[] {
         errors.push(`${path}: fewer than ${s.minItems} items`);
       if (typeof s.maxItems === 'number' && v.length > s.maxItems)
         errors.push(`${path}: more than ${s.maxItems} items`);
-      if (s.items && typeof s.items === 'object' && !Array.isArray(s.items))
-        v.forEach((x, i) => walk(x, s.items as Schema, `${path}[${i}]`));
+      if (s.items && typeof s.items === 'object' && !Array.isArray(s.items)) {
+        const items = s.items as Schema;
+        v.forEach((x, i) => {
+          walk(x, items, `${path}[${i}]`);
+        });
+      }
     }
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
       const props = (s.properties ?? {}) as Record<string, Schema>;

@@ -22,7 +22,7 @@ export function cpuidReader(): CpuidReader | string {
   try {
     const a = native() as unknown as Partial<CpuidReader>;
     if (typeof a.cpuid === 'function' && typeof a.xgetbv === 'function') return a as CpuidReader;
-    return 'the native addon has no cpuid function on this architecture';
+    return 'the native addon has no cpuid function (not an x86 build, or built without native/cpuid.cc)';
   } catch (err) {
     return (err as Error).message;
   }

@@ -16,6 +16,8 @@ export type WorkerReply =
   | { ok: true; engine: string; bytesIn: number; bytesOut: number; ms: number }
   | { ok: false; pending: boolean; message: string };
 
+const MIN_BLOCKS = 6;
+
 function runTask(t: WorkerTask): WorkerReply {
   let c: ReturnType<typeof createCompressor>;
   try {
@@ -32,8 +34,8 @@ function runTask(t: WorkerTask): WorkerReply {
   let bytesOut = 0;
   let n = 0;
   const start = performance.now();
-  // At least two blocks, so one slow block (zstd 19, xz) still gives a figure.
-  while (n < 2 || performance.now() - start < t.durationMs) {
+  // At least MIN_BLOCKS blocks, so slow settings (zstd 19, xz) still see text, code, tables and random data.
+  while (n < MIN_BLOCKS || performance.now() - start < t.durationMs) {
     const block = t.sample.subarray(i * t.blockSize, (i + 1) * t.blockSize);
     bytesOut += c.compress(block);
     bytesIn += block.length;

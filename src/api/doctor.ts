@@ -2,8 +2,9 @@
  * `doctor`: what the CPU offers the compressors, what they achieve here, what to change, and whether the
  * tools the other commands need are in place.
  */
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { loadavg } from 'node:os';
+import { join } from 'node:path';
 import { defaultSettings } from '../config/settings.js';
 import { type Advice, advise } from '../cpu/advice.js';
 import type { FlagDisagreement } from '../cpu/compare.js';
@@ -57,7 +58,8 @@ export interface DoctorReport {
   crossCheck: { sources: ('cpuid' | 'cpuinfo')[]; disagreements: FlagDisagreement[]; notes: string[] };
   verdict: CpuVerdict;
   throughput: Throughput[];
-  rootfs: { bytes: number; source: 'option' | 'typical' };
+  /** Size the estimates are for: given, the newest rootfs tar of a previous build, or a typical size. */
+  rootfs: { bytes: number; source: 'option' | 'last-build' | 'typical'; path?: string };
   estimates: Estimate[];
   advice: Advice[];
   environment: ProbeResult[];
@@ -100,6 +102,25 @@ function readCpuinfoFile(path: string): CpuFacts {
   } catch (err) {
     if (err instanceof CpuinfoParseError) throw new UsageError(`--cpuinfo ${path}: ${err.message}`);
     throw err;
+  }
+}
+
+/** The newest rootfs tar the build stage left (`<cacheDir>/rootfs/*.tar`), if any. */
+function lastRootfs(cacheDir: string): DoctorReport['rootfs'] | undefined {
+  const dir = join(cacheDir, 'rootfs');
+  try {
+    const tars = readdirSync(dir)
+      .filter((n) => n.endsWith('.tar'))
+      .map((n) => {
+        const st = statSync(join(dir, n));
+        return { path: join(dir, n), bytes: st.size, mtime: st.mtimeMs };
+      })
+      .filter((t) => t.bytes > 0)
+      .sort((a, b) => b.mtime - a.mtime);
+    const t = tars[0];
+    return t ? { bytes: t.bytes, source: 'last-build', path: t.path } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
@@ -165,7 +186,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   const rootfs: DoctorReport['rootfs'] =
     opts.rootfsBytes !== undefined
       ? { bytes: opts.rootfsBytes, source: 'option' }
-      : { bytes: TYPICAL_ROOTFS_BYTES, source: 'typical' };
+      : (lastRootfs(settings.cacheDir) ?? { bytes: TYPICAL_ROOTFS_BYTES, source: 'typical' });
   const has = new Set(facts.flags);
   return {
     schemaVersion: 1,

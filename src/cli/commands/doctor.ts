@@ -55,9 +55,13 @@ export function renderDoctor(r: DoctorReport): string {
         `  ${name} ${(t.engine ?? '').padEnd(12)} ${String(t.singleMBps).padStart(7)} ${String(t.allMBps).padStart(8)} (${t.workers})  ${String(t.ratio).padEnd(6)}  ${e ? `${e.seconds} s` : ''}`,
       );
     }
-    out.push(
-      `  rootfs: ${(r.rootfs.bytes / 1e6).toFixed(0)} MB (${r.rootfs.source === 'option' ? 'given' : 'typical size; give --rootfs-size'})`,
-    );
+    const from =
+      r.rootfs.source === 'option'
+        ? 'given'
+        : r.rootfs.source === 'last-build'
+          ? `last build: ${r.rootfs.path}`
+          : 'typical size; give --rootfs-size';
+    out.push(`  rootfs: ${(r.rootfs.bytes / 1e6).toFixed(0)} MB (${from})`);
   } else if (r.mode === 'file') {
     out.push(
       '',
@@ -113,7 +117,10 @@ export function registerDoctor(program: Command): void {
       '--budget <SECONDS>',
       'time you allow the squashfs step; the compressor suggestion fits it (default 60)',
     )
-    .option('--rootfs-size <MB>', 'rootfs size to estimate for (default: a typical 840 MB)');
+    .option(
+      '--rootfs-size <MB>',
+      "rootfs size to estimate for (default: the last build's rootfs tar, else a typical 840 MB)",
+    );
   addSettingOptions(cmd, 'doctor').action(
     action(async (opts: Record<string, unknown>) => {
       const budgetSeconds = positive('--budget', opts.budget);

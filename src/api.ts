@@ -3,6 +3,18 @@
  */
 export type { CommonOptions, ProgressEvent, ProgressListener } from './api/common.js';
 export { type LoadedConfig, resolveConfig } from './api/config.js';
+export {
+  type Advice,
+  type CpuFacts,
+  type CpuVerdict,
+  type CpuVerdictResult,
+  cpuVerdict,
+  type DoctorOptions,
+  type DoctorReport,
+  doctor,
+  type ProbeResult,
+  type Throughput,
+} from './api/doctor.js';
 export { notYet } from './api/not-yet.js';
 export {
   type Compression,
@@ -39,4 +51,3 @@ export const build = notYet('build');
 export const cutImage = notYet('cut-image');
 export const packageQcow = notYet('package-qcow');
 export const bootTest = notYet('boot-test');
-export const doctor = notYet('doctor');

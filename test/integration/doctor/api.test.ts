@@ -1,0 +1,37 @@
+/** The library calls in-process (vitest runs the TypeScript sources; the worker thread comes from dist/). */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { cpuVerdict } from '../../../src/api/doctor.js';
+import { parseCpuinfo } from '../../../src/cpu/cpuinfo.js';
+import { measureThroughput } from '../../../src/cpu/throughput.js';
+import { judge } from '../../../src/cpu/verdict.js';
+
+describe('doctor library calls', () => {
+  it('cpuVerdict() judges this host like its /proc/cpuinfo, with a warning line only when the verdict is bad', () => {
+    const v = cpuVerdict();
+    const expected = judge(parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8')));
+    expect(v?.verdict.status).toBe(expected.status);
+    expect(v?.verdict.missing).toEqual(expected.missing);
+    if (expected.warn) expect(v?.warning).toMatch(/^CPU: .*image-builder doctor/);
+    else expect(v?.warning).toBeUndefined();
+  });
+
+  it('measures a setting in worker threads, one core and all', async () => {
+    const [t] = await measureThroughput({
+      settings: [{ compressor: 'zstd', level: 1 }],
+      durationMs: 50,
+      sampleBytes: 2 * 1024 * 1024,
+      workers: 2,
+    });
+    expect(t).toMatchObject({
+      compressor: 'zstd',
+      level: 1,
+      status: 'measured',
+      engine: 'zstd-napi',
+      workers: 2,
+    });
+    expect(t?.singleMBps).toBeGreaterThan(0);
+    expect(t?.allMBps).toBeGreaterThan(0);
+    expect(t?.ratio).toBeLessThan(1);
+  });
+});

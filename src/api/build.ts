@@ -137,7 +137,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     const d = err instanceof BuildError ? err.details : {};
     const aborted = signal?.aborted ? ' (interrupted)' : '';
     throw new BuildError(
-      `${current} stage failed${aborted}: ${e.message.replace(/^[a-z]+: /, '')}\nlog: ${d.logFile ?? logFile}`,
+      `${current} stage failed${aborted}: ${e.message}\nlog: ${d.logFile ?? logFile}`,
       { stage: current, logFile: d.logFile ?? logFile, ...(d.logTail ? { logTail: d.logTail } : {}) },
       { cause: err },
     );
@@ -257,7 +257,8 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
       livecdcontent: redacted.livecdcontent,
     });
     const labels: Record<string, string> = {
-      'org.opencontainers.image.title': imageRef,
+      // Not the reference: the same content under another tag is reused, and tagging happens after the stage.
+      'org.opencontainers.image.title': `airship-image-builder base image (${settings.distro})`,
       'org.opencontainers.image.source': 'airship-image-builder',
       'org.opencontainers.image.revision': process.env.IMAGE_BUILDER_REVISION ?? (await packageVersion()),
       'airship-image-builder.config-digest': `sha256:${configDigest}`,

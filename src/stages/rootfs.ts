@@ -3,7 +3,7 @@
  * (never unpacked on the host), with unapproved packages pinned out, the NIC naming policy, and only the
  * repos marked `register_repo_with_rootfs` left in the root's apt sources.
  */
-import { mkdir, mkdtemp, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MultistrapVars, Repo } from '../config/types.js';
@@ -205,6 +205,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
       }
     }
     await rename(tmp, out);
+    await pruneTars(dir, KEEP_TARS);
     return { tar: out };
   } finally {
     await rm(tmp, { force: true });
@@ -217,4 +218,17 @@ export function proxySecrets(proxy: string): string[] {
   if (!proxy) return [];
   const m = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(proxy);
   return m?.[1] ? [m[1], proxy] : [];
+}
+
+/** Root file systems kept in the cache (each is the size of the installed system). */
+const KEEP_TARS = 3;
+
+async function pruneTars(dir: string, keep: number): Promise<void> {
+  const tars = await Promise.all(
+    (await readdir(dir))
+      .filter((n) => n.endsWith('.tar'))
+      .map(async (n) => ({ path: join(dir, n), mtime: (await stat(join(dir, n))).mtimeMs })),
+  );
+  tars.sort((a, b) => b.mtime - a.mtime);
+  for (const t of tars.slice(keep)) await rm(t.path, { force: true });
 }

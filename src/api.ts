@@ -28,7 +28,7 @@ export {
 } from './errors.js';
 export { nativeInfo } from './squashfs/native.js';
 export { LIVECD_MARKER, LIVECD_ROOT } from './stages/livecd.js';
-export { applyOsconfig, type OsconfigInput } from './stages/osconfig.js';
+export { applyOsconfig, newSession, type OsconfigInput } from './stages/osconfig.js';
 
 import { notYet } from './api/not-yet.js';
 

@@ -3,7 +3,6 @@
  * (or skipped by the SKIP_* settings, reusing its last result), then the final image tagged with the image
  * reference. Nothing is tagged with the reference unless every stage succeeded.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { redactSecrets } from '../config/redact.js';
@@ -22,10 +21,11 @@ import { tar2sqfs } from '../engine/tar2sqfs.js';
 import { BuildError } from '../errors.js';
 import { imageStage, stageTag } from '../stages/image.js';
 import { livecdStage, type SquashTar } from '../stages/livecd.js';
-import { applyOsconfig } from '../stages/osconfig.js';
+import { applyOsconfig, newSession } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';
+import { filterTar } from '../stages/tar-filter.js';
 import type { CommonOptions, ProgressEvent } from './common.js';
 import { resolveConfig } from './config.js';
 
@@ -97,7 +97,7 @@ async function sweepStale(): Promise<number> {
 
 /** The interim squashfs writer (tar2sqfs) until the native `squash()` API lands on main. */
 const squashTar: SquashTar = (tar, out, o) =>
-  tar2sqfs(tar, out, {
+  tar2sqfs(filterTar(tar, { drop: o.exclude.map((p) => `${p.replace(/^\//, '')}/`), replace: {} }), out, {
     compressor: o.compressor,
     logFile: o.logFile,
     ...(o.signal ? { signal: o.signal } : {}),
@@ -126,7 +126,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   emit({ stage: 'build', kind: 'info', message: `log file: ${logFile}` });
 
   const imageRef = imageReference(settings);
-  const session = `p${process.pid}-${randomBytes(4).toString('hex')}`;
+  const session = newSession();
   const store = new StageStore(cacheDir);
   const timings: StageTiming[] = [];
   const digests = {} as Record<StageName, string>;

@@ -42,7 +42,6 @@ import {
 import { makeGrubImages } from '../engine/grub.js';
 import { BuildError } from '../errors.js';
 import { stageTag } from './image.js';
-import { filterTar } from './tar-filter.js';
 
 export const LIVECD_ROOT = 'livecd';
 export const LIVECD_MARKER = '.airship-livecd';
@@ -53,6 +52,8 @@ export type SquashTar = (
   out: string,
   opts: {
     compressor: LivecdVars['mksquashfs_compression'];
+    /** Absolute paths left out with everything below them. */
+    exclude: readonly string[];
     level?: number;
     threads: number;
     timeoutSeconds: number;
@@ -102,14 +103,33 @@ export function liveGrubCfg(timeout: number): string {
   ].join('\n');
 }
 
-/** The entries Docker adds to every container, replaced so the live system does not inherit them. */
-export const EXPORT_FILTER = {
-  drop: ['boot/', 'live/', `${LIVECD_ROOT}/`, '.dockerenv', 'etc/resolv.conf'],
-  replace: {
-    'etc/hostname': 'localhost\n',
-    'etc/hosts': '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
-  },
-} as const;
+/**
+ * Left out of the live root: boot files (served from the ISO), live-boot's own mount point, our layer, and the
+ * files Docker adds to every container.
+ */
+export const SQUASHFS_EXCLUDE = [
+  '/boot',
+  '/live',
+  `/${LIVECD_ROOT}`,
+  '/.dockerenv',
+  '/etc/resolv.conf',
+] as const;
+
+/**
+ * Docker gives every container empty /etc/hostname and /etc/hosts; written into the container before the export
+ * so the live system gets real ones.
+ */
+function etcLayer(): Readable {
+  const pack = tar.pack();
+  const at = new Date(0);
+  pack.entry({ name: 'etc/hostname', mode: 0o644, mtime: at }, 'localhost\n');
+  pack.entry(
+    { name: 'etc/hosts', mode: 0o644, mtime: at },
+    '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
+  );
+  pack.finalize();
+  return pack as unknown as Readable;
+}
 
 function versionKey(v: string): number[] {
   return v
@@ -212,9 +232,10 @@ export async function livecdStage(input: LivecdInput): Promise<{ image: string }
     containerId = c.id;
     const kernel = await extractKernel(await getArchive(c.id, '/boot'), dir);
     input.onInfo?.(`kernel ${kernel}`);
-    const exported = filterTar(await exportContainer(c.id), EXPORT_FILTER);
-    await input.squash(exported, join(dir, 'filesystem.squashfs'), {
+    await putArchive(c.id, etcLayer(), '/');
+    await input.squash(await exportContainer(c.id), join(dir, 'filesystem.squashfs'), {
       compressor: input.vars.mksquashfs_compression,
+      exclude: SQUASHFS_EXCLUDE,
       ...(input.vars.mksquashfs_level !== undefined ? { level: input.vars.mksquashfs_level } : {}),
       threads: input.vars.mksquashfs_threads,
       timeoutSeconds: input.vars.squashfs_timeout,

@@ -14,6 +14,14 @@ import { BuildError } from '../errors.js';
 import { bundledPlaybook } from './playbook-path.js';
 import { proxySecrets } from './rootfs.js';
 
+/**
+ * A session id for container labels: `p<pid>-<random>`. A later build removes containers of sessions whose
+ * process is gone, so keep this format.
+ */
+export function newSession(): string {
+  return `p${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
 export interface OsconfigInput {
   /** Image id or reference to configure. */
   image: string;
@@ -61,7 +69,7 @@ export function ansibleCause(output: string): string {
 
 /**
  * Applies the osconfig role for `runContext` to a container of `input.image` and commits it.
- * @returns the committed image id (untagged).
+ * @returns the committed image id, untagged: the caller tags it or removes it when done.
  * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
  */
 export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {

@@ -77,7 +77,9 @@ export function aptCause(output: string): string {
     .map((l) => l.trim())
     .filter((l) => /^E: /.test(l) || /^(W: )?Failed to fetch/.test(l));
   const unique = [...new Set(lines)];
-  return unique.slice(0, 6).join('\n');
+  // mmdebstrap repeats apt's error inside a long "setup failed" line; apt's own lines say it best.
+  const specific = unique.filter((l) => !/^E: (setup failed|mmdebstrap failed)/.test(l));
+  return (specific.length > 0 ? specific : unique).slice(0, 6).join('\n');
 }
 
 function looksTransient(output: string): boolean {

@@ -43,6 +43,7 @@ export async function runPlaybook(o: PlaybookOptions): Promise<void> {
       env,
       logFile: o.logFile,
       captureStdout: false,
+      processGroup: true,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.secrets ? { secrets: o.secrets } : {}),
       ...(o.onOutput ? { onOutput: o.onOutput } : {}),

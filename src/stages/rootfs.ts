@@ -95,7 +95,7 @@ function looksTransient(output: string): boolean {
  */
 export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> {
   const m = input.multistrap;
-  if (m.repos.length === 0) throw new BuildError('rootfs: no repos configured (multistrap-vars.yaml repos)');
+  if (m.repos.length === 0) throw new BuildError('no repos configured (multistrap-vars.yaml repos)');
   const dir = join(input.cacheDir, 'rootfs');
   await mkdir(dir, { recursive: true });
   const scratch = await mkdtemp(join(dir, '.scratch-'));
@@ -135,7 +135,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     for (const repo of m.repos) {
       if (repo.keyring_url && !repo.keyring_file)
         throw new BuildError(
-          `rootfs: repo ${repo.name}: keyring_url is not fetched by this tool; download the key and set keyring_file`,
+          `repo ${repo.name}: keyring_url is not fetched by this tool; download the key and set keyring_file`,
         );
       const key = keyringPath(repo, input.manifestsDir);
       const src: MmdebstrapSource = {

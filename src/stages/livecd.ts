@@ -23,7 +23,7 @@
  * the eltorito image.) Both grub images carry the same early config: search for `/.airship-livecd`, then load
  * `/boot/grub/grub.cfg` from that device, so the volume id (config-2, for cloud-init) does not matter.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -262,9 +262,4 @@ export async function livecdStage(input: LivecdInput): Promise<{ image: string }
     if (containerId) await removeContainer(containerId);
     await rm(dir, { recursive: true, force: true });
   }
-}
-
-/** For tests and tools: writes a tar stream to a file. */
-export async function saveStream(s: Readable, path: string): Promise<void> {
-  await pipeline(s, createWriteStream(path));
 }

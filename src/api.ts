@@ -1,6 +1,7 @@
 /**
  * The public library API of airship-image-builder. The CLI is a thin layer over these calls.
  */
+export { type BuildOptions, type BuildResult, build, type StageTiming } from './api/build.js';
 export type { CommonOptions, ProgressEvent, ProgressListener } from './api/common.js';
 export { type LoadedConfig, resolveConfig } from './api/config.js';
 export {
@@ -33,6 +34,7 @@ export {
   type Settings,
 } from './config/settings.js';
 export type * from './config/types.js';
+export { SESSION_LABEL } from './engine/docker.js';
 export {
   BuildError,
   ConfigError,
@@ -44,10 +46,11 @@ export {
   UsageError,
 } from './errors.js';
 export { nativeInfo } from './squashfs/native.js';
+export { LIVECD_MARKER, LIVECD_ROOT } from './stages/livecd.js';
+export { applyOsconfig, newSession, type OsconfigInput } from './stages/osconfig.js';
 
 import { notYet } from './api/not-yet.js';
 
-export const build = notYet('build');
 export const cutImage = notYet('cut-image');
 export const packageQcow = notYet('package-qcow');
 export const bootTest = notYet('boot-test');

@@ -24,6 +24,11 @@ export interface RunOptions {
   captureStdout?: boolean;
   /** Exit codes treated as success (default [0]). */
   okCodes?: readonly number[];
+  /**
+   * Run the child in its own process group and signal the whole group on abort/timeout: for programs whose
+   * forked workers would otherwise outlive them and keep the output pipes open (ansible-playbook).
+   */
+  processGroup?: boolean;
 }
 
 export interface RunResult {
@@ -60,6 +65,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       cwd: opts.cwd,
       env: opts.env ?? process.env,
       stdio: ['pipe', 'pipe', 'pipe'],
+      detached: opts.processGroup === true,
     });
     let stdout = '';
     let stderr = '';
@@ -75,10 +81,21 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     };
     child.stdout.on('data', (b: Buffer) => onChunk(b, true));
     child.stderr.on('data', (b: Buffer) => onChunk(b, false));
+    const signalChild = (sig: NodeJS.Signals) => {
+      if (opts.processGroup && child.pid !== undefined) {
+        try {
+          process.kill(-child.pid, sig);
+          return;
+        } catch {
+          // the group is gone already
+        }
+      }
+      child.kill(sig);
+    };
     const kill = (why: string) => {
       killedFor = why;
-      child.kill('SIGTERM');
-      setTimeout(() => child.kill('SIGKILL'), 5000).unref();
+      signalChild('SIGTERM');
+      setTimeout(() => signalChild('SIGKILL'), 5000).unref();
     };
     const onAbort = () => kill('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });

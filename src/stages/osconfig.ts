@@ -1,0 +1,117 @@
+/**
+ * osconfig stage: our Ansible role (playbooks/roles/osconfig) applied to a running container of an image,
+ * then the container committed as a new image. Used by `build` (run context `common`) and by cut-image for
+ * each QCOW bundle (run context `qcow`). The container is always removed, also on failure or abort.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { OsconfigVars, RunContext } from '../config/types.js';
+import { runPlaybook } from '../engine/ansible.js';
+import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
+import { BuildError } from '../errors.js';
+import { bundledPlaybook } from './playbook-path.js';
+import { proxySecrets } from './rootfs.js';
+
+/**
+ * A session id for container labels: `p<pid>-<random>`. A later build removes containers of sessions whose
+ * process is gone, so keep this format.
+ */
+export function newSession(): string {
+  return `p${process.pid}-${randomBytes(4).toString('hex')}`;
+}
+
+export interface OsconfigInput {
+  /** Image id or reference to configure. */
+  image: string;
+  vars: OsconfigVars;
+  runContext: RunContext;
+  proxy?: string;
+  noProxy?: string;
+  /** Session id put on the container's label (see engine/docker SESSION_LABEL). */
+  session: string;
+  /** Appended with ansible-playbook's full output. */
+  logFile: string;
+  /** Dockerfile instructions applied on commit (e.g. LABEL …). */
+  changes?: readonly string[];
+  signal?: AbortSignal;
+  onOutput?: (chunk: string) => void;
+}
+
+/** The extra-vars document handed to the role: the original's variable names plus run context and proxy. */
+export function osconfigExtraVars(
+  vars: OsconfigVars,
+  runContext: RunContext,
+  proxy = '',
+  noProxy = '',
+): Record<string, unknown> {
+  const { extra, ...known } = vars;
+  return { ...extra, ...known, run_context: runContext, proxy, no_proxy: noProxy };
+}
+
+/** The failing task and its message from ansible-playbook output. */
+export function ansibleCause(output: string): string {
+  const lines = output.split('\n');
+  const i = lines.findIndex((l) => /^fatal: |^failed: /.test(l));
+  if (i < 0) return '';
+  let task = '';
+  for (let j = i; j >= 0; j--) {
+    const m = /^TASK \[(.*)\]/.exec(lines[j] ?? '');
+    if (m) {
+      task = m[1] ?? '';
+      break;
+    }
+  }
+  const detail = (lines[i] ?? '').slice(0, 1500);
+  return `task "${task}" failed: ${detail}`;
+}
+
+/**
+ * Applies the osconfig role for `runContext` to a container of `input.image` and commits it.
+ * @returns the committed image id, untagged: the caller tags it or removes it when done.
+ * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
+ */
+export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {
+  const scratch = await mkdtemp(join(tmpdir(), 'aib-osconfig-'));
+  const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
+  let containerId: string | undefined;
+  try {
+    const varsFile = join(scratch, 'vars.json');
+    await writeFile(
+      varsFile,
+      JSON.stringify(osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy)),
+      { mode: 0o600 },
+    );
+    const c = await createContainer(input.image, { session: input.session, name, start: true });
+    containerId = c.id;
+    const passwords = input.vars.user_management.map((u) => u.password ?? '').filter((p) => p.length > 0);
+    let output = '';
+    try {
+      await runPlaybook({
+        playbook: bundledPlaybook('osconfig.yaml'),
+        container: c.name,
+        extraVarsFile: varsFile,
+        logFile: input.logFile,
+        secrets: [...passwords, ...proxySecrets(input.proxy ?? '')],
+        onOutput: (s) => {
+          output = (output + s).slice(-200_000);
+          input.onOutput?.(s);
+        },
+        ...(input.signal ? { signal: input.signal } : {}),
+      });
+    } catch (err) {
+      const cause = ansibleCause(output) || (err instanceof Error ? err.message : String(err));
+      throw new BuildError(`ansible-playbook failed (run context ${input.runContext}): ${cause}`, {
+        logFile: input.logFile,
+        ...(err instanceof BuildError && err.details.logTail ? { logTail: err.details.logTail } : {}),
+      });
+    }
+    if (input.signal?.aborted) throw new BuildError('osconfig: aborted');
+    const image = await commitContainer(c.id, input.changes ?? []);
+    return { image };
+  } finally {
+    if (containerId) await removeContainer(containerId);
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

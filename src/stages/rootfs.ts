@@ -1,0 +1,236 @@
+/**
+ * rootfs stage: the configured repos and packages bootstrapped by mmdebstrap into a tar file in the cache
+ * (never unpacked on the host), with unapproved packages pinned out, the NIC naming policy, and only the
+ * repos marked `register_repo_with_rootfs` left in the root's apt sources.
+ */
+import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { isAbsolute, join, resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { MultistrapVars, Repo } from '../config/types.js';
+import {
+  type MmdebstrapSource,
+  type MmdebstrapUpload,
+  mmdebstrap,
+  sourceLine,
+} from '../engine/mmdebstrap.js';
+import { BuildError } from '../errors.js';
+
+export interface RootfsInput {
+  multistrap: MultistrapVars;
+  /** For keyring files given relative to the manifests folder. */
+  manifestsDir: string | null;
+  proxy: string;
+  noProxy: string;
+  cacheDir: string;
+  digest: string;
+  logFile: string;
+  signal?: AbortSignal;
+  onOutput?: (chunk: string) => void;
+}
+
+/** What goes into the rootfs digest: everything that changes the tar's content. */
+export function rootfsDigestInput(m: MultistrapVars): unknown {
+  return {
+    v: 1,
+    arch: m.rootfs_arch,
+    repos: m.repos,
+    unapproved: m.unapproved_packages,
+    nic: [m.systemd_nic_names_policy, m.systemd_nic_alternative_names_policy],
+  };
+}
+
+/** apt preferences that keep these packages out, also from later upgrades and as dependencies. */
+export function unapprovedPreferences(pkgs: readonly string[]): string {
+  return pkgs
+    .map((p) => `# not approved for this image\nPackage: ${p}\nPin: release *\nPin-Priority: -1\n`)
+    .join('\n');
+}
+
+export function nicLinkFile(names: string, alternatives: string): string {
+  return [
+    '# Interface naming policy of the image (systemd_nic_names_policy)',
+    '[Match]',
+    'OriginalName=*',
+    '',
+    '[Link]',
+    `NamePolicy=${names}`,
+    `AlternativeNamesPolicy=${alternatives}`,
+    'MACAddressPolicy=persistent',
+    '',
+  ].join('\n');
+}
+
+function keyringPath(repo: Repo, manifestsDir: string | null): string | undefined {
+  if (!repo.keyring_file) return undefined;
+  if (isAbsolute(repo.keyring_file)) return repo.keyring_file;
+  return resolve(manifestsDir ?? process.cwd(), repo.keyring_file);
+}
+
+function safeName(s: string): string {
+  return s.replace(/[^A-Za-z0-9_.-]/g, '_');
+}
+
+/** The lines of the apt error output (`E: …`) — the cause worth showing. */
+export function aptCause(output: string): string {
+  const lines = output
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => /^E: /.test(l) || /^(W: )?Failed to fetch/.test(l));
+  const unique = [...new Set(lines)];
+  // mmdebstrap repeats apt's error inside a long "setup failed" line; apt's own lines say it best.
+  const specific = unique.filter((l) => !/^E: (setup failed|mmdebstrap failed)/.test(l));
+  return (specific.length > 0 ? specific : unique).slice(0, 6).join('\n');
+}
+
+function looksTransient(output: string): boolean {
+  return /Failed to fetch|Could not connect|Temporary failure|Connection (refused|timed out)|Unable to connect|Hash Sum mismatch/i.test(
+    output,
+  );
+}
+
+/**
+ * Bootstraps the root file system into `<cacheDir>/rootfs/<digest>.tar`, retrying mirror failures.
+ * @returns the tar's path.
+ * @throws BuildError with the apt error lines as the message and the log file in its details.
+ */
+export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> {
+  const m = input.multistrap;
+  if (m.repos.length === 0) throw new BuildError('no repos configured (multistrap-vars.yaml repos)');
+  const dir = join(input.cacheDir, 'rootfs');
+  await mkdir(dir, { recursive: true });
+  const scratch = await mkdtemp(join(dir, '.scratch-'));
+  const out = join(dir, `${input.digest}.tar`);
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    const uploads: MmdebstrapUpload[] = [];
+    const put = async (name: string, content: string, path: string, when: 'setup' | 'customize') => {
+      const hostPath = join(scratch, name);
+      await writeFile(hostPath, content);
+      uploads.push({ hostPath, path, when });
+    };
+    if (m.unapproved_packages.length > 0)
+      await put(
+        'unapproved',
+        unapprovedPreferences(m.unapproved_packages),
+        '/etc/apt/preferences.d/airship-unapproved',
+        'setup',
+      );
+    await put(
+      'nic.link',
+      nicLinkFile(m.systemd_nic_names_policy, m.systemd_nic_alternative_names_policy),
+      '/etc/systemd/network/99-default.link',
+      'customize',
+    );
+    await put('hostname', 'localhost\n', '/etc/hostname', 'customize');
+    await put(
+      'hosts',
+      '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
+      '/etc/hosts',
+      'customize',
+    );
+
+    const sources: MmdebstrapSource[] = [];
+    const registered: string[] = [];
+    const packages = new Set<string>();
+    for (const repo of m.repos) {
+      if (repo.keyring_url && !repo.keyring_file)
+        throw new BuildError(
+          `repo ${repo.name}: keyring_url is not fetched by this tool; download the key and set keyring_file`,
+        );
+      const key = keyringPath(repo, input.manifestsDir);
+      const src: MmdebstrapSource = {
+        uri: repo.source,
+        suite: repo.suite,
+        components: repo.components,
+        ...(key ? { signedBy: key } : {}),
+      };
+      sources.push(src);
+      for (const p of repo.packages) packages.add(p);
+      if (repo.keyring_pkg) packages.add(repo.keyring_pkg);
+      if (repo.register_repo_with_rootfs) {
+        let inside: string | undefined;
+        if (key) {
+          inside = `/etc/apt/keyrings/${safeName(repo.name)}.gpg`;
+          uploads.push({ hostPath: key, path: inside, when: 'customize' });
+        }
+        registered.push(
+          `# ${repo.name}\n${sourceLine({ ...src, ...(inside ? { signedBy: inside } : {}) })}\n`,
+        );
+      }
+    }
+    await put('sources', registered.join(''), '/etc/apt/sources.list.d/airship.list', 'customize');
+
+    const attempts = Math.max(1, m.multistrap_retries);
+    const secrets = proxySecrets(input.proxy);
+    for (let attempt = 1; ; attempt++) {
+      let output = '';
+      try {
+        await mmdebstrap({
+          suite: m.repos[0]?.suite ?? 'stable',
+          arch: m.rootfs_arch,
+          sources,
+          packages: [...packages],
+          output: tmp,
+          archivesDir: join(input.cacheDir, 'apt-archives'),
+          uploads,
+          removeAfter: ['/etc/apt/sources.list'],
+          proxy: input.proxy,
+          noProxy: input.noProxy,
+          logFile: input.logFile,
+          secrets,
+          onOutput: (c) => {
+            output = (output + c).slice(-200_000);
+            input.onOutput?.(c);
+          },
+          ...(input.signal ? { signal: input.signal } : {}),
+        });
+        break;
+      } catch (err) {
+        await rm(tmp, { force: true });
+        const retry = attempt < attempts && looksTransient(output) && !input.signal?.aborted;
+        if (!retry) {
+          const cause = aptCause(output) || (err instanceof Error ? err.message : String(err));
+          throw new BuildError(
+            `mmdebstrap failed${attempt > 1 ? ` after ${attempt} attempts` : ''}: ${cause}`,
+            {
+              logFile: input.logFile,
+              ...(err instanceof BuildError && err.details.logTail ? { logTail: err.details.logTail } : {}),
+            },
+          );
+        }
+        input.onOutput?.(`mirror failure; retrying in ${m.multistrap_retries_delay} s\n`);
+        await sleep(
+          m.multistrap_retries_delay * 1000,
+          undefined,
+          input.signal ? { signal: input.signal } : {},
+        );
+      }
+    }
+    await rename(tmp, out);
+    await pruneTars(dir, KEEP_TARS);
+    return { tar: out };
+  } finally {
+    await rm(tmp, { force: true });
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** The proxy URL and its user:password part, masked wherever output is logged. */
+export function proxySecrets(proxy: string): string[] {
+  if (!proxy) return [];
+  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(proxy);
+  return m?.[1] ? [m[1], proxy] : [];
+}
+
+/** Root file systems kept in the cache (each is the size of the installed system). */
+const KEEP_TARS = 3;
+
+async function pruneTars(dir: string, keep: number): Promise<void> {
+  const tars = await Promise.all(
+    (await readdir(dir))
+      .filter((n) => n.endsWith('.tar'))
+      .map(async (n) => ({ path: join(dir, n), mtime: (await stat(join(dir, n))).mtimeMs })),
+  );
+  tars.sort((a, b) => b.mtime - a.mtime);
+  for (const t of tars.slice(keep)) await rm(t.path, { force: true });
+}

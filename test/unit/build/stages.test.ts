@@ -1,0 +1,119 @@
+import { Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import tar from 'tar-stream';
+import { describe, expect, it } from 'vitest';
+import { mmdebstrapArgs, sourceLine } from '../../../src/engine/mmdebstrap.js';
+import { labelChanges, splitRef } from '../../../src/engine/docker.js';
+import { liveGrubCfg } from '../../../src/stages/livecd.js';
+import { ansibleCause, osconfigExtraVars } from '../../../src/stages/osconfig.js';
+import { aptCause, nicLinkFile, proxySecrets, unapprovedPreferences } from '../../../src/stages/rootfs.js';
+import { canonicalJson, digestOf } from '../../../src/stages/store.js';
+import { filterTar, isDropped } from '../../../src/stages/tar-filter.js';
+
+describe('rootfs inputs', () => {
+  it('pins unapproved packages out with priority -1', () => {
+    expect(unapprovedPreferences(['nano'])).toContain('Package: nano\nPin: release *\nPin-Priority: -1\n');
+  });
+  it('writes the NIC naming policy', () => {
+    const f = nicLinkFile('kernel path', 'path');
+    expect(f).toContain('NamePolicy=kernel path\n');
+    expect(f).toContain('AlternativeNamesPolicy=path\n');
+  });
+  it('keeps the apt error lines as the cause', () => {
+    const out = 'I: foo\nE: Unable to locate package nosuchpkg\nmore\nE: Unable to locate package nosuchpkg\n';
+    expect(aptCause(out)).toBe('E: Unable to locate package nosuchpkg');
+  });
+  it('masks proxy credentials', () => {
+    expect(proxySecrets('http://u:p@proxy:3128')).toEqual(['u:p', 'http://u:p@proxy:3128']);
+    expect(proxySecrets('http://proxy:3128')).toEqual([]);
+  });
+  it('syncs the archives folder in and out and puts setup files before install', () => {
+    const args = mmdebstrapArgs({
+      suite: 'bookworm',
+      arch: 'amd64',
+      sources: [{ uri: 'http://mirror.invalid/debian', suite: 'bookworm', components: ['main'] }],
+      packages: ['a', 'b'],
+      output: '/o.tar',
+      archivesDir: '/c',
+      uploads: [{ hostPath: '/h/p', path: '/etc/apt/preferences.d/x', when: 'setup' }],
+      removeAfter: ['/etc/apt/sources.list'],
+      logFile: '/l',
+    });
+    expect(args).toContain("--setup-hook=sync-in '/c' /var/cache/apt/archives/");
+    expect(args).toContain("--customize-hook=sync-out /var/cache/apt/archives '/c'");
+    expect(args).toContain('--include=a,b');
+    expect(args.indexOf("--setup-hook=upload '/h/p' '/etc/apt/preferences.d/x'")).toBeGreaterThan(0);
+    expect(args.slice(-3)).toEqual(['bookworm', '/o.tar', 'deb http://mirror.invalid/debian bookworm main']);
+  });
+  it('writes signed-by when a keyring file is given', () => {
+    expect(sourceLine({ uri: 'u', suite: 's', components: ['a', 'b'], signedBy: '/k.gpg' })).toBe(
+      'deb [signed-by=/k.gpg] u s a b',
+    );
+  });
+});
+
+describe('digests', () => {
+  it('do not depend on key order', () => {
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
+    expect(digestOf({ x: 1, y: 2 })).toBe(digestOf({ y: 2, x: 1 }));
+    expect(digestOf({ x: 1 })).not.toBe(digestOf({ x: 2 }));
+  });
+});
+
+describe('docker helpers', () => {
+  it('splits references with a registry port', () => {
+    expect(splitRef('localhost:5000/airshipit/image-builder:latest-debian_bookworm')).toEqual({
+      repo: 'localhost:5000/airshipit/image-builder',
+      tag: 'latest-debian_bookworm',
+    });
+    expect(splitRef('localhost:5000/x')).toEqual({ repo: 'localhost:5000/x', tag: 'latest' });
+  });
+  it('quotes label values', () => {
+    expect(labelChanges({ 'a.b': 'x "y"' })).toEqual(['LABEL a.b="x \\"y\\""']);
+  });
+});
+
+describe('osconfig', () => {
+  it('names the failing task', () => {
+    const out = 'TASK [osconfig : Run user scripts] ***\nfatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}\n';
+    expect(ansibleCause(out)).toBe('task "osconfig : Run user scripts" failed: fatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}');
+  });
+  it('passes unknown variables through and sets the run context', () => {
+    const vars = { extra: { foo: 1 }, sysctl: [] } as unknown as Parameters<typeof osconfigExtraVars>[0];
+    expect(osconfigExtraVars(vars, 'qcow')).toEqual({ foo: 1, sysctl: [], run_context: 'qcow', proxy: '', no_proxy: '' });
+  });
+});
+
+describe('livecd', () => {
+  it('boots live-boot with serial and VGA consoles', () => {
+    const cfg = liveGrubCfg(5);
+    expect(cfg).toContain('boot=live');
+    expect(cfg).toContain('console=tty0 console=ttyS0,115200n8');
+    expect(cfg).toContain('search --no-floppy --set=root --file /.airship-livecd');
+  });
+  it('drops trees and replaces files in a tar stream', async () => {
+    expect(isDropped('boot/vmlinuz', ['boot/'])).toBe(true);
+    expect(isDropped('bootstrap', ['boot/'])).toBe(false);
+    const pack = tar.pack();
+    pack.entry({ name: 'boot/', type: 'directory' });
+    pack.entry({ name: 'boot/vmlinuz' }, 'k');
+    pack.entry({ name: 'etc/hostname' }, 'docker-id\n');
+    pack.entry({ name: 'etc/os-release' }, 'ID=debian\n');
+    pack.finalize();
+    const out = filterTar(pack as unknown as Readable, { drop: ['boot/'], replace: { 'etc/hostname': 'localhost\n', 'etc/hosts': 'h\n' } });
+    const names: string[] = [];
+    const contents: Record<string, string> = {};
+    const ex = tar.extract();
+    ex.on('entry', (h, s, next) => {
+      names.push(h.name);
+      buffer(s).then((b) => {
+        contents[h.name] = b.toString();
+        next();
+      });
+    });
+    out.pipe(ex);
+    await new Promise<void>((r) => ex.on('finish', () => r()));
+    expect(names).toEqual(['etc/hostname', 'etc/os-release', 'etc/hosts']);
+    expect(contents['etc/hostname']).toBe('localhost\n');
+  });
+});

@@ -1,9 +1,19 @@
 /**
  * The public library API of airship-image-builder. The CLI is a thin layer over these calls.
  */
+
+export { type BootTestOptions, bootTest } from './api/boot-test.js';
 export type { CommonOptions, ProgressEvent, ProgressListener } from './api/common.js';
 export { type LoadedConfig, resolveConfig } from './api/config.js';
+export {
+  type CutArtifact,
+  type CutImageOptions,
+  cutImage,
+  planBundles,
+  type QcowOsconfig,
+} from './api/cut-image.js';
 export { notYet } from './api/not-yet.js';
+export { type PackageQcowOptions, packageQcow, qcowImageReference } from './api/package-qcow.js';
 export {
   type CommandName,
   defaultSettings,
@@ -29,8 +39,5 @@ export { nativeInfo } from './squashfs/native.js';
 import { notYet } from './api/not-yet.js';
 
 export const build = notYet('build');
-export const cutImage = notYet('cut-image');
-export const packageQcow = notYet('package-qcow');
-export const bootTest = notYet('boot-test');
 export const squash = notYet('squash');
 export const doctor = notYet('doctor');

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { Firmware } from '../engine/qemu.js';
 import { UsageError } from '../errors.js';
-import { type BootOutcome, bootTestArtifact, seedHostname } from '../stages/boot.js';
+import { type BootOutcome, bootTestArtifact } from '../stages/boot.js';
 import type { CommonOptions } from './common.js';
 
 export interface BootTestOptions extends CommonOptions {
@@ -34,7 +34,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootOutcome[]> {
     kind,
     firmware,
     timeoutSec: settings.bootTimeout,
-    hostname: opts.hostname ?? (kind === 'qcow' ? seedHostname(artifact) : 'ephemeral'),
+    ...(opts.hostname ? { hostname: opts.hostname } : {}),
     cacheDir: resolve(settings.cacheDir),
     logDir: resolve(settings.cacheDir, 'logs'),
     ...(opts.accel ? { accel: opts.accel } : {}),

@@ -18,8 +18,11 @@ export interface BootTestInput {
   kind: 'iso' | 'qcow';
   firmware: readonly Firmware[];
   timeoutSec: number;
-  /** Expected in the prompt: meta_data's hostname (ISO) or the one put in the seed (QCOW). */
-  hostname: string;
+  /**
+   * Expected in the prompt: the one put in the seed (QCOW); for an ISO, default is the hostname of the
+   * config-drive's meta_data.json inside it.
+   */
+  hostname?: string;
   cacheDir: string;
   logDir: string;
   /** Force an accelerator instead of probing. */
@@ -37,6 +40,19 @@ export interface BootOutcome {
 }
 
 const PROMPT = /(\S+) login:/;
+
+/** The hostname the ISO's config-drive gives the live system. @throws BuildError when it has none. */
+export async function isoHostname(iso: string, scratch: string): Promise<string> {
+  const f = join(scratch, 'meta_data.json');
+  await extractFromIso(iso, '/openstack/latest/meta_data.json', f);
+  const m = JSON.parse(await readFile(f, 'utf8')) as { hostname?: unknown; name?: unknown };
+  const h = typeof m.hostname === 'string' ? m.hostname : typeof m.name === 'string' ? m.name : '';
+  if (!h)
+    throw new BuildError(
+      `${iso}: openstack/latest/meta_data.json has no hostname to check the prompt against`,
+    );
+  return h;
+}
 
 /** A hostname for a QCOW's seed derived from its file name (letters, digits and dashes). */
 export function seedHostname(artifact: string): string {
@@ -82,12 +98,14 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
       });
     }
     const accel = i.accel ?? (await chooseAccel(i.cacheDir, kernel));
+    const expected =
+      i.hostname ?? (i.kind === 'iso' ? await isoHostname(i.artifact, scratch) : seedHostname(i.artifact));
     let seed: string | undefined;
     if (i.kind === 'qcow') {
       const sd = join(scratch, 'seed');
       await mkdir(sd);
-      await writeFile(join(sd, 'meta-data'), `instance-id: ${i.hostname}\nlocal-hostname: ${i.hostname}\n`);
-      await writeFile(join(sd, 'user-data'), `#cloud-config\nhostname: ${i.hostname}\n`);
+      await writeFile(join(sd, 'meta-data'), `instance-id: ${expected}\nlocal-hostname: ${expected}\n`);
+      await writeFile(join(sd, 'user-data'), `#cloud-config\nhostname: ${expected}\n`);
       seed = join(scratch, 'seed.iso');
       await makeDataIso(sd, seed, 'cidata', i.signal);
     }
@@ -104,7 +122,7 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
       i.onProgress?.({
         stage,
         kind: 'start',
-        message: `booting under ${accel.toUpperCase()}, waiting up to ${i.timeoutSec} s for "${i.hostname} login:"`,
+        message: `booting under ${accel.toUpperCase()}, waiting up to ${i.timeoutSec} s for "${expected} login:"`,
       });
       let last = '';
       const started = Date.now();
@@ -147,9 +165,9 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
           { stage, logFile: serialLog, logTail: tail },
         );
       const shown = PROMPT.exec(r.serial)?.[1];
-      if (shown !== i.hostname)
+      if (shown !== expected)
         throw new BuildError(
-          `${stage}: the prompt shows host "${shown}", expected "${i.hostname}" (configuration not applied); serial log ${serialLog}`,
+          `${stage}: the prompt shows host "${shown}", expected "${expected}" (configuration not applied); serial log ${serialLog}`,
           { stage, logFile: serialLog, logTail: tail },
         );
       i.onProgress?.({

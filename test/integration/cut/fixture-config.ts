@@ -12,8 +12,8 @@ import type { BuildConfig, OsconfigVars, Partition, QcowBundle } from '../../../
 const MiB = 1024 * 1024;
 const GiB = 1024 * MiB;
 
-export const CUT_TEST_IMAGE =
-  process.env.CUT_TEST_IMAGE ?? 'localhost/airshipit/image-builder:cutdev-debian_bookworm';
+/** The development stand-in image (make-dev-image.sh); tests pass the real one as `imageRef`. */
+export const DEV_IMAGE = 'localhost/airshipit/image-builder:cutdev-debian_bookworm';
 
 export function osconfig(): OsconfigVars {
   return {
@@ -95,7 +95,12 @@ export function xfsLayout(capacity = 4 * GiB): Partition[] {
 
 /** Writes a bundle folder tree (qcow-vars.yaml markers) and returns the config that describes it. */
 export function cutTestConfig(
-  over: { settings?: Partial<Settings>; bundles?: Record<string, Partition[]>; compress?: boolean } = {},
+  over: {
+    imageRef?: string;
+    settings?: Partial<Settings>;
+    bundles?: Record<string, Partition[]>;
+    compress?: boolean;
+  } = {},
 ): BuildConfig {
   const root = mkdtempSync(join(tmpdir(), 'cut-manifests-'));
   const bundles = over.bundles ?? { 'control-plane': controlPlaneLayout(), 'data-plane': xfsLayout() };
@@ -121,7 +126,7 @@ export function cutTestConfig(
   const settings = { ...defaultSettings(), ...over.settings };
   return {
     settings,
-    imageRef: CUT_TEST_IMAGE,
+    imageRef: over.imageRef ?? DEV_IMAGE,
     manifestsDir: root,
     multistrap: {} as BuildConfig['multistrap'],
     osconfig: osconfig(),

@@ -31,6 +31,11 @@ export interface CutImageOptions extends CommonOptions {
   osconfig?: QcowOsconfig;
   /** Bundles cut at the same time (default 2). */
   concurrency?: number;
+  /**
+   * Parallel qcow2 compression (`qemu-img convert -m 8 -W`, default true). False reproduces the original's
+   * single-stream convert, for comparison runs in bench/.
+   */
+  parallelConvert?: boolean;
 }
 
 export interface CutArtifact {
@@ -128,6 +133,7 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
             outFile: file,
             scratchDir: scratch,
             sourceDateEpoch: epoch,
+            parallelConvert: opts.parallelConvert ?? true,
             logFile: join(logDir, `cut-${bundle.name}.log`),
             ...(opts.signal ? { signal: opts.signal } : {}),
             ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),

@@ -53,10 +53,14 @@ export async function mkExt4(o: MkfsCommon & { dir: string }): Promise<void> {
 
 /** vfat (FAT32 when large enough) filled from `dir`; `uuid` is the 8-hex-digit volume id. @throws BuildError */
 export async function mkVfat(o: MkfsCommon & { dir: string }): Promise<void> {
-  const args = ['-i', o.uuid.replace('-', ''), '--invariant'];
+  // Not --invariant: it replaces the volume id we pass with a constant.
+  const args = ['-i', o.uuid.replace('-', '')];
   if (o.label) args.push('-n', o.label);
   args.push(o.file);
-  await run('mkfs.vfat', args, common(o));
+  await run('mkfs.vfat', args, {
+    ...common(o),
+    env: { ...process.env, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
+  });
   const entries = await readdir(o.dir);
   if (entries.length === 0) return;
   await run('mcopy', ['-s', '-p', '-m', '-i', o.file, ...entries.sort().map((e) => join(o.dir, e)), '::/'], {

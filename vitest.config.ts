@@ -7,6 +7,6 @@ export default defineConfig({
     hookTimeout: 1_800_000,
     // Integration and e2e files share one Docker daemon and the built image; run files one at a time.
     fileParallelism: false,
-    reporters: ['default'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });

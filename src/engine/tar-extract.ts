@@ -19,16 +19,18 @@ export function asRoot(cmd: string, args: readonly string[], stateFile: string):
 }
 
 /**
- * Extracts `tar` into `dir` (which must exist). `strip` drops leading path components.
+ * Extracts `tar` into `dir` (which must exist). `strip` drops leading path components; `exclude` takes
+ * tar's anchored patterns.
  * @throws BuildError when tar fails or `signal` aborts.
  */
 export function extractTar(
   tar: Readable,
   dir: string,
-  opts: { strip?: number; stateFile: string; signal?: AbortSignal },
+  opts: { strip?: number; exclude?: readonly string[]; stateFile: string; signal?: AbortSignal },
 ): Promise<void> {
   const args = ['-x', '-f', '-', '-C', dir, '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls'];
   if (opts.strip) args.push(`--strip-components=${opts.strip}`);
+  if (opts.exclude?.length) args.push('--anchored', ...opts.exclude.map((e) => `--exclude=${e}`));
   const [cmd, argv] = asRoot('tar', args, opts.stateFile);
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, argv, { stdio: ['pipe', 'ignore', 'pipe'] });

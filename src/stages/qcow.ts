@@ -32,6 +32,9 @@ import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './g
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { xfsProtofile } from './xfs-proto.js';
 
+/** The live-CD tree the image carries for ISO cuts has no place on a target disk. */
+const LIVECD_PATTERNS = ['livecd', './livecd'];
+
 export interface QcowCutInput {
   bundle: QcowBundle;
   plan: DiskPlan;
@@ -75,7 +78,9 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     const state = join(work, 'fakeroot.state');
     await mkdir(tree);
     await writeFile(state, '');
-    await step('extract', async () => extractTar(await i.rootfs(), tree, { stateFile: state, ...opts }));
+    await step('extract', async () =>
+      extractTar(await i.rootfs(), tree, { stateFile: state, exclude: LIVECD_PATTERNS, ...opts }),
+    );
     const kernelVersion = await step('boot files', () => prepareBoot(tree, work, i, opts));
     const parts = await step('split', () => splitTree(tree, work, i.plan));
 

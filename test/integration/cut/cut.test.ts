@@ -77,7 +77,9 @@ describe('cut-image --type qcow', () => {
     for (const bundle of config.qcowBundles) {
       const file = join(s.outDir, `${bundle.name}.qcow2`);
       await checkQcow2(file);
-      expect((await qemuImgInfo(file)).virtualSize).toBe(bundle.qcow.capacity_bytes);
+      const info = await qemuImgInfo(file);
+      expect(info.virtualSize).toBe(bundle.qcow.capacity_bytes);
+      expect(info.compression).toBe(bundle.qcow.qcow_compression_type);
       expect(md5Verifies(s.outDir, `${bundle.name}.qcow2`)).toBe(true);
       const plan = planDisk(bundle.qcow, `${imageRef}:${bundle.name}`, 'f').plan;
       if (!plan) throw new Error('plan');

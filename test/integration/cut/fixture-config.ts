@@ -1,7 +1,7 @@
 /**
  * A BuildConfig for cut tests, written out in full so these tests do not depend on the config loader.
  * Two bundles with different layouts: `control-plane` (the original's default: separate /boot, ext4 root)
- * and `data-plane` (no separate /boot, xfs root).
+ * and `data-plane` (no separate /boot, xfs root, qcow2 zstd compression).
  */
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -117,7 +117,7 @@ export function cutTestConfig(
         qcow_capacity: '4G',
         capacity_bytes: 4 * GiB,
         qcow_compress: over.compress ?? true,
-        qcow_compression_type: 'zlib',
+        qcow_compression_type: name === 'data-plane' ? 'zstd' : 'zlib',
         partitions,
         qcow_container_runtime_scripts: [],
       },

@@ -72,8 +72,8 @@ export interface BootOptions {
   firmware: Firmware;
   /** Disk image (qcow2 overlay) or ISO. */
   media: { kind: 'disk' | 'cdrom'; file: string; format: 'qcow2' | 'raw' };
-  /** Extra read-only CD-ROM (NoCloud seed). */
-  seed?: string;
+  /** Extra read-only CD-ROMs (cloud-init seeds). */
+  seeds?: readonly string[];
   memoryMiB: number;
   serialLog: string;
   /** Scratch folder for the UEFI variable store copy. */
@@ -137,7 +137,9 @@ export async function bootVm(o: BootOptions): Promise<BootResult> {
   } else {
     args.push('-drive', `file=${o.media.file},format=${o.media.format},if=virtio,cache=unsafe`);
   }
-  if (o.seed) args.push('-drive', `file=${o.seed},format=raw,media=cdrom,readonly=on,if=ide,index=3`);
+  (o.seeds ?? []).forEach((seed, n) => {
+    args.push('-drive', `file=${seed},format=raw,media=cdrom,readonly=on,if=ide,index=${2 + n}`);
+  });
 
   const started = Date.now();
   const ctl = new AbortController();

@@ -63,6 +63,29 @@ export function seedHostname(artifact: string): string {
   return `${stem}-boot`.replace(/^-+/, '').slice(0, 60);
 }
 
+/**
+ * Two seeds naming the host: a NoCloud `cidata` volume and an OpenStack `config-2` config-drive (what
+ * Ironic attaches when it deploys these images). cloud-init takes whichever its datasource list finds
+ * first; both say the same.
+ */
+async function makeSeeds(scratch: string, host: string, signal?: AbortSignal): Promise<string[]> {
+  const nc = join(scratch, 'nocloud');
+  await mkdir(nc);
+  await writeFile(join(nc, 'meta-data'), `instance-id: ${host}\nlocal-hostname: ${host}\n`);
+  await writeFile(join(nc, 'user-data'), `#cloud-config\nhostname: ${host}\n`);
+  const cd = join(scratch, 'configdrive');
+  await mkdir(join(cd, 'openstack/latest'), { recursive: true });
+  await writeFile(
+    join(cd, 'openstack/latest/meta_data.json'),
+    `${JSON.stringify({ uuid: host, hostname: host, name: host })}\n`,
+  );
+  await writeFile(join(cd, 'openstack/latest/user_data'), '#cloud-config\n');
+  const out = [join(scratch, 'nocloud.iso'), join(scratch, 'config-2.iso')];
+  await makeDataIso(nc, out[0] as string, 'cidata', signal);
+  await makeDataIso(cd, out[1] as string, 'config-2', signal);
+  return out;
+}
+
 /** Uses the cached verdict or boots `kernel` under KVM once. */
 export async function chooseAccel(cacheDir: string, kernel: string | null): Promise<Accel> {
   const file = join(cacheDir, 'kvm-verdict.json');
@@ -100,15 +123,8 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
     const accel = i.accel ?? (await chooseAccel(i.cacheDir, kernel));
     const expected =
       i.hostname ?? (i.kind === 'iso' ? await isoHostname(i.artifact, scratch) : seedHostname(i.artifact));
-    let seed: string | undefined;
-    if (i.kind === 'qcow') {
-      const sd = join(scratch, 'seed');
-      await mkdir(sd);
-      await writeFile(join(sd, 'meta-data'), `instance-id: ${expected}\nlocal-hostname: ${expected}\n`);
-      await writeFile(join(sd, 'user-data'), `#cloud-config\nhostname: ${expected}\n`);
-      seed = join(scratch, 'seed.iso');
-      await makeDataIso(sd, seed, 'cidata', i.signal);
-    }
+    const seeds: string[] = [];
+    if (i.kind === 'qcow') seeds.push(...(await makeSeeds(scratch, expected, i.signal)));
     for (const fw of i.firmware) {
       const stage = `boot:${basename(i.artifact)}:${fw}`;
       const serialLog = join(i.logDir, `boot-${basename(i.artifact)}-${fw}.log`);
@@ -142,7 +158,7 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
           accel,
           firmware: fw,
           media,
-          ...(seed ? { seed } : {}),
+          seeds,
           memoryMiB: 1536,
           serialLog,
           scratch,

@@ -32,8 +32,12 @@ import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './g
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { xfsProtofile } from './xfs-proto.js';
 
-/** The live-CD tree the image carries for ISO cuts has no place on a target disk. */
-const LIVECD_PATTERNS = ['livecd', './livecd'];
+/**
+ * Left out of the target disk: the live-CD tree the image carries for ISO cuts, and the marker Docker
+ * adds to every container (systemd would take the booted machine for a Docker container and cloud-init's
+ * generator would stay off).
+ */
+const EXCLUDED = ['livecd', './livecd', '.dockerenv', './.dockerenv'];
 
 export interface QcowCutInput {
   bundle: QcowBundle;
@@ -79,7 +83,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     await mkdir(tree);
     await writeFile(state, '');
     await step('extract', async () =>
-      extractTar(await i.rootfs(), tree, { stateFile: state, exclude: LIVECD_PATTERNS, ...opts }),
+      extractTar(await i.rootfs(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
     );
     const kernelVersion = await step('boot files', () => prepareBoot(tree, work, i, opts));
     const parts = await step('split', () => splitTree(tree, work, i.plan));

@@ -94,3 +94,9 @@ export async function probeFilesystem(image: string): Promise<Record<string, str
   }
   return out;
 }
+
+/** True when `path` exists in an ext4 image (debugfs, an independent reader for tests). */
+export async function ext4Exists(image: string, path: string): Promise<boolean> {
+  const r = await run('debugfs', ['-R', `stat ${path}`, image]);
+  return !/not found/i.test(r.stderr);
+}

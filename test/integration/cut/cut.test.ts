@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, cutImage, UsageError } from '../../../src/api.js';
 import { CUT_LABEL, containersLabelled } from '../../../src/engine/container-io.js';
-import { ext4Cat, probeFilesystem } from '../../../src/engine/mkfs.js';
+import { ext4Cat, ext4Exists, probeFilesystem } from '../../../src/engine/mkfs.js';
 import { checkQcow2, extractRange, qemuImgInfo } from '../../../src/engine/qemu-img.js';
 import { readPartitionTable } from '../../../src/engine/sfdisk.js';
 import { reportElTorito, volumeId } from '../../../src/engine/xorriso.js';
@@ -106,8 +106,14 @@ describe('cut-image --type qcow', () => {
           ? await ext4Cat(rootImg, '/etc/fstab')
           : spawnSync('xfs_db', ['-r', '-c', 'path /etc/fstab', '-c', 'print', rootImg], { encoding: 'utf8' })
               .stdout;
+      if (root.fs?.type === 'ext4') {
+        expect(fstab).toBe(plan.fstab);
+        // The image's live-CD tree and Docker's container marker stay off the target disk.
+        expect(await ext4Exists(rootImg, '/etc/os-release')).toBe(true);
+        expect(await ext4Exists(rootImg, '/.dockerenv')).toBe(false);
+        expect(await ext4Exists(rootImg, '/livecd')).toBe(false);
+      } else expect(fstab).toContain('UUID=');
       rmSync(rootImg);
-      if (root.fs?.type === 'ext4') expect(fstab).toBe(plan.fstab);
       const mounts = plan.fstab
         .trim()
         .split('\n')

@@ -53,7 +53,9 @@ export async function extractRange(
   length: number,
   out: string,
 ): Promise<void> {
-  const bs = 512;
+  // The largest block size (up to 4 MiB) that divides both: qemu-img dd copies one block per request.
+  let bs = 4 * 1024 * 1024;
+  while (bs > 512 && (offset % bs !== 0 || length % bs !== 0)) bs /= 2;
   await run('qemu-img', [
     'dd',
     '-O',

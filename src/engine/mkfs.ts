@@ -78,15 +78,15 @@ export async function mkXfs(o: MkfsCommon & { protofile: string }): Promise<void
   await run(cmd, argv, common(o));
 }
 
-/** A file's content from an ext4 image, read by debugfs (independent reader for tests). */
-export async function ext4Cat(image: string, path: string): Promise<string> {
-  const r = await run('debugfs', ['-R', `cat ${path}`, image]);
+/** A file's content from an ext4 image (at `offset` bytes into `image`), read by debugfs (for tests). */
+export async function ext4Cat(image: string, path: string, offset = 0): Promise<string> {
+  const r = await run('debugfs', ['-R', `cat ${path}`, offset ? `${image}?offset=${offset}` : image]);
   return r.stdout;
 }
 
 /** Filesystem facts from blkid on a plain file: TYPE, UUID, LABEL. */
-export async function probeFilesystem(image: string): Promise<Record<string, string>> {
-  const r = await run('blkid', ['-p', '-o', 'export', image], { okCodes: [0, 2] });
+export async function probeFilesystem(image: string, offset = 0): Promise<Record<string, string>> {
+  const r = await run('blkid', ['-p', '-o', 'export', '-O', String(offset), image], { okCodes: [0, 2] });
   const out: Record<string, string> = {};
   for (const line of r.stdout.split('\n')) {
     const i = line.indexOf('=');
@@ -96,7 +96,7 @@ export async function probeFilesystem(image: string): Promise<Record<string, str
 }
 
 /** True when `path` exists in an ext4 image (debugfs, an independent reader for tests). */
-export async function ext4Exists(image: string, path: string): Promise<boolean> {
-  const r = await run('debugfs', ['-R', `stat ${path}`, image]);
+export async function ext4Exists(image: string, path: string, offset = 0): Promise<boolean> {
+  const r = await run('debugfs', ['-R', `stat ${path}`, offset ? `${image}?offset=${offset}` : image]);
   return !/not found/i.test(r.stderr);
 }

@@ -67,3 +67,8 @@ export async function extractRange(
     `of=${out}`,
   ]);
 }
+
+/** The whole disk as a sparse raw file (for readers that take a byte offset). */
+export async function convertToRaw(image: string, out: string): Promise<void> {
+  await run('qemu-img', ['convert', '-O', 'raw', image, out]);
+}

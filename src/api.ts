@@ -1,9 +1,18 @@
 /**
  * The public library API of airship-image-builder. The CLI is a thin layer over these calls.
  */
+
+export { type BootTestOptions, bootTest } from './api/boot-test.js';
 export { type BuildOptions, type BuildResult, build, type StageTiming } from './api/build.js';
 export type { CommonOptions, ProgressEvent, ProgressListener } from './api/common.js';
 export { type LoadedConfig, resolveConfig } from './api/config.js';
+export {
+  type CutArtifact,
+  type CutImageOptions,
+  cutImage,
+  planBundles,
+  type QcowOsconfig,
+} from './api/cut-image.js';
 export {
   type Advice,
   type CpuFacts,
@@ -17,6 +26,7 @@ export {
   type Throughput,
 } from './api/doctor.js';
 export { notYet } from './api/not-yet.js';
+export { type PackageQcowOptions, packageQcow, qcowImageReference } from './api/package-qcow.js';
 export {
   type Compression,
   type SquashOptions,
@@ -48,9 +58,3 @@ export {
 export { nativeInfo } from './squashfs/native.js';
 export { LIVECD_MARKER, LIVECD_ROOT } from './stages/livecd.js';
 export { applyOsconfig, newSession, type OsconfigInput } from './stages/osconfig.js';
-
-import { notYet } from './api/not-yet.js';
-
-export const cutImage = notYet('cut-image');
-export const packageQcow = notYet('package-qcow');
-export const bootTest = notYet('boot-test');

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { packageQcow } from '../../api.js';
+import { printProgress } from '../print-progress.js';
 import { action } from '../run.js';
 import { addSettingOptions, settingsFrom } from '../settings-options.js';
 
@@ -9,7 +10,8 @@ export function registerPackageQcow(program: Command): void {
     .description("Package each bundle's QCOW2s, md5sums and profiles into a container image.");
   addSettingOptions(cmd, 'package-qcow').action(
     action(async (opts: Record<string, unknown>) => {
-      await packageQcow({ settings: settingsFrom(opts) });
+      const r = await packageQcow({ settings: settingsFrom(opts), onProgress: printProgress });
+      process.stdout.write(`${r.imageRef} ${r.imageId}\n`);
     }),
   );
 }

@@ -1,0 +1,102 @@
+/**
+ * Making filesystems in plain files, filled from a folder, with UUIDs we choose. No mount, no loop device:
+ * ext4 from `mke2fs -d`, vfat from `mkfs.vfat` + `mcopy`, xfs from `mkfs.xfs -p PROTOFILE`.
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './exec.js';
+import { asRoot } from './tar-extract.js';
+
+export interface MkfsCommon {
+  /** File to create; its size must already be set (truncate). */
+  file: string;
+  uuid: string;
+  label?: string;
+  /** Seconds since the epoch for timestamps the tool writes on its own. */
+  sourceDateEpoch: number;
+  /** fakeroot state from the extraction, used when not root. */
+  fakerootState: string;
+  logFile?: string;
+  signal?: AbortSignal;
+}
+
+function common(o: MkfsCommon) {
+  return {
+    ...(o.logFile ? { logFile: o.logFile } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+    captureStdout: false,
+  };
+}
+
+/** ext4 filled from `dir`. @throws BuildError */
+export async function mkExt4(o: MkfsCommon & { dir: string }): Promise<void> {
+  const args = [
+    '-q',
+    '-F',
+    '-t',
+    'ext4',
+    '-U',
+    o.uuid,
+    '-E',
+    `hash_seed=${o.uuid},root_owner=0:0`,
+    '-d',
+    o.dir,
+  ];
+  if (o.label) args.push('-L', o.label);
+  args.push(o.file);
+  const [cmd, argv] = asRoot('mke2fs', args, o.fakerootState);
+  await run(cmd, argv, {
+    ...common(o),
+    env: { ...process.env, E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch) },
+  });
+}
+
+/** vfat (FAT32 when large enough) filled from `dir`; `uuid` is the 8-hex-digit volume id. @throws BuildError */
+export async function mkVfat(o: MkfsCommon & { dir: string }): Promise<void> {
+  // Not --invariant: it replaces the volume id we pass with a constant.
+  const args = ['-i', o.uuid.replace('-', '')];
+  if (o.label) args.push('-n', o.label);
+  args.push(o.file);
+  await run('mkfs.vfat', args, {
+    ...common(o),
+    env: { ...process.env, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
+  });
+  const entries = await readdir(o.dir);
+  if (entries.length === 0) return;
+  await run('mcopy', ['-s', '-p', '-m', '-i', o.file, ...entries.sort().map((e) => join(o.dir, e)), '::/'], {
+    ...common(o),
+    env: { ...process.env, MTOOLS_SKIP_CHECK: '1', SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
+  });
+}
+
+/** xfs filled from a protofile (see stages/xfs-proto). @throws BuildError */
+export async function mkXfs(o: MkfsCommon & { protofile: string }): Promise<void> {
+  const args = ['-q', '-f', '-m', `uuid=${o.uuid}`, '-p', o.protofile];
+  if (o.label) args.push('-L', o.label);
+  args.push(o.file);
+  const [cmd, argv] = asRoot('mkfs.xfs', args, o.fakerootState);
+  await run(cmd, argv, common(o));
+}
+
+/** A file's content from an ext4 image (at `offset` bytes into `image`), read by debugfs (for tests). */
+export async function ext4Cat(image: string, path: string, offset = 0): Promise<string> {
+  const r = await run('debugfs', ['-R', `cat ${path}`, offset ? `${image}?offset=${offset}` : image]);
+  return r.stdout;
+}
+
+/** Filesystem facts from blkid on a plain file: TYPE, UUID, LABEL. */
+export async function probeFilesystem(image: string, offset = 0): Promise<Record<string, string>> {
+  const r = await run('blkid', ['-p', '-o', 'export', '-O', String(offset), image], { okCodes: [0, 2] });
+  const out: Record<string, string> = {};
+  for (const line of r.stdout.split('\n')) {
+    const i = line.indexOf('=');
+    if (i > 0) out[line.slice(0, i)] = line.slice(i + 1);
+  }
+  return out;
+}
+
+/** True when `path` exists in an ext4 image (debugfs, an independent reader for tests). */
+export async function ext4Exists(image: string, path: string, offset = 0): Promise<boolean> {
+  const r = await run('debugfs', ['-R', `stat ${path}`, offset ? `${image}?offset=${offset}` : image]);
+  return !/not found/i.test(r.stderr);
+}

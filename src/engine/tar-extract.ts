@@ -1,0 +1,60 @@
+/**
+ * Unpacking a tar stream into a folder with GNU tar. As root, owners, modes, device nodes and xattrs are
+ * kept; as another user the run happens under `fakeroot` with a state file that later `mke2fs`/`mkfs.xfs`
+ * runs load, so the product never needs root.
+ */
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { BuildError } from '../errors.js';
+
+/** True when the process must use fakeroot to keep owners. */
+export function needsFakeroot(): boolean {
+  return typeof process.getuid === 'function' && process.getuid() !== 0;
+}
+
+/** Wraps a command in fakeroot (loading and saving `stateFile`) when not root. */
+export function asRoot(cmd: string, args: readonly string[], stateFile: string): [string, string[]] {
+  if (!needsFakeroot()) return [cmd, [...args]];
+  return ['fakeroot', ['-i', stateFile, '-s', stateFile, '--', cmd, ...args]];
+}
+
+/**
+ * Extracts `tar` into `dir` (which must exist). `strip` drops leading path components; `exclude` takes
+ * tar's anchored patterns.
+ * @throws BuildError when tar fails or `signal` aborts.
+ */
+export function extractTar(
+  tar: Readable,
+  dir: string,
+  opts: { strip?: number; exclude?: readonly string[]; stateFile: string; signal?: AbortSignal },
+): Promise<void> {
+  const args = ['-x', '-f', '-', '-C', dir, '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls'];
+  if (opts.strip) args.push(`--strip-components=${opts.strip}`);
+  if (opts.exclude?.length) args.push('--anchored', ...opts.exclude.map((e) => `--exclude=${e}`));
+  const [cmd, argv] = asRoot('tar', args, opts.stateFile);
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, argv, { stdio: ['pipe', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (b: Buffer) => {
+      err = (err + b.toString()).slice(-4000);
+    });
+    const onAbort = () => {
+      tar.destroy();
+      child.kill('SIGTERM');
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    tar.on('error', (e) => {
+      child.kill('SIGTERM');
+      err += `\n${e.message}`;
+    });
+    child.stdin.on('error', () => undefined);
+    tar.pipe(child.stdin);
+    child.on('error', (e) => reject(new BuildError(`tar: cannot start (${e.message})`)));
+    child.on('close', (code) => {
+      opts.signal?.removeEventListener('abort', onAbort);
+      if (opts.signal?.aborted) reject(new BuildError('tar: aborted'));
+      else if (code === 0) resolve();
+      else reject(new BuildError(`tar exited with code ${code}: ${err.trim()}`, { logTail: err.trim() }));
+    });
+  });
+}

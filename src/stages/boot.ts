@@ -1,0 +1,201 @@
+/**
+ * Boot tests: boot an ISO or a QCOW2 under qemu on BIOS and/or UEFI and wait for `<hostname> login:` on the
+ * serial console. KVM is used when a real kernel boots under it (the verdict is cached per host), TCG
+ * otherwise. A QCOW boots from a throw-away overlay with a NoCloud seed that names the host, so the
+ * artifact is never written to.
+ */
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname as hostHostname, release } from 'node:os';
+import { basename, join } from 'node:path';
+import type { ProgressListener } from '../api/common.js';
+import { type Accel, bootVm, type Firmware, kvmBootsKernel } from '../engine/qemu.js';
+import { createOverlay } from '../engine/qemu-img.js';
+import { extractFromIso, makeDataIso } from '../engine/xorriso.js';
+import { BuildError } from '../errors.js';
+
+export interface BootTestInput {
+  artifact: string;
+  kind: 'iso' | 'qcow';
+  firmware: readonly Firmware[];
+  timeoutSec: number;
+  /**
+   * Expected in the prompt: the one put in the seed (QCOW); for an ISO, default is the hostname of the
+   * config-drive's meta_data.json inside it.
+   */
+  hostname?: string;
+  cacheDir: string;
+  logDir: string;
+  /** Force an accelerator instead of probing. */
+  accel?: Accel;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+export interface BootOutcome {
+  firmware: Firmware;
+  accel: Accel;
+  passed: boolean;
+  elapsedMs: number;
+  serialLog: string;
+}
+
+const PROMPT = /(\S+) login:/;
+
+/** The hostname the ISO's config-drive gives the live system. @throws BuildError when it has none. */
+export async function isoHostname(iso: string, scratch: string): Promise<string> {
+  const f = join(scratch, 'meta_data.json');
+  await extractFromIso(iso, '/openstack/latest/meta_data.json', f);
+  const m = JSON.parse(await readFile(f, 'utf8')) as { hostname?: unknown; name?: unknown };
+  const h = typeof m.hostname === 'string' ? m.hostname : typeof m.name === 'string' ? m.name : '';
+  if (!h)
+    throw new BuildError(
+      `${iso}: openstack/latest/meta_data.json has no hostname to check the prompt against`,
+    );
+  return h;
+}
+
+/** A hostname for a QCOW's seed derived from its file name (letters, digits and dashes). */
+export function seedHostname(artifact: string): string {
+  const stem = basename(artifact)
+    .replace(/\.qcow2$/, '')
+    .toLowerCase()
+    .replace(/[^a-z0-9-]+/g, '-');
+  return `${stem}-boot`.replace(/^-+/, '').slice(0, 60);
+}
+
+/**
+ * Two seeds naming the host: a NoCloud `cidata` volume and an OpenStack `config-2` config-drive (what
+ * Ironic attaches when it deploys these images). cloud-init takes whichever its datasource list finds
+ * first; both say the same.
+ */
+async function makeSeeds(scratch: string, host: string, signal?: AbortSignal): Promise<string[]> {
+  const nc = join(scratch, 'nocloud');
+  await mkdir(nc);
+  await writeFile(join(nc, 'meta-data'), `instance-id: ${host}\nlocal-hostname: ${host}\n`);
+  await writeFile(join(nc, 'user-data'), `#cloud-config\nhostname: ${host}\n`);
+  const cd = join(scratch, 'configdrive');
+  await mkdir(join(cd, 'openstack/latest'), { recursive: true });
+  await writeFile(
+    join(cd, 'openstack/latest/meta_data.json'),
+    `${JSON.stringify({ uuid: host, hostname: host, name: host })}\n`,
+  );
+  await writeFile(join(cd, 'openstack/latest/user_data'), '#cloud-config\n');
+  const out = [join(scratch, 'nocloud.iso'), join(scratch, 'config-2.iso')];
+  await makeDataIso(nc, out[0] as string, 'cidata', signal);
+  await makeDataIso(cd, out[1] as string, 'config-2', signal);
+  return out;
+}
+
+/** Uses the cached verdict or boots `kernel` under KVM once. */
+export async function chooseAccel(cacheDir: string, kernel: string | null): Promise<Accel> {
+  const file = join(cacheDir, 'kvm-verdict.json');
+  const key = `${hostHostname()} ${release()}`;
+  try {
+    const v = JSON.parse(await readFile(file, 'utf8')) as { key: string; accel: Accel };
+    if (v.key === key) return v.accel;
+  } catch {
+    // no verdict yet
+  }
+  if (!kernel) return 'tcg';
+  const accel: Accel = (await kvmBootsKernel(kernel)) ? 'kvm' : 'tcg';
+  await mkdir(cacheDir, { recursive: true });
+  await writeFile(file, `${JSON.stringify({ key, accel, probedAt: new Date().toISOString() })}\n`);
+  return accel;
+}
+
+/**
+ * Boots `artifact` once per firmware.
+ * @throws BuildError with the tail of the serial log when a boot does not reach the expected prompt.
+ */
+export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]> {
+  await mkdir(i.logDir, { recursive: true });
+  await mkdir(i.cacheDir, { recursive: true });
+  const scratch = await mkdtemp(join(i.cacheDir, 'boot-'));
+  const outcomes: BootOutcome[] = [];
+  try {
+    let kernel: string | null = null;
+    if (i.kind === 'iso' && !i.accel) {
+      kernel = join(scratch, 'vmlinuz');
+      await extractFromIso(i.artifact, '/live/vmlinuz', kernel).catch(() => {
+        kernel = null;
+      });
+    }
+    const accel = i.accel ?? (await chooseAccel(i.cacheDir, kernel));
+    const expected =
+      i.hostname ?? (i.kind === 'iso' ? await isoHostname(i.artifact, scratch) : seedHostname(i.artifact));
+    const seeds: string[] = [];
+    if (i.kind === 'qcow') seeds.push(...(await makeSeeds(scratch, expected, i.signal)));
+    for (const fw of i.firmware) {
+      const stage = `boot:${basename(i.artifact)}:${fw}`;
+      const serialLog = join(i.logDir, `boot-${basename(i.artifact)}-${fw}.log`);
+      await rm(serialLog, { force: true });
+      let media: { kind: 'disk' | 'cdrom'; file: string; format: 'qcow2' | 'raw' };
+      if (i.kind === 'qcow') {
+        const overlay = join(scratch, `overlay-${fw}.qcow2`);
+        await createOverlay(i.artifact, 'qcow2', overlay);
+        media = { kind: 'disk', file: overlay, format: 'qcow2' };
+      } else media = { kind: 'cdrom', file: i.artifact, format: 'raw' };
+      i.onProgress?.({
+        stage,
+        kind: 'start',
+        message: `booting under ${accel.toUpperCase()}, waiting up to ${i.timeoutSec} s for "${expected} login:"`,
+      });
+      let last = '';
+      const started = Date.now();
+      const ticker = setInterval(() => {
+        i.onProgress?.({
+          stage,
+          kind: 'progress',
+          done: Math.round((Date.now() - started) / 1000),
+          total: i.timeoutSec,
+          unit: 's',
+          message: last.slice(0, 100),
+        });
+      }, 15_000);
+      let r: Awaited<ReturnType<typeof bootVm>>;
+      try {
+        r = await bootVm({
+          accel,
+          firmware: fw,
+          media,
+          seeds,
+          memoryMiB: 1536,
+          serialLog,
+          scratch,
+          timeoutMs: i.timeoutSec * 1000,
+          done: (s) => PROMPT.test(s),
+          onLine: (l) => {
+            // biome-ignore lint/suspicious/noControlCharactersInRegex: serial output carries ANSI escapes
+            const clean = l.replace(/\x1b\[[0-9;?]*[A-Za-z]/g, '').trim();
+            if (clean) last = clean;
+          },
+          ...(i.signal ? { signal: i.signal } : {}),
+        });
+      } finally {
+        clearInterval(ticker);
+      }
+      const tail = r.serial.split(/\r?\n/).slice(-25).join('\n');
+      if (!r.passed)
+        throw new BuildError(
+          `${stage}: no login prompt (${r.reason ?? 'unknown'}); serial log ${serialLog}:\n${tail}`,
+          { stage, logFile: serialLog, logTail: tail },
+        );
+      const shown = PROMPT.exec(r.serial)?.[1];
+      if (shown !== expected)
+        throw new BuildError(
+          `${stage}: the prompt shows host "${shown}", expected "${expected}" (configuration not applied); serial log ${serialLog}`,
+          { stage, logFile: serialLog, logTail: tail },
+        );
+      i.onProgress?.({
+        stage,
+        kind: 'done',
+        elapsedMs: r.elapsedMs,
+        message: `"${shown} login:" after ${(r.elapsedMs / 1000).toFixed(0)} s`,
+      });
+      outcomes.push({ firmware: fw, accel, passed: true, elapsedMs: r.elapsedMs, serialLog });
+    }
+    return outcomes;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,255 @@
+/**
+ * Cutting one QCOW2 from a root filesystem tar stream, entirely in user space: unpack, split the tree by
+ * mount point, make each filesystem in a file, place them in a raw GPT disk, put GRUB in place for BIOS
+ * (core image in the bios_grub partition) and UEFI (on the ESP), then convert to qcow2.
+ */
+import {
+  chmod,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import type { ProgressListener } from '../api/common.js';
+import type { QcowBundle } from '../config/types.js';
+import { grubMkimage } from '../engine/grub-mkimage.js';
+import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
+import { convertToQcow2 } from '../engine/qemu-img.js';
+import { writePartitionTable } from '../engine/sfdisk.js';
+import { extractTar } from '../engine/tar-extract.js';
+import { BuildError } from '../errors.js';
+import { writeAtomically } from './artifact.js';
+import { patchCoreImg, patchMbr } from './bios-boot.js';
+import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
+import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
+import { xfsProtofile } from './xfs-proto.js';
+
+/**
+ * Left out of the target disk: the live-CD tree the image carries for ISO cuts, and the marker Docker
+ * adds to every container (systemd would take the booted machine for a Docker container and cloud-init's
+ * generator would stay off).
+ */
+const EXCLUDED = ['livecd', './livecd', '.dockerenv', './.dockerenv'];
+
+export interface QcowCutInput {
+  bundle: QcowBundle;
+  plan: DiskPlan;
+  /** The configured root filesystem as a tar stream (`docker export`). */
+  rootfs: () => Promise<Readable>;
+  outFile: string;
+  /** Scratch space; a folder is made inside and removed afterwards. */
+  scratchDir: string;
+  sourceDateEpoch: number;
+  /** Parallel compressed output (`-m 8 -W`); off only for comparison runs. */
+  parallelConvert?: boolean;
+  logFile?: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressListener;
+}
+
+export interface QcowCutResult {
+  file: string;
+  kernelVersion: string;
+  timings: Record<string, number>;
+}
+
+/** @throws BuildError naming the step that failed; nothing is left at `outFile` then. */
+export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
+  const stage = `qcow:${i.bundle.name}`;
+  const timings: Record<string, number> = {};
+  const work = await mkdtemp(join(i.scratchDir, `cut-${i.bundle.name}-`));
+  const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
+    if (i.signal?.aborted) throw new BuildError(`${stage}: aborted`, { stage });
+    i.onProgress?.({ stage, kind: 'progress', message: name });
+    const t0 = Date.now();
+    try {
+      return await fn();
+    } finally {
+      timings[name] = Date.now() - t0;
+    }
+  };
+  const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
+  try {
+    const tree = join(work, 'tree');
+    const state = join(work, 'fakeroot.state');
+    await mkdir(tree);
+    await writeFile(state, '');
+    await step('extract', async () =>
+      extractTar(await i.rootfs(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
+    );
+    const kernelVersion = await step('boot files', () => prepareBoot(tree, work, i, opts));
+    const parts = await step('split', () => splitTree(tree, work, i.plan));
+
+    const raw = join(work, 'disk.raw');
+    await step('partition table', async () => {
+      await writeFile(raw, '');
+      await truncate(raw, i.plan.capacityBytes);
+      await writePartitionTable(raw, i.plan.sfdiskScript, opts);
+    });
+    for (const p of i.plan.partitions) {
+      if (!p.fs) continue;
+      await step(`mkfs ${p.mount}`, async () => {
+        const img = join(work, `part-${p.number}.img`);
+        await writeFile(img, '');
+        await truncate(img, p.sectors * SECTOR);
+        const dir = parts.get(p.number) as string;
+        const common = {
+          file: img,
+          uuid: p.fs!.uuid,
+          sourceDateEpoch: i.sourceDateEpoch,
+          fakerootState: state,
+          ...opts,
+        };
+        if (p.fs!.type === 'ext4') await mkExt4({ ...common, dir });
+        else if (p.fs!.type === 'vfat') await mkVfat({ ...common, dir });
+        else {
+          const proto = await xfsProtofile(dir);
+          if (proto.skipped.length)
+            i.onProgress?.({
+              stage,
+              kind: 'warning',
+              message: `xfs ${p.mount}: ${proto.skipped.length} entries with blanks in their names left out`,
+            });
+          const pf = join(work, `part-${p.number}.proto`);
+          await writeFile(pf, proto.text);
+          await mkXfs({ ...common, protofile: pf });
+        }
+        await copyInto(img, raw, p.startSector * SECTOR);
+        await rm(img);
+      });
+    }
+    await step('bios boot', async () => {
+      const bootImg = await readFile(join(tree, 'usr/lib/grub/i386-pc/boot.img'));
+      const core = patchCoreImg(
+        await readFile(join(work, 'core.img')),
+        i.plan.biosGrub.startSector,
+        i.plan.biosGrub.sectors,
+      );
+      const fh = await open(raw, 'r+');
+      try {
+        const mbr = Buffer.alloc(SECTOR);
+        await fh.read(mbr, 0, SECTOR, 0);
+        await fh.write(patchMbr(mbr, bootImg, i.plan.biosGrub.startSector), 0, SECTOR, 0);
+        await fh.write(core, 0, core.length, i.plan.biosGrub.startSector * SECTOR);
+      } finally {
+        await fh.close();
+      }
+    });
+    await step('convert', () =>
+      writeAtomically(i.outFile, (tmp) =>
+        convertToQcow2(raw, tmp, {
+          compress: i.bundle.qcow.qcow_compress,
+          compressionType: i.bundle.qcow.qcow_compression_type,
+          parallel: i.parallelConvert ?? true,
+          ...opts,
+        }),
+      ),
+    );
+    return { file: i.outFile, kernelVersion, timings };
+  } catch (err) {
+    if (err instanceof BuildError)
+      throw new BuildError(`${stage}: ${err.message}`, { stage, ...err.details }, { cause: err });
+    throw new BuildError(`${stage}: ${(err as Error).message}`, { stage }, { cause: err });
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+/** fstab, grub.cfg, BOOTX64.EFI on the future ESP and core.img beside the tree. Returns the kernel version. */
+async function prepareBoot(
+  tree: string,
+  work: string,
+  i: QcowCutInput,
+  opts: { logFile?: string; signal?: AbortSignal },
+): Promise<string> {
+  const kernels = (await readdir(join(tree, 'boot')).catch(() => [] as string[]))
+    .filter((n) => n.startsWith('vmlinuz-'))
+    .map((n) => n.slice('vmlinuz-'.length))
+    .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
+  const kver = kernels.at(-1);
+  if (!kver) throw new BuildError('the image has no kernel in /boot (install linux-image-* in the build)');
+  for (const d of ['usr/lib/grub/i386-pc', 'usr/lib/grub/x86_64-efi']) {
+    if (!(await stat(join(tree, d)).catch(() => null)))
+      throw new BuildError(`the image lacks /${d} (install grub-pc-bin and grub-efi-amd64-bin in the build)`);
+  }
+  await writeFile(join(tree, 'etc/fstab'), i.plan.fstab);
+  await mkdir(join(tree, 'boot/grub'), { recursive: true });
+  await writeFile(join(tree, 'boot/grub/grub.cfg'), grubCfg(i.plan, kver, i.bundle.osconfig));
+  const early = join(work, 'early.cfg');
+  await writeFile(early, earlyConfig(i.plan));
+  const prefix = `${bootPathOn(i.plan)}/grub`;
+  await grubMkimage({
+    format: 'i386-pc',
+    moduleDir: join(tree, 'usr/lib/grub/i386-pc'),
+    earlyConfig: early,
+    prefix,
+    modules: BIOS_MODULES,
+    out: join(work, 'core.img'),
+    ...opts,
+  });
+  const espDir = join(tree, i.plan.esp.mount.slice(1), 'EFI/BOOT');
+  await mkdir(espDir, { recursive: true });
+  await grubMkimage({
+    format: 'x86_64-efi',
+    moduleDir: join(tree, 'usr/lib/grub/x86_64-efi'),
+    earlyConfig: early,
+    prefix,
+    modules: EFI_MODULES,
+    out: join(espDir, 'BOOTX64.EFI'),
+    ...opts,
+  });
+  return kver;
+}
+
+/** Moves each nested mount's subtree out (deepest first) and leaves an empty mount point behind. */
+async function splitTree(tree: string, work: string, plan: DiskPlan): Promise<Map<number, string>> {
+  const dirs = new Map<number, string>([[plan.root.number, tree]]);
+  for (const p of extractionOrder(plan)) {
+    const src = join(tree, p.mount.slice(1));
+    const dst = join(work, `fs-${p.number}`);
+    const st = await stat(src).catch(() => null);
+    if (st?.isDirectory()) await rename(src, dst);
+    else await mkdir(dst);
+    await mkdir(src, { recursive: true });
+    await chmod(src, 0o755);
+    dirs.set(p.number, dst);
+  }
+  return dirs;
+}
+
+const CHUNK = 1 << 20;
+
+/** Copies `src` into `dst` at `offset`, skipping all-zero chunks so the raw disk stays sparse. */
+async function copyInto(src: string, dst: string, offset: number): Promise<void> {
+  const from = await open(src, 'r');
+  const to = await open(dst, 'r+');
+  try {
+    const buf = Buffer.alloc(CHUNK);
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await from.read(buf, 0, CHUNK, pos);
+      if (bytesRead === 0) break;
+      const chunk = buf.subarray(0, bytesRead);
+      if (!isZero(chunk)) await to.write(chunk, 0, bytesRead, offset + pos);
+      pos += bytesRead;
+    }
+  } finally {
+    await from.close();
+    await to.close();
+  }
+}
+
+function isZero(b: Buffer): boolean {
+  for (let i = 0; i < b.length; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
+  return true;
+}
+
+export type { PlannedPartition };

@@ -1,0 +1,40 @@
+import { describe, expect, it } from 'vitest';
+import { bootPathOn, earlyConfig, grubCfg, kernelCmdline } from '../../../src/stages/grub-config.js';
+import { planDisk } from '../../../src/stages/qcow-layout.js';
+import { cutTestConfig, osconfig, xfsLayout } from '../../integration/cut/fixture-config.js';
+
+function plan(partitions?: ReturnType<typeof xfsLayout>) {
+  const b = cutTestConfig().qcowBundles[0];
+  if (!b) throw new Error('fixture');
+  const r = planDisk(partitions ? { ...b.qcow, partitions } : b.qcow, 'seed', 'f');
+  if (!r.plan) throw new Error(JSON.stringify(r.errors));
+  return r.plan;
+}
+
+describe('grub config', () => {
+  it('finds a separate /boot by UUID and boots root by UUID', () => {
+    const p = plan();
+    expect(bootPathOn(p)).toBe('');
+    expect(earlyConfig(p)).toBe(
+      `search --no-floppy --fs-uuid --set=root ${p.boot.fs?.uuid}\nset prefix=($root)/grub\nconfigfile $prefix/grub.cfg\n`,
+    );
+    const cfg = grubCfg(p, '6.1.0-9-amd64', osconfig());
+    expect(cfg).toContain(
+      `linux /vmlinuz-6.1.0-9-amd64 root=UUID=${p.root.fs?.uuid} ro console=tty0 console=ttyS0,115200n8`,
+    );
+    expect(cfg).toContain('initrd /initrd.img-6.1.0-9-amd64');
+  });
+
+  it('uses /boot on the root filesystem when there is no /boot partition', () => {
+    const p = plan(xfsLayout());
+    expect(bootPathOn(p)).toBe('/boot');
+    expect(grubCfg(p, 'K', osconfig())).toContain('linux /boot/vmlinuz-K');
+  });
+
+  it('adds a serial console when the command line has none, and the bundle additions', () => {
+    const os = osconfig();
+    os.grub.GRUB_CMDLINE_LINUX_DEFAULT = [{ name: 'quiet', value: '' }];
+    os.grub_cmdline_linux_default_append = [{ name: 'hugepages', value: '16' }];
+    expect(kernelCmdline(os)).toBe('quiet hugepages=16 console=ttyS0,115200');
+  });
+});

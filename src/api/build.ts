@@ -17,7 +17,6 @@ import {
   removeContainer,
   tagImage,
 } from '../engine/docker.js';
-import { tar2sqfs } from '../engine/tar2sqfs.js';
 import { BuildError } from '../errors.js';
 import { imageStage, stageTag } from '../stages/image.js';
 import { livecdStage, type SquashTar } from '../stages/livecd.js';
@@ -25,9 +24,9 @@ import { applyOsconfig, newSession } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';
-import { filterTar } from '../stages/tar-filter.js';
 import type { CommonOptions, ProgressEvent } from './common.js';
 import { resolveConfig } from './config.js';
+import { squash } from './squash.js';
 
 export interface BuildOptions extends CommonOptions {
   /** An already resolved configuration; when absent it is loaded from `settings.workdir`. */
@@ -95,13 +94,19 @@ async function sweepStale(): Promise<number> {
   return n;
 }
 
-/** The interim squashfs writer (tar2sqfs) until the native `squash()` API lands on main. */
-const squashTar: SquashTar = (tar, out, o) =>
-  tar2sqfs(filterTar(tar, { drop: o.exclude.map((p) => `${p.replace(/^\//, '')}/`), replace: {} }), out, {
-    compressor: o.compressor,
-    logFile: o.logFile,
+/** The live root's squashfs, written by the native writer straight from the export stream. */
+const squashTar: SquashTar = async (tar, out, o) => {
+  await squash({
+    source: tar,
+    out,
+    comp: o.compressor,
+    ...(o.level !== undefined ? { level: o.level } : {}),
+    ...(o.threads > 0 ? { processors: o.threads } : {}),
+    exclude: o.exclude,
+    stallTimeoutMs: o.timeoutSeconds * 1000,
     ...(o.signal ? { signal: o.signal } : {}),
   });
+};
 
 function stamp(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');

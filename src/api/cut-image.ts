@@ -3,10 +3,12 @@ import { join, resolve } from 'node:path';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, type ImageFacts, inspectImage, withContainer } from '../engine/container-io.js';
+import { removeImage } from '../engine/docker.js';
 import { ConfigError, type Diagnostic, UsageError } from '../errors.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
+import { applyOsconfig, newSession } from '../stages/osconfig.js';
 import { cutQcow } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
 import type { CommonOptions } from './common.js';
@@ -15,7 +17,7 @@ import { toolVersion } from './tool-version.js';
 
 /**
  * Runs osconfig with run_context `qcow` for one bundle on top of `imageRef` and returns the image to cut
- * from, plus how to drop it. Supplied by the caller until the build stages provide it.
+ * from, plus how to drop it. Defaults to our osconfig role; tests and benchmarks may supply their own.
  */
 export type QcowOsconfig = (
   imageRef: string,
@@ -44,6 +46,25 @@ export interface CutArtifact {
   profile: string;
   cutMs: number;
   boots: { firmware: string; accel: string; elapsedMs: number }[];
+}
+
+/** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, on a throw-away image. */
+function qcowOsconfig(settings: Settings): QcowOsconfig {
+  return async (imageRef, bundle, signal) => {
+    const logDir = join(resolve(settings.cacheDir), 'logs');
+    await mkdir(logDir, { recursive: true });
+    const { image } = await applyOsconfig({
+      image: imageRef,
+      vars: bundle.osconfig,
+      runContext: 'qcow',
+      proxy: settings.proxy,
+      noProxy: settings.noProxy,
+      session: newSession(),
+      logFile: join(logDir, `osconfig-qcow-${bundle.name}-${process.pid}.log`),
+      ...(signal ? { signal } : {}),
+    });
+    return { imageRef: image, dispose: () => removeImage(image) };
+  };
 }
 
 /**
@@ -121,9 +142,7 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
       const stage = `qcow:${bundle.name}`;
       const t0 = Date.now();
       opts.onProgress?.({ stage, kind: 'start', message: file });
-      const source = opts.osconfig
-        ? await opts.osconfig(config.imageRef, bundle, opts.signal)
-        : { imageRef: config.imageRef, dispose: async () => undefined };
+      const source = await (opts.osconfig ?? qcowOsconfig(settings))(config.imageRef, bundle, opts.signal);
       try {
         await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}` }, (c) =>
           cutQcow({

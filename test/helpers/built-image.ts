@@ -27,9 +27,11 @@ let memo: Promise<BuildResult> | undefined;
  * @throws BuildError when the build fails; the test should fail with it.
  */
 export function builtImage(onLine?: (line: string) => void): Promise<BuildResult> {
-  memo ??= build({
-    config: testBuildConfig(TEST_MANIFESTS, TEST_SETTINGS),
-    onProgress: (e) => onLine?.(`${e.stage}: ${e.kind}${e.message ? ` ${e.message}` : ''}`),
-  });
+  memo ??= testBuildConfig(TEST_MANIFESTS, TEST_SETTINGS).then((config) =>
+    build({
+      config,
+      onProgress: (e) => onLine?.(`${e.stage}: ${e.kind}${e.message ? ` ${e.message}` : ''}`),
+    }),
+  );
   return memo;
 }

@@ -41,7 +41,7 @@ function myContainers(): string[] {
 
 async function expectFailure(dir: string, tag: string, stage: string, cause: RegExp): Promise<void> {
   const s = settingsFor(tag);
-  const err = await build({ config: testBuildConfig(dir, s) }).then(
+  const err = await build({ config: await testBuildConfig(dir, s) }).then(
     () => null,
     (e: unknown) => e,
   );
@@ -71,7 +71,7 @@ describe('build: reuse', () => {
       t.replace("sysctl:\n", "sysctl:\n  - name: vm.swappiness\n    value: '7'\n"),
     );
     const events: ProgressEvent[] = [];
-    const r = await build({ config: testBuildConfig(dir, settingsFor('reuse')), onProgress: (e) => events.push(e) });
+    const r = await build({ config: await testBuildConfig(dir, settingsFor('reuse')), onProgress: (e) => events.push(e) });
     expect(events).toContainEqual({ stage: 'rootfs', kind: 'reused', message: 'reused (inputs unchanged)' });
     expect(events).toContainEqual({ stage: 'image', kind: 'reused', message: 'reused (inputs unchanged)' });
     expect(r.timings.map((t) => `${t.stage}:${t.outcome}`)).toEqual([
@@ -94,7 +94,7 @@ describe('build: SKIP_* settings', () => {
       skipOsconfigRole: true,
       skipLivecdcontentRole: true,
     };
-    const r = await build({ config: testBuildConfig(TEST_MANIFESTS, s), onProgress: (e) => events.push(e) });
+    const r = await build({ config: await testBuildConfig(TEST_MANIFESTS, s), onProgress: (e) => events.push(e) });
     expect(r.timings.map((t) => t.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
     expect(events.filter((e) => e.kind === 'skipped').map((e) => e.stage)).toEqual([
       'rootfs',
@@ -108,7 +108,7 @@ describe('build: SKIP_* settings', () => {
   it('fails when a skipped stage has no previous result', async () => {
     const empty = join(work, 'empty-cache');
     const s = { ...settingsFor('noprev'), cacheDir: empty, skipMultistrap: true };
-    const err = await build({ config: testBuildConfig(TEST_MANIFESTS, s) }).then(
+    const err = await build({ config: await testBuildConfig(TEST_MANIFESTS, s) }).then(
       () => null,
       (e: unknown) => e,
     );
@@ -148,7 +148,7 @@ describe('build: interrupted', () => {
     );
     const controller = new AbortController();
     const err = await build({
-      config: testBuildConfig(dir, settingsFor('aborted')),
+      config: await testBuildConfig(dir, settingsFor('aborted')),
       signal: controller.signal,
       onProgress: (e) => {
         if (e.stage === 'osconfig' && e.kind === 'start') setTimeout(() => controller.abort(), 3000);

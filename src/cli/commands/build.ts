@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Command } from 'commander';
-import { BuildError, type BuildResult, build, type ProgressEvent } from '../../api.js';
+import { BuildError, type BuildResult, build, cpuVerdict, type ProgressEvent } from '../../api.js';
 import { action } from '../run.js';
 import { addSettingOptions, settingsFrom } from '../settings-options.js';
 
@@ -60,6 +60,9 @@ export function registerBuild(program: Command): void {
       };
       process.on('SIGINT', onSigint);
       process.on('SIGTERM', onSigint);
+      // Advice only: a CPU that hides compression flags makes the squashfs step slow, never wrong.
+      const cpu = cpuVerdict();
+      if (cpu?.warning) process.stderr.write(`warning: ${cpu.warning}\n`);
       try {
         const result = await build({
           settings: settingsFrom(opts),

@@ -34,6 +34,7 @@ export {
   squash,
   type WriterOptions,
 } from './api/squash.js';
+export { toolVersion } from './api/tool-version.js';
 export {
   type CommandName,
   defaultSettings,

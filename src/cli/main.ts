@@ -1,14 +1,14 @@
 #!/usr/bin/env node
 import { Command } from 'commander';
+import { toolVersion } from '../api.js';
 import { registerCommands } from './commands/index.js';
-import { version } from './version.js';
 
 const program = new Command('image-builder')
   .description(
     'Builds the bootable artifacts of an Airship deployment: a base container image (build), ' +
       'an ephemeral ISO and target-OS QCOW2s cut from it (cut-image), and checks that they boot (boot-test).',
   )
-  .version(version())
+  .version(toolVersion())
   .showHelpAfterError()
   .configureOutput({ outputError: (str, write) => write(str) })
   .exitOverride((err) => {

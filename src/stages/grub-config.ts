@@ -44,9 +44,12 @@ export function earlyConfig(plan: DiskPlan): string {
   ].join('\n');
 }
 
-/** The kernel command line: the osconfig list plus the bundle's additions, with a serial console. */
+/**
+ * The kernel command line with a serial console. The config loader has already merged the bundle's
+ * `grub_cmdline_linux_default_append` into GRUB_CMDLINE_LINUX_DEFAULT.
+ */
 export function kernelCmdline(os: OsconfigVars): string {
-  const items = [...os.grub.GRUB_CMDLINE_LINUX_DEFAULT, ...os.grub_cmdline_linux_default_append];
+  const items = os.grub.GRUB_CMDLINE_LINUX_DEFAULT;
   const words = items.map((i) => (i.value === '' ? i.name : `${i.name}=${i.value}`));
   if (!items.some((i) => i.name === 'console' && i.value.startsWith('ttyS0')))
     words.push('console=ttyS0,115200');

@@ -104,7 +104,7 @@ describe('build: the test image', () => {
   });
 
   it('registers the repo, sets the NIC naming policy and finalizes', () => {
-    expect(ok(result.imageRef, 'cat /etc/apt/sources.list.d/airship.list')).toMatch(/^deb \S+ bookworm main$/m);
+    expect(ok(result.imageRef, 'cat /etc/apt/sources.list.d/airship.list')).toMatch(/^deb (\[signed-by=\S+\] )?\S+ bookworm main$/m);
     expect(inImage(result.imageRef, 'test -e /etc/apt/sources.list').status).not.toBe(0);
     expect(ok(result.imageRef, 'cat /etc/systemd/network/99-default.link')).toContain(
       'NamePolicy=kernel database onboard path slot',

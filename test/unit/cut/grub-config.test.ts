@@ -31,9 +31,13 @@ describe('grub config', () => {
     expect(grubCfg(p, 'K', osconfig())).toContain('linux /boot/vmlinuz-K');
   });
 
-  it('adds a serial console when the command line has none, and the bundle additions', () => {
+  it('adds a serial console when the command line has none, and does not repeat the merged additions', () => {
     const os = osconfig();
-    os.grub.GRUB_CMDLINE_LINUX_DEFAULT = [{ name: 'quiet', value: '' }];
+    // As the loader hands it over: the append list already merged into the command line, and kept for display.
+    os.grub.GRUB_CMDLINE_LINUX_DEFAULT = [
+      { name: 'quiet', value: '' },
+      { name: 'hugepages', value: '16' },
+    ];
     os.grub_cmdline_linux_default_append = [{ name: 'hugepages', value: '16' }];
     expect(kernelCmdline(os)).toBe('quiet hugepages=16 console=ttyS0,115200');
   });

@@ -1,32 +1,28 @@
 /**
- * The block pipeline: batches of file ranges go to the worker pool; results are consumed strictly in submission
- * order, so the image bytes do not depend on the number of workers. File tails are packed into fragment blocks,
- * which are compressed in the pool too and kept in a side file until all data blocks are written.
+ * The block pipeline. Sources hand it full data blocks and file tails in image order; tails are packed into
+ * fragment blocks right here, so which tail lands where depends only on the input. Items are grouped into tasks
+ * for the worker pool and results are written strictly in submission order — data and fragment blocks
+ * interleaved — so the image bytes do not depend on the number of workers or on timing.
  */
-import { closeSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { Piscina } from 'piscina';
 import type { CompressorConfig, NativeSquashWriter } from './native.js';
-import { type CompressResultHeader, type CompressTask, unpackResult, type WorkItem } from './protocol.js';
-import type { TreeNode } from './tree.js';
+import { type ByteSource, type CompressTask, unpackResult, type WorkItem } from './protocol.js';
+import type { FileData, TreeNode } from './tree.js';
 
-/** Fragment blocks compressed per pool task, so tails do not pay per-task overhead one block at a time. */
-const FRAGMENT_BATCH = 8;
+/** Items per task: bounds the per-task table and the message size. */
+const TASK_ITEMS = 256;
+const NO_FRAGMENT = 0xffffffff;
 
 export interface PipelineOptions {
   cfg: CompressorConfig;
   cacheDir?: string;
+  /** Uncompressed bytes per task: large enough that per-task overhead vanishes, small enough to keep both cores busy to the end. */
+  taskBytes: number;
   /** Tasks allowed in flight (compressing or waiting to be written). */
   window: number;
   signal: AbortSignal;
   taskTimeoutMs: number;
   onBytes: (n: number) => void;
-}
-
-export interface Target {
-  node: TreeNode;
-  first: boolean;
-  /** Uncompressed bytes of the item, for progress. */
-  length: number;
 }
 
 export interface PipelineStats {
@@ -35,132 +31,113 @@ export interface PipelineStats {
   fragments: number;
 }
 
+/** A file range the workers read themselves (directory source). */
+export interface FileRef {
+  path: string;
+  display: string;
+  fileSize: number;
+}
+
+type Target = { node: TreeNode; first: boolean; length: number } | { fragment: number; length: number };
+
+interface OpenFragment {
+  index: number;
+  parts: ByteSource[];
+  used: number;
+  /** Tail bytes carried by the main thread (tar source). */
+  buf?: Uint8Array;
+}
+
+function dataOf(node: TreeNode): FileData {
+  node.data ??= { start: 0, blocks: [], fragIndex: NO_FRAGMENT, fragOffset: 0, sparse: 0 };
+  return node.data;
+}
+
 export class DataPipeline {
   readonly stats: PipelineStats = { blocksCompressed: 0, blocksFromCache: 0, fragments: 0 };
   private readonly inflight: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private batch: Uint8Array;
-  private batchItems: WorkItem[] = [];
-  private fragUsed = 0;
-  private fragChain: Promise<void> = Promise.resolve();
-  private readonly fragWords: number[] = [];
-  private fragBytes = 0;
+  private items: WorkItem[] = [];
+  private targets: Target[] = [];
+  private buffers: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** The task's buffer for data blocks carried by the main thread (tar source). */
+  private blockBuf: { bytes: Uint8Array; index: number; used: number } | undefined;
+  private frag: OpenFragment = { index: 0, parts: [], used: 0 };
   private fragCount = 0;
-  private readonly fragFd: number;
+  private readonly bs: number;
+  /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
+  readonly chunk: number;
 
   constructor(
     private readonly pool: Piscina,
     private readonly writer: NativeSquashWriter,
     private readonly opts: PipelineOptions,
-    private readonly fragPath: string,
   ) {
-    this.batch = new Uint8Array(FRAGMENT_BATCH * opts.cfg.blockSize);
-    this.fragFd = openSync(fragPath, 'w+');
+    this.bs = opts.cfg.blockSize;
+    this.chunk = Math.max(this.bs, Math.floor(opts.taskBytes / this.bs) * this.bs);
   }
 
-  private run(task: CompressTask, transfer: ArrayBuffer[]): Promise<ArrayBuffer> {
-    const timeout = AbortSignal.timeout(this.opts.taskTimeoutMs);
-    const signal = AbortSignal.any([this.opts.signal, timeout]);
-    return (this.pool.run(task, { signal, transferList: transfer }) as Promise<ArrayBuffer>).catch((err) => {
-      if (timeout.aborted && !this.opts.signal.aborted) {
-        const first = task.items[0]?.display ?? 'fragment block';
-        throw new Error(
-          `compression worker stalled: a task starting at ${first} did not finish within ${Math.round(this.opts.taskTimeoutMs / 1000)} s`,
-          { cause: err },
-        );
-      }
-      throw this.opts.signal.aborted ? (this.opts.signal.reason ?? err) : err;
-    });
+  /** Full blocks of a file the workers read from disk; `length` is a whole number of blocks. */
+  async fileBlocks(
+    node: TreeNode,
+    file: FileRef,
+    offset: number,
+    length: number,
+    first: boolean,
+  ): Promise<void> {
+    if (first) dataOf(node);
+    this.push({ kind: 'blocks', src: { ...file, offset, length } }, { node, first, length });
+    await this.maybeFlush();
   }
 
-  /** Queues a task; waits while the window is full. Results are written in the order tasks were submitted. */
-  async submit(items: WorkItem[], targets: Target[], data?: Uint8Array): Promise<void> {
-    if (this.inflight.length >= this.opts.window) await this.inflight.shift();
-    const task: CompressTask = { op: 'compress', cfg: this.opts.cfg, items, data };
-    if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
-    const result = this.run(task, data ? [data.buffer as ArrayBuffer] : []);
-    result.catch(() => {});
-    this.chain = this.chain.then(async () => this.consume(await result, targets));
-    const done = this.chain;
-    done.catch(() => {});
-    this.inflight.push(done);
+  /** The tail (less than a block) of a file the workers read from disk. */
+  async fileTail(node: TreeNode, file: FileRef, offset: number, length: number): Promise<void> {
+    this.placeTail(node, length);
+    this.frag.parts.push({ ...file, offset, length });
+    this.frag.used += length;
+    await this.maybeFlush();
   }
 
-  private consume(buf: ArrayBuffer, targets: Target[]): void {
-    const { header, body } = unpackResult<CompressResultHeader>(buf);
-    this.stats.blocksCompressed += header.compressed;
-    this.stats.blocksFromCache += header.fromCache;
-    const base = this.writer.appendData(body.subarray(0, header.outLength));
-    let off = 0;
-    let tailAt = header.outLength;
-    header.items.forEach((item, i) => {
-      const t = targets[i] as Target;
-      const node = t.node;
-      if (t.first || !node.data)
-        node.data = { start: base + off, blocks: [], fragIndex: 0xffffffff, fragOffset: 0, sparse: 0 };
-      const data = node.data;
-      for (const w of item.words) {
-        data.blocks.push(w);
-        if (w === 0) data.sparse += this.opts.cfg.blockSize;
-      }
-      off += item.bytes;
-      if (item.tailLength > 0) {
-        this.addTail(node, body.subarray(tailAt, tailAt + item.tailLength));
-        tailAt += item.tailLength;
-      }
-      this.opts.onBytes(t.length);
-    });
+  /**
+   * Room for `length` bytes of full blocks carried by the main thread (at most `taskBytes`); fill it, then
+   * `commitBlocks` or drop it by not committing.
+   */
+  async reserveBlocks(length: number): Promise<Uint8Array> {
+    const b = this.blockBuf;
+    if (b && b.used + length > b.bytes.length) await this.flush();
+    if (!this.blockBuf) {
+      const bytes = new Uint8Array(Math.max(this.opts.taskBytes, length));
+      this.blockBuf = { bytes, index: this.buffers.push(bytes) - 1, used: 0 };
+    }
+    const cur = this.blockBuf as NonNullable<typeof this.blockBuf>;
+    return cur.bytes.subarray(cur.used, cur.used + length);
   }
 
-  private addTail(node: TreeNode, tail: Uint8Array): void {
-    const bs = this.opts.cfg.blockSize;
-    if (this.fragUsed + tail.length > bs) this.closeFragment();
-    if (!node.data) throw new Error(`internal: tail without data for ${node.path}`);
-    node.data.fragIndex = this.fragCount;
-    node.data.fragOffset = this.fragUsed;
-    this.batch.set(tail, this.batchItems.length * bs + this.fragUsed);
-    this.fragUsed += tail.length;
+  /** Takes the last reserved block bytes as `node`'s blocks. Does not flush: call `settle` when done. */
+  commitBlocks(node: TreeNode, length: number, first: boolean): void {
+    const b = this.blockBuf as NonNullable<typeof this.blockBuf>;
+    if (first) dataOf(node);
+    this.push({ kind: 'blocks', src: { buffer: b.index, offset: b.used, length } }, { node, first, length });
+    b.used += length;
   }
 
-  /** Ends the current fragment block; full batches of blocks go to the pool as one task. */
-  private closeFragment(): void {
-    if (this.fragUsed === 0) return;
-    const bs = this.opts.cfg.blockSize;
-    const dataOffset = this.batchItems.length * bs;
-    this.batchItems.push({
-      display: 'fragment block',
-      offset: 0,
-      length: this.fragUsed,
-      last: true,
-      fileSize: this.fragUsed,
-      whole: true,
-      dataOffset,
-    });
-    this.fragUsed = 0;
-    this.fragCount++;
-    if (this.batchItems.length === FRAGMENT_BATCH) this.flushFragments();
+  /** Room for a tail carried by the main thread; never flushes, so earlier reservations stay valid. */
+  reserveTail(length: number): Uint8Array {
+    if (this.frag.used + length > this.bs) this.closeFragment();
+    this.frag.buf ??= new Uint8Array(this.bs);
+    return this.frag.buf.subarray(this.frag.used, this.frag.used + length);
   }
 
-  private flushFragments(): void {
-    if (!this.batchItems.length) return;
-    const data = this.batch;
-    const items = this.batchItems;
-    const task: CompressTask = { op: 'compress', cfg: this.opts.cfg, items, data };
-    if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
-    const result = this.run(task, [data.buffer as ArrayBuffer]);
-    result.catch(() => {});
-    this.fragChain = this.fragChain.then(async () => {
-      const { header, body } = unpackResult<CompressResultHeader>(await result);
-      this.stats.blocksCompressed += header.compressed;
-      this.stats.blocksFromCache += header.fromCache;
-      const bytes = body.subarray(0, header.outLength);
-      writeSync(this.fragFd, bytes, 0, bytes.length, this.fragBytes);
-      this.fragBytes += bytes.length;
-      for (const it of header.items) this.fragWords.push(it.words[0] as number);
-    });
-    this.fragChain.catch(() => {});
-    this.batch = new Uint8Array(FRAGMENT_BATCH * this.opts.cfg.blockSize);
-    this.batchItems = [];
+  /** Takes the last reserved tail as `node`'s tail. */
+  commitTail(node: TreeNode, length: number): void {
+    this.placeTail(node, length);
+    this.frag.used += length;
+  }
+
+  /** Submits the current task when it is big enough; waits while the window is full. */
+  async settle(): Promise<void> {
+    await this.maybeFlush();
   }
 
   /** Counts bytes that needed no work (duplicates) towards progress. */
@@ -168,37 +145,113 @@ export class DataPipeline {
     this.opts.onBytes(n);
   }
 
-  /** Waits for every task, writes the fragment blocks after the data and records them in the fragment table. */
+  /** Writes everything still queued and waits for it. */
   async finish(): Promise<void> {
-    await this.chain;
     this.closeFragment();
-    this.flushFragments();
-    await this.fragChain;
-    let at = 0;
-    const chunk = Buffer.allocUnsafe(4 << 20);
-    let base = -1;
-    while (at < this.fragBytes) {
-      const n = readSync(this.fragFd, chunk, 0, Math.min(chunk.length, this.fragBytes - at), at);
-      const where = this.writer.appendData(chunk.subarray(0, n));
-      if (base < 0) base = where;
-      at += n;
-    }
-    let loc = base;
-    for (const w of this.fragWords) {
-      this.writer.addFragment(loc, w);
-      loc += w & 0xffffff;
-      this.stats.fragments++;
-    }
+    await this.flush();
+    await this.chain;
   }
 
-  /** Drops the side file; safe to call more than once. */
+  /** Waits for what is in flight (after a failure), so no task writes after the caller gives up. */
   async dispose(): Promise<void> {
-    await Promise.allSettled([this.chain, this.fragChain]);
-    try {
-      closeSync(this.fragFd);
-    } catch {}
-    try {
-      unlinkSync(this.fragPath);
-    } catch {}
+    await Promise.allSettled([this.chain]);
+  }
+
+  private placeTail(node: TreeNode, length: number): void {
+    if (this.frag.used + length > this.bs) this.closeFragment();
+    const d = dataOf(node);
+    d.fragIndex = this.frag.index;
+    d.fragOffset = this.frag.used;
+  }
+
+  private closeFragment(): void {
+    const f = this.frag;
+    if (f.used === 0) return;
+    if (f.buf)
+      f.parts.push({ buffer: this.buffers.push(f.buf.subarray(0, f.used)) - 1, offset: 0, length: f.used });
+    this.push({ kind: 'fragment', parts: f.parts }, { fragment: f.index, length: f.used });
+    this.fragCount++;
+    this.frag = { index: this.fragCount, parts: [], used: 0 };
+  }
+
+  private push(item: WorkItem, target: Target): void {
+    this.items.push(item);
+    this.targets.push(target);
+    this.pendingBytes += target.length;
+  }
+
+  private async maybeFlush(): Promise<void> {
+    if (this.pendingBytes >= this.opts.taskBytes || this.items.length >= TASK_ITEMS) await this.flush();
+  }
+
+  private async flush(): Promise<void> {
+    if (!this.items.length) {
+      // Only a reservation nobody committed (a duplicate): drop it.
+      this.blockBuf = undefined;
+      this.buffers = [];
+      return;
+    }
+    this.opts.signal.throwIfAborted();
+    if (this.inflight.length >= this.opts.window) await this.inflight.shift();
+    const task: CompressTask = {
+      op: 'compress',
+      cfg: this.opts.cfg,
+      items: this.items,
+      buffers: this.buffers,
+    };
+    if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
+    const transfer = this.buffers.map((b) => b.buffer as ArrayBuffer);
+    const targets = this.targets;
+    this.items = [];
+    this.targets = [];
+    this.buffers = [];
+    this.blockBuf = undefined;
+    this.pendingBytes = 0;
+    const result = this.run(task, transfer);
+    result.catch(() => {});
+    this.chain = this.chain.then(async () => this.consume(await result, targets));
+    const done = this.chain;
+    done.catch(() => {});
+    this.inflight.push(done);
+  }
+
+  private run(task: CompressTask, transfer: ArrayBuffer[]): Promise<ArrayBuffer> {
+    const timeout = AbortSignal.timeout(this.opts.taskTimeoutMs);
+    const signal = AbortSignal.any([this.opts.signal, timeout]);
+    return (this.pool.run(task, { signal, transferList: transfer }) as Promise<ArrayBuffer>).catch((err) => {
+      if (timeout.aborted && !this.opts.signal.aborted) {
+        const first = task.items[0];
+        const where =
+          first?.kind === 'blocks' && 'display' in first.src ? first.src.display : 'a fragment block';
+        throw new Error(
+          `compression worker stalled: a task starting at ${where} did not finish within ${Math.round(this.opts.taskTimeoutMs / 1000)} s`,
+          { cause: err },
+        );
+      }
+      throw this.opts.signal.aborted ? (this.opts.signal.reason ?? err) : err;
+    });
+  }
+
+  private consume(buf: ArrayBuffer, targets: Target[]): void {
+    const r = unpackResult(buf);
+    this.stats.blocksCompressed += r.compressed;
+    this.stats.blocksFromCache += r.fromCache;
+    let loc = this.writer.appendData(r.body);
+    r.items.forEach((item, i) => {
+      const t = targets[i] as Target;
+      if ('fragment' in t) {
+        this.writer.addFragment(loc, item.words[0] as number);
+        this.stats.fragments++;
+      } else {
+        const d = t.node.data as FileData;
+        if (t.first) d.start = loc;
+        for (const w of item.words) {
+          d.blocks.push(w);
+          if (w === 0) d.sparse += this.bs;
+        }
+      }
+      loc += item.bytes;
+      this.opts.onBytes(t.length);
+    });
   }
 }

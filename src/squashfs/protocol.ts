@@ -1,33 +1,44 @@
 /**
- * Messages between the main thread and the compression workers. Results travel as one transferred ArrayBuffer:
- * a JSON header followed by the compressed bytes, so nothing large is copied.
+ * Messages between the main thread and the compression workers. A task is a list of items in image order; its
+ * result travels back as one transferred ArrayBuffer (compressed bytes, then a table of block size words), so
+ * nothing large is copied or serialised.
  */
 import type { CompressorConfig } from './native.js';
 
-/** A range of one file, read by the worker (directory source) or carried in `data` (tar source). */
-export interface WorkItem {
-  /** File to read: its raw path bytes as a latin1 string (names need not be UTF-8; a string clones cheaply). */
-  path?: string;
-  /** Display path for errors. */
-  display: string;
-  offset: number;
-  length: number;
-  /** Offset of this item's bytes inside the task's `data` buffer (tar source). */
-  dataOffset?: number;
-  /** Last range of the file: the part after the last full block is returned raw as the tail. */
-  last: boolean;
-  /** Expected file size; a shorter file is an error. */
-  fileSize: number;
-  /** The whole item is one block to compress as is (a fragment block). */
-  whole?: boolean;
+/** Where an item's bytes are: a file range the worker reads, or a range of one of the task's buffers. */
+export type ByteSource =
+  | {
+      /** File to read: its raw path bytes as a latin1 string (names need not be UTF-8; a string clones cheaply). */
+      path: string;
+      /** Display path for errors. */
+      display: string;
+      offset: number;
+      /** Expected file size; a shorter file is an error. */
+      fileSize: number;
+      length: number;
+    }
+  | { buffer: number; offset: number; length: number };
+
+/** Full data blocks of one file (length is a whole number of blocks); all-zero blocks become sparse. */
+export interface BlocksItem {
+  kind: 'blocks';
+  src: ByteSource;
 }
+
+/** One fragment block: file tails packed in order, compressed as one block. */
+export interface FragmentItem {
+  kind: 'fragment';
+  parts: ByteSource[];
+}
+
+export type WorkItem = BlocksItem | FragmentItem;
 
 export interface CompressTask {
   op: 'compress';
   cfg: CompressorConfig;
   cacheDir?: string;
   items: WorkItem[];
-  data?: Uint8Array;
+  buffers: Uint8Array[];
 }
 
 export interface HashTask {
@@ -37,50 +48,57 @@ export interface HashTask {
 
 export type Task = CompressTask | HashTask;
 
-export interface ItemResult {
-  /** Size word per full block: compressed length, bit 24 when stored raw, 0 for a sparse block. */
-  words: number[];
-  /** Bytes this item contributed to `out`. */
-  bytes: number;
-  /** Raw bytes after the last full block (last item of a file only), as base64-free byte offsets in `tails`. */
-  tailLength: number;
-}
-
-export interface CompressResultHeader {
-  items: ItemResult[];
-  compressed: number;
-  fromCache: number;
-  /** Total length of the compressed bytes, followed by the concatenated tails. */
-  outLength: number;
-}
-
 export const RAW_BIT = 1 << 24;
 
-/** Bytes reserved at the start of a result buffer: u32 body length, u32 header length. */
-export const RESULT_PREFIX = 16;
+/** u32 words before the body: body length, table length (in words), blocks compressed, blocks from cache. */
+const PREFIX_WORDS = 4;
+export const RESULT_PREFIX = PREFIX_WORDS * 4;
 
-/**
- * Result layout: [prefix][body bytes][json header]. The worker compresses straight into the body, so the buffer
- * is sized for the worst case up front and moved, never copied.
- */
-export function sealResult(buf: ArrayBuffer, bodyLength: number, header: unknown): ArrayBuffer {
-  const json = Buffer.from(JSON.stringify(header));
-  let out = buf;
-  if (RESULT_PREFIX + bodyLength + json.length > buf.byteLength) {
-    out = new ArrayBuffer(RESULT_PREFIX + bodyLength + json.length);
-    new Uint8Array(out).set(new Uint8Array(buf, 0, RESULT_PREFIX + bodyLength));
-  }
-  new Uint8Array(out).set(json, RESULT_PREFIX + bodyLength);
-  const dv = new DataView(out);
-  dv.setUint32(0, bodyLength, true);
-  dv.setUint32(4, json.length, true);
-  return out;
+/** Room a result needs for `inputBytes` of input in `blocks` blocks and `items` items (raw is the worst case). */
+export function resultCapacity(inputBytes: number, blocks: number, items: number): number {
+  const body = (inputBytes + 3) & ~3;
+  return RESULT_PREFIX + body + 4 * (items * 2 + blocks);
 }
 
-export function unpackResult<H>(buf: ArrayBuffer): { header: H; body: Uint8Array } {
-  const dv = new DataView(buf);
-  const bodyLength = dv.getUint32(0, true);
-  const len = dv.getUint32(4, true);
-  const header = JSON.parse(Buffer.from(buf, RESULT_PREFIX + bodyLength, len).toString()) as H;
-  return { header, body: new Uint8Array(buf, RESULT_PREFIX, bodyLength) };
+export interface TaskResult {
+  /** Compressed bytes of all items, in item order. */
+  body: Uint8Array;
+  /** Per item: its size words (compressed length | RAW_BIT when stored raw, 0 when sparse) and byte count. */
+  items: { words: Uint32Array; bytes: number }[];
+  compressed: number;
+  fromCache: number;
+}
+
+/**
+ * Layout: [prefix][body, padded to 4][table: per item (bytes, word count, words…)]. The worker compresses straight
+ * into the body, so the buffer is sized for the worst case up front and moved, never copied.
+ */
+export function sealResult(
+  buf: ArrayBuffer,
+  bodyLength: number,
+  table: number[],
+  compressed: number,
+  fromCache: number,
+): ArrayBuffer {
+  const at = RESULT_PREFIX + ((bodyLength + 3) & ~3);
+  new Uint32Array(buf, at, table.length).set(table);
+  new Uint32Array(buf, 0, PREFIX_WORDS).set([bodyLength, table.length, compressed, fromCache]);
+  return buf;
+}
+
+export function unpackResult(buf: ArrayBuffer): TaskResult {
+  const [bodyLength = 0, tableLength = 0, compressed = 0, fromCache = 0] = new Uint32Array(
+    buf,
+    0,
+    PREFIX_WORDS,
+  );
+  const table = new Uint32Array(buf, RESULT_PREFIX + ((bodyLength + 3) & ~3), tableLength);
+  const items: TaskResult['items'] = [];
+  for (let i = 0; i < table.length; ) {
+    const bytes = table[i] as number;
+    const n = table[i + 1] as number;
+    items.push({ bytes, words: table.subarray(i + 2, i + 2 + n) });
+    i += 2 + n;
+  }
+  return { body: new Uint8Array(buf, RESULT_PREFIX, bodyLength), items, compressed, fromCache };
 }

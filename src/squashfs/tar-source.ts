@@ -6,13 +6,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResolvedOptions } from './options.js';
-import type { DataPipeline, Target } from './pipeline.js';
-import type { WorkItem } from './protocol.js';
+import type { DataPipeline } from './pipeline.js';
 import { ByteReader, type TarHeader, TarReader } from './tar-reader.js';
 import { encodeDev, isExcluded, type NodeKind, newDir, normalisePath, type TreeNode } from './tree.js';
 
-const TASK_BYTES = 4 << 20;
-const TASK_ITEMS = 256;
+/** Files up to this size are hashed in memory and deduplicated before they are compressed. */
+const DEDUP_BYTES = 4 << 20;
 const XATTR_PAX = 'SCHILY.xattr.';
 
 const KINDS: Record<string, NodeKind> = {
@@ -24,10 +23,6 @@ const KINDS: Record<string, NodeKind> = {
   '5': 'dir',
   '6': 'fifo',
 };
-
-function contentKey(bytes: Uint8Array): string {
-  return `${bytes.length}:${createHash('sha256').update(bytes).digest('hex')}`;
-}
 
 export interface TarTree {
   root: TreeNode;
@@ -57,19 +52,9 @@ export async function readTarTree(
   const seen = new Map<string, TreeNode>();
   let entries = 1;
   let duplicateFiles = 0;
-  let buf = new Uint8Array(TASK_BYTES + bs);
-  let used = 0;
-  let items: WorkItem[] = [];
-  let targets: Target[] = [];
-
-  const flush = async () => {
-    if (!items.length) return;
-    signal.throwIfAborted();
-    await pipeline.submit(items, targets, buf.subarray(0, used));
-    buf = new Uint8Array(TASK_BYTES + bs);
-    used = 0;
-    items = [];
-    targets = [];
+  const readInto = async (dst: Uint8Array): Promise<Uint8Array> => {
+    await tar.reader.read(dst.length, dst);
+    return dst;
   };
 
   const lookup = (rel: string, create: boolean): TreeNode | undefined => {
@@ -93,10 +78,14 @@ export async function readTarTree(
   };
 
   const readData = async (node: TreeNode, size: number) => {
-    if (size <= TASK_BYTES) {
-      if (used + size > TASK_BYTES) await flush();
-      await tar.reader.read(size, buf.subarray(used, used + size));
-      const key = contentKey(buf.subarray(used, used + size));
+    const full = size - (size % bs);
+    const tail = size - full;
+    if (size <= DEDUP_BYTES) {
+      // The whole file is in hand before it is committed, so a duplicate is dropped before compression.
+      const h = createHash('sha256');
+      if (full > 0) h.update(await readInto(await pipeline.reserveBlocks(full)));
+      if (tail > 0) h.update(await readInto(pipeline.reserveTail(tail)));
+      const key = `${size}:${h.digest('hex')}`;
       const first = seen.get(key);
       if (first) {
         node.linkData = first;
@@ -105,39 +94,21 @@ export async function readTarTree(
         return;
       }
       seen.set(key, node);
-      items.push({
-        display: node.path,
-        offset: 0,
-        length: size,
-        last: true,
-        fileSize: size,
-        dataOffset: used,
-      });
-      targets.push({ node, first: true, length: size });
-      used += size;
-      if (used >= TASK_BYTES || items.length >= TASK_ITEMS) await flush();
+      if (full > 0) pipeline.commitBlocks(node, full, true);
+      if (tail > 0) pipeline.commitTail(node, tail);
+      await pipeline.settle();
       return;
     }
-    for (let off = 0; off < size; ) {
-      let room = Math.floor((TASK_BYTES - used) / bs) * bs;
-      if (room <= 0) {
-        await flush();
-        room = Math.floor(TASK_BYTES / bs) * bs;
-      }
-      const length = Math.min(room, size - off);
-      await tar.reader.read(length, buf.subarray(used, used + length));
-      items.push({
-        display: node.path,
-        offset: off,
-        length,
-        last: off + length >= size,
-        fileSize: size,
-        dataOffset: used,
-      });
-      targets.push({ node, first: off === 0, length });
-      used += length;
-      off += length;
-      if (used >= TASK_BYTES || items.length >= TASK_ITEMS) await flush();
+    for (let off = 0; off < full; off += pipeline.chunk) {
+      const length = Math.min(pipeline.chunk, full - off);
+      await readInto(await pipeline.reserveBlocks(length));
+      pipeline.commitBlocks(node, length, off === 0);
+      await pipeline.settle();
+    }
+    if (tail > 0) {
+      await readInto(pipeline.reserveTail(tail));
+      pipeline.commitTail(node, tail);
+      await pipeline.settle();
     }
   };
 
@@ -203,7 +174,6 @@ export async function readTarTree(
       }
       await tar.endEntry();
     }
-    await flush();
     return { root, entries, duplicateFiles };
   } finally {
     signal.removeEventListener('abort', onAbort);

@@ -9,12 +9,12 @@ import { move } from 'piscina';
 import { Compressor as ZstdCompressor } from 'zstd-napi';
 import { type CompressorConfig, native } from './native.js';
 import {
-  type CompressResultHeader,
+  type ByteSource,
   type CompressTask,
   type HashTask,
-  type ItemResult,
   RAW_BIT,
   RESULT_PREFIX,
+  resultCapacity,
   sealResult,
   type Task,
 } from './protocol.js';
@@ -61,13 +61,15 @@ function fail(display: string, what: string, cause?: unknown): never {
   throw err;
 }
 
+/** Reads `length` bytes of a file at `offset` into `dst`. */
 function readRange(
   path: string,
   display: string,
   offset: number,
   length: number,
   fileSize: number,
-): Uint8Array {
+  dst: Uint8Array,
+): void {
   let fd: number;
   try {
     fd = openSync(Buffer.from(path, 'latin1'), 'r');
@@ -76,15 +78,12 @@ function readRange(
     fail(display, code === 'ENOENT' ? 'input file vanished' : `cannot read input file (${code})`, err);
   }
   try {
-    // 8-byte aligned buffer so the all-zero check can read 64-bit words.
-    const buf = new Uint8Array(new ArrayBuffer((length + 7) & ~7), 0, length);
     let done = 0;
     while (done < length) {
-      const n = readSync(fd, buf, done, length - done, offset + done);
+      const n = readSync(fd, dst, done, length - done, offset + done);
       if (n === 0) fail(display, `input file shrank while reading (expected ${fileSize} bytes)`);
       done += n;
     }
-    return buf;
   } catch (err) {
     if ((err as { path?: string }).path === display) throw err;
     fail(display, `cannot read input file (${(err as NodeJS.ErrnoException).code})`, err);
@@ -93,26 +92,47 @@ function readRange(
   }
 }
 
+// Input bytes read from files land here; reused across tasks (8-byte aligned for the all-zero check).
+let scratch = new Uint8Array(0);
+
+function scratchOf(n: number): Uint8Array {
+  if (scratch.length < n) scratch = new Uint8Array(new ArrayBuffer((n + 7) & ~7));
+  return scratch.subarray(0, n);
+}
+
+/** The bytes of `src`: a view of a task buffer, or read from the file into `dst`. */
+function bytesOf(src: ByteSource, task: CompressTask, dst: Uint8Array): Uint8Array {
+  if ('buffer' in src)
+    return (task.buffers[src.buffer] as Uint8Array).subarray(src.offset, src.offset + src.length);
+  readRange(src.path, src.display, src.offset, src.length, src.fileSize, dst.subarray(0, src.length));
+  return dst.subarray(0, src.length);
+}
+
 function cachePath(dir: string, key: string): string {
   return join(dir, key.slice(0, 2), key);
 }
 
 function compressTask(task: CompressTask): ArrayBuffer {
   const { cfg } = task;
+  const bs = cfg.blockSize;
   const compress = compressorFor(task.cfg);
   const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
   let input = 0;
-  for (const item of task.items) input += item.length;
-  // Compressed or raw, a block never takes more room than its input; the slack holds the JSON header.
-  const buf = new ArrayBuffer(RESULT_PREFIX + input + 65536);
+  let blocks = 0;
+  for (const item of task.items) {
+    const len = item.kind === 'blocks' ? item.src.length : bs;
+    input += len;
+    blocks += Math.ceil(len / bs);
+  }
+  // Compressed or raw, a block never takes more room than its input.
+  const buf = new ArrayBuffer(resultCapacity(input, blocks, task.items.length));
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;
-  const tails: Uint8Array[] = [];
-  const items: ItemResult[] = [];
+  const table: number[] = [];
   let compressed = 0;
   let fromCache = 0;
 
-  const block = (data: Uint8Array, sparseOk = true): number => {
+  const block = (data: Uint8Array, sparseOk: boolean): number => {
     if (sparseOk && isZero(data)) return 0;
     let key: string | undefined;
     if (task.cacheDir) {
@@ -144,37 +164,29 @@ function compressTask(task: CompressTask): ArrayBuffer {
       renameSync(tmp, file);
     }
     at += n;
-    return raw ? n | RAW_BIT : n;
+    return raw ? (n | RAW_BIT) >>> 0 : n;
   };
 
   for (const item of task.items) {
-    const bytes =
-      item.path !== undefined
-        ? readRange(item.path, item.display, item.offset, item.length, item.fileSize)
-        : (task.data as Uint8Array).subarray(item.dataOffset ?? 0, (item.dataOffset ?? 0) + item.length);
     const before = at;
     const words: number[] = [];
-    if (item.whole) {
-      words.push(block(bytes, false));
-      items.push({ words, bytes: at - before, tailLength: 0 });
-      continue;
+    if (item.kind === 'fragment') {
+      // Tails are assembled in the scratch buffer, then compressed as one block.
+      const frag = scratchOf(bs);
+      let used = 0;
+      for (const part of item.parts) {
+        const bytes = bytesOf(part, task, frag.subarray(used));
+        if ('buffer' in part) frag.set(bytes, used);
+        used += part.length;
+      }
+      words.push(block(frag.subarray(0, used), false));
+    } else {
+      const bytes = bytesOf(item.src, task, scratchOf(item.src.length));
+      for (let i = 0; i < bytes.length; i += bs) words.push(block(bytes.subarray(i, i + bs), true));
     }
-    const full = item.last
-      ? Math.floor(bytes.length / cfg.blockSize)
-      : Math.ceil(bytes.length / cfg.blockSize);
-    for (let i = 0; i < full; i++)
-      words.push(block(bytes.subarray(i * cfg.blockSize, (i + 1) * cfg.blockSize)));
-    const tail = bytes.subarray(full * cfg.blockSize);
-    if (item.last && tail.length > 0) tails.push(tail);
-    items.push({ words, bytes: at - before, tailLength: item.last ? tail.length : 0 });
+    table.push(at - before, words.length, ...words);
   }
-  const outLength = at - RESULT_PREFIX;
-  for (const t of tails) {
-    out.set(t, at);
-    at += t.length;
-  }
-  const header: CompressResultHeader = { items, compressed, fromCache, outLength };
-  return sealResult(buf, at - RESULT_PREFIX, header);
+  return sealResult(buf, at - RESULT_PREFIX, table, compressed, fromCache);
 }
 
 function hashTask(task: HashTask): string[] {

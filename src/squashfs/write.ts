@@ -10,7 +10,6 @@ import { walkDirectory } from './dir-source.js';
 import { findRoot, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
 import { DataPipeline } from './pipeline.js';
-import type { WorkItem } from './protocol.js';
 import { serializeTree } from './serialize.js';
 import { readTarTree } from './tar-source.js';
 import type { TreeNode } from './tree.js';
@@ -33,8 +32,17 @@ export interface WriteResult {
   fragments: number;
 }
 
-const TASK_BYTES = 4 << 20;
-const TASK_ITEMS = 256;
+/** Bytes per hashing task. */
+const HASH_TASK_BYTES = 4 << 20;
+const HASH_TASK_ITEMS = 256;
+
+/**
+ * Uncompressed bytes per compression task. lz4 gets through 4 MiB in milliseconds, so it needs big tasks to
+ * keep per-task overhead small; the slow compressors get small tasks so both cores stay busy to the last block.
+ */
+export function taskBytesFor(comp: string): number {
+  return comp === 'lz4' ? 4 << 20 : 1 << 20;
+}
 
 function workerPath(): string {
   return join(findRoot(), 'dist', 'src', 'squashfs', 'worker.js');
@@ -68,19 +76,15 @@ export async function writeImage(
       progress({ phase: 'data', done, ...(total !== undefined ? { total } : {}) });
     }
   };
-  const pipeline = new DataPipeline(
-    pool,
-    writer,
-    {
-      cfg: o.cfg,
-      ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-      window: o.processors * 3,
-      signal,
-      taskTimeoutMs: o.stallTimeoutMs,
-      onBytes,
-    },
-    `${tmp}.frag`,
-  );
+  const pipeline = new DataPipeline(pool, writer, {
+    cfg: o.cfg,
+    ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+    taskBytes: taskBytesFor(o.cfg.comp),
+    window: o.processors * 4,
+    signal,
+    taskTimeoutMs: o.stallTimeoutMs,
+    onBytes,
+  });
   let ok = false;
   try {
     let root: TreeNode;
@@ -100,10 +104,9 @@ export async function writeImage(
         pipeline,
         walked.files.filter((f) => !candidates.has(f)),
         o.cfg.blockSize,
-        signal,
       );
       duplicateFiles = await hashing;
-      await feedFiles(pipeline, [...candidates], o.cfg.blockSize, signal);
+      await feedFiles(pipeline, [...candidates], o.cfg.blockSize);
     } else {
       const r = await readTarTree(source, pipeline, o, signal);
       root = r.root;
@@ -171,7 +174,7 @@ function dedupByHash(
   for (const f of candidates) {
     cur.push(f);
     bytes += f.node.size ?? 0;
-    if (bytes >= TASK_BYTES || cur.length >= TASK_ITEMS) {
+    if (bytes >= HASH_TASK_BYTES || cur.length >= HASH_TASK_ITEMS) {
       batches.push(cur);
       cur = [];
       bytes = 0;
@@ -215,41 +218,16 @@ function dedupByHash(
   };
 }
 
-async function feedFiles(
-  pipeline: DataPipeline,
-  files: Walked[],
-  blockSize: number,
-  signal: AbortSignal,
-): Promise<void> {
-  const chunk = Math.max(blockSize, Math.floor(TASK_BYTES / blockSize) * blockSize);
-  let items: WorkItem[] = [];
-  let targets: Parameters<DataPipeline['submit']>[1] = [];
-  let bytes = 0;
-  const flush = async () => {
-    if (!items.length) return;
-    signal.throwIfAborted();
-    await pipeline.submit(items, targets);
-    items = [];
-    targets = [];
-    bytes = 0;
-  };
+/** Hands each file's full blocks and tail to the pipeline, in image order; the workers read the bytes. */
+async function feedFiles(pipeline: DataPipeline, files: Walked[], blockSize: number): Promise<void> {
+  const chunk = pipeline.chunk;
   for (const f of files) {
     const size = f.node.size ?? 0;
     if (size === 0 || f.node.linkData) continue;
-    for (let off = 0; off < size; off += chunk) {
-      const length = Math.min(chunk, size - off);
-      items.push({
-        path: f.source.toString('latin1'),
-        display: f.node.path,
-        offset: off,
-        length,
-        last: off + length >= size,
-        fileSize: size,
-      });
-      targets.push({ node: f.node, first: off === 0, length });
-      bytes += length;
-      if (bytes >= TASK_BYTES || items.length >= TASK_ITEMS) await flush();
-    }
+    const file = { path: f.source.toString('latin1'), display: f.node.path, fileSize: size };
+    const full = size - (size % blockSize);
+    for (let off = 0; off < full; off += chunk)
+      await pipeline.fileBlocks(f.node, file, off, Math.min(chunk, full - off), off === 0);
+    if (full < size) await pipeline.fileTail(f.node, file, full, size - full);
   }
-  await flush();
 }

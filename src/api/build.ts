@@ -19,7 +19,7 @@ import {
 } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import { imageStage, stageTag } from '../stages/image.js';
-import { livecdStage, type SquashTar } from '../stages/livecd.js';
+import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../stages/livecd.js';
 import { applyOsconfig, newSession } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
@@ -269,9 +269,10 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
       'airship-image-builder.config-digest': `sha256:${configDigest}`,
     };
     const livecdDigest = digestOf({
-      v: 1,
+      v: 2,
       osconfig: configured.digest,
       vars: config.livecdcontent,
+      boot: [embeddedGrubCfg(), liveGrubCfg(config.livecdcontent.grub_menu_timeout)],
       labels,
     });
     const final = await stageRun(

@@ -48,7 +48,8 @@ export async function makeGrubImages(o: GrubImagesOptions): Promise<{ bios: stri
       '--format=i386-pc-eltorito',
       `--output=${bios}`,
       `--install-modules=${[...MODULES, 'biosdisk'].join(' ')}`,
-      `--modules=${['biosdisk', 'iso9660', 'search', 'search_fs_file', 'configfile', 'normal'].join(' ')}`,
+      // Preloaded: the serial console must work before anything is loaded from the CD.
+      `--modules=${['biosdisk', 'iso9660', 'search', 'search_fs_file', 'configfile', 'normal', 'serial', 'terminal'].join(' ')}`,
       '--locales=',
       '--fonts=',
       '--themes=',
@@ -63,7 +64,7 @@ export async function makeGrubImages(o: GrubImagesOptions): Promise<{ bios: stri
       '--format=x86_64-efi',
       `--output=${efiBin}`,
       `--install-modules=${[...MODULES, 'efi_gop', 'efi_uga'].join(' ')}`,
-      `--modules=${['iso9660', 'part_gpt', 'part_msdos', 'fat', 'search', 'search_fs_file', 'configfile', 'normal'].join(' ')}`,
+      `--modules=${['iso9660', 'part_gpt', 'part_msdos', 'fat', 'search', 'search_fs_file', 'configfile', 'normal', 'serial', 'terminal'].join(' ')}`,
       '--locales=',
       '--fonts=',
       '--themes=',

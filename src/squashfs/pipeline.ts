@@ -65,6 +65,8 @@ export class DataPipeline {
   private blockBuf: { bytes: Uint8Array; index: number; used: number } | undefined;
   private frag: OpenFragment = { index: 0, parts: [], used: 0 };
   private fragCount = 0;
+  /** Result buffers already written out, reused for later results. */
+  private readonly spares: ArrayBuffer[] = [];
   private readonly bs: number;
   /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
   readonly chunk: number;
@@ -201,6 +203,11 @@ export class DataPipeline {
     };
     if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
     const transfer = this.buffers.map((b) => b.buffer as ArrayBuffer);
+    const spare = this.spares.pop();
+    if (spare) {
+      task.spare = spare;
+      transfer.push(spare);
+    }
     const targets = this.targets;
     this.items = [];
     this.targets = [];
@@ -253,5 +260,6 @@ export class DataPipeline {
       loc += item.bytes;
       this.opts.onBytes(t.length);
     });
+    if (this.spares.length < this.opts.window) this.spares.push(buf);
   }
 }

@@ -39,6 +39,8 @@ export interface CompressTask {
   cacheDir?: string;
   items: WorkItem[];
   buffers: Uint8Array[];
+  /** A consumed result's buffer, handed back for the worker to write this result into. */
+  spare?: ArrayBuffer;
 }
 
 export interface HashTask {

@@ -125,7 +125,9 @@ function compressTask(task: CompressTask): ArrayBuffer {
     blocks += Math.ceil(len / bs);
   }
   // Compressed or raw, a block never takes more room than its input.
-  const buf = new ArrayBuffer(resultCapacity(input, blocks, task.items.length));
+  const need = resultCapacity(input, blocks, task.items.length);
+  // A spare from an earlier result saves allocating (and garbage-collecting) megabytes per task.
+  const buf = task.spare && task.spare.byteLength >= need ? task.spare : new ArrayBuffer(need);
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;
   const table: number[] = [];

@@ -80,7 +80,7 @@ export interface LivecdInput {
 export function embeddedGrubCfg(): string {
   return [
     `search --no-floppy --set=root --file /${LIVECD_MARKER}`,
-    'set prefix=($root)/boot/grub',
+    // The prefix stays in the image's memdisk: that is where the modules (serial, linux, …) load from.
     'configfile ($root)/boot/grub/grub.cfg',
     '',
   ].join('\n');

@@ -75,4 +75,54 @@ sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts) {
   return cfg;
 }
 
+namespace {
+
+struct ShrinkOnlyCompressor {
+  sqfs_compressor_t base;
+  sqfs_compressor_t *inner;
+};
+
+ShrinkOnlyCompressor *Self(const sqfs_compressor_t *cmp) {
+  return reinterpret_cast<ShrinkOnlyCompressor *>(const_cast<sqfs_compressor_t *>(cmp));
+}
+
+void ShrinkOnlyDestroy(sqfs_object_t *obj) {
+  ShrinkOnlyCompressor *self = Self(reinterpret_cast<sqfs_compressor_t *>(obj));
+  sqfs_destroy(self->inner);
+  delete self;
+}
+
+void ShrinkOnlyConfig(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg) {
+  Self(cmp)->inner->get_configuration(Self(cmp)->inner, cfg);
+}
+
+int ShrinkOnlyWriteOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
+  return Self(cmp)->inner->write_options(Self(cmp)->inner, file);
+}
+
+int ShrinkOnlyReadOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
+  return Self(cmp)->inner->read_options(Self(cmp)->inner, file);
+}
+
+sqfs_s32 ShrinkOnlyBlock(sqfs_compressor_t *cmp, const sqfs_u8 *in, sqfs_u32 size, sqfs_u8 *out,
+                         sqfs_u32 outsize) {
+  sqfs_compressor_t *inner = Self(cmp)->inner;
+  sqfs_s32 n = inner->do_block(inner, in, size, out, outsize);
+  return (n > 0 && static_cast<sqfs_u32>(n) >= size) ? 0 : n;
+}
+
+}  // namespace
+
+sqfs_compressor_t *ShrinkOnly(sqfs_compressor_t *inner) {
+  auto *self = new ShrinkOnlyCompressor{};
+  self->base.base.destroy = ShrinkOnlyDestroy;
+  self->base.base.copy = nullptr;
+  self->base.get_configuration = ShrinkOnlyConfig;
+  self->base.write_options = ShrinkOnlyWriteOptions;
+  self->base.read_options = ShrinkOnlyReadOptions;
+  self->base.do_block = ShrinkOnlyBlock;
+  self->inner = inner;
+  return &self->base;
+}
+
 }  // namespace airship

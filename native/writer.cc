@@ -37,7 +37,8 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "SquashWriter",
                        {
-                           InstanceMethod("appendData", &SquashWriter::AppendData),
+                           InstanceMethod("dataEnd", &SquashWriter::DataEnd),
+                           InstanceMethod("adoptData", &SquashWriter::AdoptData),
                            InstanceMethod("addFragment", &SquashWriter::AddFragment),
                            InstanceMethod("addXattrs", &SquashWriter::AddXattrs),
                            InstanceMethod("writeInode", &SquashWriter::WriteInode),
@@ -62,7 +63,7 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     Check(env, ret, "initialising the superblock");
     sqfs_compressor_t *cmp = nullptr;
     Check(env, sqfs_compressor_create(&cfg, &cmp), "creating the metadata compressor");
-    cmp_.reset(cmp);
+    cmp_.reset(ShrinkOnly(cmp));
     file_.reset(sqfs_open_file(path_.c_str(), SQFS_FILE_OPEN_OVERWRITE));
     if (!file_) Check(env, SQFS_ERROR_IO, "opening the output file");
     Check(env, sqfs_super_write(&super_, file_.get()), "writing the superblock");
@@ -87,18 +88,25 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     if (!file_) throw Napi::Error::New(env, "SquashWriter is closed: " + path_);
   }
 
-  // appendData(bytes) → offset where the bytes start. JS records block sizes and flags itself.
-  Napi::Value AppendData(const Napi::CallbackInfo &info) {
+  // dataEnd() → where the next data byte goes (after the superblock and anything appended so far).
+  Napi::Value DataEnd(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Open(env);
-    auto buf = info[0].As<Napi::Uint8Array>();
-    uint64_t at = file_->get_size(file_.get());
-    Check(env, file_->write_at(file_.get(), at, buf.Data(), buf.ByteLength()), "writing data");
-    return Napi::Number::New(env, static_cast<double>(at));
+    return Napi::Number::New(env, static_cast<double>(file_->get_size(file_.get())));
   }
 
-  // addFragment(location, sizeWord) → fragment index. JS has already written the block (after all data
-  // blocks); sizeWord carries the "stored uncompressed" bit.
+  // adoptData(end): JS wrote the data region itself (positional writes off the main thread) up to `end`;
+  // the tables go after it.
+  Napi::Value AdoptData(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    Open(env);
+    uint64_t end = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+    Check(env, file_->truncate(file_.get(), end), "taking over the data region");
+    return env.Undefined();
+  }
+
+  // addFragment(location, sizeWord) → fragment index. JS writes the block itself, among the data blocks;
+  // sizeWord carries the "stored uncompressed" bit.
   Napi::Value AddFragment(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Open(env);

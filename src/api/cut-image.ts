@@ -177,7 +177,7 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
   await Promise.all(
     Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 2, plans.length)) }, worker),
   );
-  // Boots run one after another: two TCG guests on two cores starve each other.
+  // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
   for (const r of results) {
     const b = await boot(r.file, 'qcow', seedHostname(r.file));
     r.boots = b.map(({ firmware, accel, elapsedMs }) => ({ firmware, accel, elapsedMs }));

@@ -51,7 +51,10 @@ export interface NativeDirInode {
 
 /** The libsquashfs-backed image writer (native/writer.cc). */
 export interface NativeSquashWriter {
-  appendData(bytes: Uint8Array): number;
+  /** Offset the next data byte goes to. */
+  dataEnd(): number;
+  /** Declares bytes up to `end` written by the caller (through its own file descriptor). */
+  adoptData(end: number): void;
   addFragment(location: number, sizeWord: number): number;
   addXattrs(pairs: [string, Uint8Array][], path: string): number;
   writeInode(inode: NativeInode): number;

@@ -4,6 +4,8 @@
  * for the worker pool and results are written strictly in submission order — data and fragment blocks
  * interleaved — so the image bytes do not depend on the number of workers or on timing.
  */
+import { write } from 'node:fs';
+import { promisify } from 'node:util';
 import type { Piscina } from 'piscina';
 import type { CompressorConfig, NativeSquashWriter } from './native.js';
 import { type ByteSource, type CompressTask, unpackResult, type WorkItem } from './protocol.js';
@@ -13,8 +15,20 @@ import type { FileData, TreeNode } from './tree.js';
 const TASK_ITEMS = 256;
 const NO_FRAGMENT = 0xffffffff;
 
+const writeFd = promisify(write);
+
+/** Writes all of `bytes` at `position` (libuv's thread pool does the copy, not the main thread). */
+async function writeAt(fd: number, bytes: Uint8Array, position: number): Promise<void> {
+  for (let done = 0; done < bytes.length; ) {
+    const { bytesWritten } = await writeFd(fd, bytes, done, bytes.length - done, position + done);
+    done += bytesWritten;
+  }
+}
+
 export interface PipelineOptions {
   cfg: CompressorConfig;
+  /** Descriptor of the image file, open for writing; data goes from `writer.dataEnd()` on. */
+  dataFd: number;
   cacheDir?: string;
   /** Uncompressed bytes per task: large enough that per-task overhead vanishes, small enough to keep both cores busy to the end. */
   taskBytes: number;
@@ -67,6 +81,11 @@ export class DataPipeline {
   private fragCount = 0;
   /** Result buffers already written out, reused for later results. */
   private readonly spares: ArrayBuffer[] = [];
+  /** Data writes, in order; the main thread only queues them. */
+  private writes: Promise<void> = Promise.resolve();
+  private pendingWrites = 0;
+  private writeError: unknown;
+  private end: number;
   private readonly bs: number;
   /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
   readonly chunk: number;
@@ -77,6 +96,7 @@ export class DataPipeline {
     private readonly opts: PipelineOptions,
   ) {
     this.bs = opts.cfg.blockSize;
+    this.end = writer.dataEnd();
     this.chunk = Math.max(this.bs, Math.floor(opts.taskBytes / this.bs) * this.bs);
   }
 
@@ -147,16 +167,19 @@ export class DataPipeline {
     this.opts.onBytes(n);
   }
 
-  /** Writes everything still queued and waits for it. */
+  /** Writes everything still queued, waits for it and hands the data region to the writer. */
   async finish(): Promise<void> {
     this.closeFragment();
     await this.flush();
     await this.chain;
+    await this.writes;
+    if (this.writeError) throw this.writeError;
+    this.writer.adoptData(this.end);
   }
 
-  /** Waits for what is in flight (after a failure), so no task writes after the caller gives up. */
+  /** Waits for what is in flight (after a failure), so nothing writes after the caller gives up. */
   async dispose(): Promise<void> {
-    await Promise.allSettled([this.chain]);
+    await Promise.allSettled([this.chain, this.writes]);
   }
 
   private placeTail(node: TreeNode, length: number): void {
@@ -239,11 +262,28 @@ export class DataPipeline {
     });
   }
 
-  private consume(buf: ArrayBuffer, targets: Target[]): void {
+  private consume(buf: ArrayBuffer, targets: Target[]): Promise<void> | undefined {
+    if (this.writeError) throw this.writeError;
     const r = unpackResult(buf);
     this.stats.blocksCompressed += r.compressed;
     this.stats.blocksFromCache += r.fromCache;
-    let loc = this.writer.appendData(r.body);
+    const at = this.end;
+    this.end += r.body.length;
+    this.pendingWrites++;
+    this.writes = this.writes.then(
+      () =>
+        writeAt(this.opts.dataFd, r.body, at).then(
+          () => {
+            this.pendingWrites--;
+            if (this.spares.length < this.opts.window) this.spares.push(buf);
+          },
+          (err: unknown) => {
+            this.writeError ??= err;
+          },
+        ),
+      () => {},
+    );
+    let loc = at;
     r.items.forEach((item, i) => {
       const t = targets[i] as Target;
       if ('fragment' in t) {
@@ -260,6 +300,7 @@ export class DataPipeline {
       loc += item.bytes;
       this.opts.onBytes(t.length);
     });
-    if (this.spares.length < this.opts.window) this.spares.push(buf);
+    // A slow disk holds results in memory; past a window's worth, wait for it.
+    return this.pendingWrites > this.opts.window ? this.writes : undefined;
   }
 }

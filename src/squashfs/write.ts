@@ -2,7 +2,7 @@
  * Runs one SquashFS build: source → tree + data pipeline → tables → temp file renamed over the output.
  * A failure or abort removes the temp file, so no partial output is ever left behind.
  */
-import { mkdirSync, renameSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Piscina } from 'piscina';
@@ -65,6 +65,7 @@ export async function writeImage(
   });
   if (o.cacheDir) mkdirSync(o.cacheDir, { recursive: true });
   const writer = new (native().SquashWriter)(tmp, { ...o.cfg, mkfsTime: o.mkfsTime });
+  const dataFd = openSync(tmp, 'r+');
   let done = 0;
   let total: number | undefined;
   let lastReport = 0;
@@ -78,6 +79,7 @@ export async function writeImage(
   };
   const pipeline = new DataPipeline(pool, writer, {
     cfg: o.cfg,
+    dataFd,
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     taskBytes: taskBytesFor(o.cfg.comp),
     window: o.processors * 4,
@@ -136,9 +138,10 @@ export async function writeImage(
     // Piscina reports its own abort error; the caller wants the reason it gave.
     throw signal.aborted ? signal.reason : err;
   } finally {
-    writer.close();
     await pool.destroy();
     await pipeline.dispose();
+    closeSync(dataFd);
+    writer.close();
     if (!ok) {
       try {
         unlinkSync(tmp);

@@ -5,7 +5,7 @@
  * artifact is never written to.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { hostname as hostHostname, release } from 'node:os';
+import { availableParallelism, hostname as hostHostname, release } from 'node:os';
 import { basename, join } from 'node:path';
 import type { ProgressListener } from '../api/common.js';
 import { type Accel, bootVm, type Firmware, kvmBootsKernel } from '../engine/qemu.js';
@@ -27,6 +27,8 @@ export interface BootTestInput {
   logDir: string;
   /** Force an accelerator instead of probing. */
   accel?: Accel;
+  /** Guests booted at once (default: one per core, at most two). */
+  parallel?: number;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
 }
@@ -103,6 +105,27 @@ export async function chooseAccel(cacheDir: string, kernel: string | null): Prom
   return accel;
 }
 
+/** Runs `fn` over `items` with at most `limit` at once; results in item order. */
+async function inPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<PromiseSettledResult<R>[]> {
+  const results: PromiseSettledResult<R>[] = new Array(items.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length) {
+      const k = next++;
+      results[k] = await fn(items[k] as T).then(
+        (value) => ({ status: 'fulfilled', value }) as const,
+        (reason: unknown) => ({ status: 'rejected', reason }) as const,
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  return results;
+}
+
 /**
  * Boots `artifact` once per firmware.
  * @throws BuildError with the tail of the serial log when a boot does not reach the expected prompt.
@@ -125,7 +148,7 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
       i.hostname ?? (i.kind === 'iso' ? await isoHostname(i.artifact, scratch) : seedHostname(i.artifact));
     const seeds: string[] = [];
     if (i.kind === 'qcow') seeds.push(...(await makeSeeds(scratch, expected, i.signal)));
-    for (const fw of i.firmware) {
+    const bootOne = async (fw: Firmware): Promise<BootOutcome> => {
       const stage = `boot:${basename(i.artifact)}:${fw}`;
       const serialLog = join(i.logDir, `boot-${basename(i.artifact)}-${fw}.log`);
       await rm(serialLog, { force: true });
@@ -192,8 +215,14 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
         elapsedMs: r.elapsedMs,
         message: `"${shown} login:" after ${(r.elapsedMs / 1000).toFixed(0)} s`,
       });
-      outcomes.push({ firmware: fw, accel, passed: true, elapsedMs: r.elapsedMs, serialLog });
-    }
+      return { firmware: fw, accel, passed: true, elapsedMs: r.elapsedMs, serialLog };
+    };
+    // Guests boot side by side (one per core): a boot is mostly one busy vCPU, so two at once take little
+    // longer than one. Every boot finishes before the first failure is reported.
+    const settled = await inPool(i.firmware, i.parallel ?? Math.min(2, availableParallelism()), bootOne);
+    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
+    if (failed) throw failed.reason;
+    for (const x of settled) if (x.status === 'fulfilled') outcomes.push(x.value);
     return outcomes;
   } finally {
     await rm(scratch, { recursive: true, force: true });

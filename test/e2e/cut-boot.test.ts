@@ -1,7 +1,7 @@
 /**
  * End to end: the built default image → an ISO and a two-bundle QCOW set (ext4 with separate /boot; xfs
- * root) → each booted on BIOS and UEFI to a login prompt showing the configured host name. Boots run one
- * at a time: under TCG two guests on two cores starve each other. Times are printed and written to
+ * root) → each booted on BIOS and UEFI to a login prompt showing the configured host name. An artifact's two
+ * boots run side by side, one guest per core. Times are printed and written to
  * `$E2E_TIMINGS` (default /var/tmp/cut-e2e-timings.json) for the report; BOOT_TIMEOUT bounds each boot.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

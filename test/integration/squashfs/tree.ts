@@ -78,6 +78,11 @@ export function makeTree(root: string, opts: { wide?: number } = {}): void {
   f('owned', 'o');
   lchownSync(join(root, 'owned'), 1234, 5678);
   lchownSync(join(root, 'sym'), 42, 43);
+  // Ids that do not compress: the id table must be stored raw (lz4).
+  for (const [i, id] of [70001, 81234, 95555, 123456].entries()) {
+    f(`owner-${i}`, String(i));
+    lchownSync(join(root, `owner-${i}`), id, id + 7);
+  }
   f('caps', 'binary with caps');
   setXattr(
     join(root, 'caps'),

@@ -3,9 +3,10 @@
  * Two bundles with different layouts: `control-plane` (the original's default: separate /boot, ext4 root)
  * and `data-plane` (no separate /boot, xfs root, qcow2 zstd compression).
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { afterAll } from 'vitest';
 import { defaultSettings, type Settings } from '../../../src/config/settings.js';
 import type { BuildConfig, OsconfigVars, Partition, QcowBundle } from '../../../src/config/types.js';
 
@@ -93,6 +94,12 @@ export function xfsLayout(capacity = 4 * GiB): Partition[] {
   ];
 }
 
+const made: string[] = [];
+// Registered while the importing test file is collected, so it runs when that file is done.
+afterAll(() => {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
 /** Writes a bundle folder tree (qcow-vars.yaml markers) and returns the config that describes it. */
 export function cutTestConfig(
   over: {
@@ -103,6 +110,7 @@ export function cutTestConfig(
   } = {},
 ): BuildConfig {
   const root = mkdtempSync(join(tmpdir(), 'cut-manifests-'));
+  made.push(root);
   const bundles = over.bundles ?? { 'control-plane': controlPlaneLayout(), 'data-plane': xfsLayout() };
   const qcowBundles: QcowBundle[] = Object.entries(bundles).map(([name, partitions]) => {
     const dir = join(root, 'qcow-bundle', name);

@@ -16,9 +16,13 @@ export interface WalkedFile {
 
 export interface WalkResult {
   root: TreeNode;
-  /** Regular files owning their inode, in image order (sorted depth-first). */
-  files: WalkedFile[];
-  entries: number;
+  /**
+   * Regular files owning their inode, in image order (sorted depth-first), yielded as the walk finds them so
+   * their data can flow while the rest of the tree is read. The tree under `root` is complete once it ends.
+   */
+  files: Generator<WalkedFile, void>;
+  /** Entries in the tree (valid once `files` is exhausted). */
+  entries: () => number;
 }
 
 const SLASH = Buffer.from('/');
@@ -31,12 +35,12 @@ function statError(display: string, err: unknown): Error {
 
 /**
  * Walks `dir` in sorted order (byte order of names, as SquashFS directories need).
- * @throws Error naming the entry when one vanishes or cannot be read.
+ * @throws Error naming the entry when one vanishes or cannot be read (the root at once, the rest while
+ *   `files` is iterated).
  */
 export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
   const rootSrc = Buffer.from(dir);
   const root = newDir(Buffer.alloc(0), '/');
-  const files: WalkedFile[] = [];
   const inodes = new Map<string, TreeNode>();
   let entries = 1;
 
@@ -54,7 +58,7 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
     }
   };
 
-  const visit = (node: TreeNode, src: Buffer, rel: string): void => {
+  function* visit(node: TreeNode, src: Buffer, rel: string): Generator<WalkedFile, void> {
     let names: Buffer[];
     try {
       names = readdirSync(src, { encoding: 'buffer' });
@@ -91,10 +95,10 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
       fill(child, st, childSrc, display);
       if (kind === 'dir') {
         child.children = new Map();
-        visit(child, childSrc, childRel);
+        yield* visit(child, childSrc, childRel);
       } else if (kind === 'file') {
         child.size = st.size;
-        files.push({ node: child, source: childSrc });
+        yield { node: child, source: childSrc };
       } else if (kind === 'symlink') {
         try {
           child.target = readlinkSync(childSrc, { encoding: 'buffer' });
@@ -108,7 +112,7 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
         );
       }
     }
-  };
+  }
 
   let st: Stats;
   try {
@@ -118,6 +122,5 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
   }
   if (!st.isDirectory()) throw Object.assign(new Error(`source is not a directory: ${dir}`), { path: dir });
   fill(root, st, rootSrc, '/');
-  visit(root, rootSrc, '');
-  return { root, files, entries };
+  return { root, files: visit(root, rootSrc, ''), entries: () => entries };
 }

@@ -96,19 +96,11 @@ export async function writeImage(
       progress({ phase: 'scan', done: 0 });
       const walked = walkDirectory(source, { excludes: o.excludes, noXattrs: o.noXattrs });
       root = walked.root;
-      entries = walked.entries;
-      progress({ phase: 'scan', done: entries, total: entries });
-      total = walked.files.reduce((s, f) => s + (f.node.size ?? 0), 0);
-      // Files whose size no other file has cannot be duplicates: their data flows while the others are hashed.
-      const { candidates, hashing } = dedupByHash(pool, walked.files, signal, o.stallTimeoutMs);
-      hashing.catch(() => {});
-      await feedFiles(
-        pipeline,
-        walked.files.filter((f) => !candidates.has(f)),
-        o.cfg.blockSize,
-      );
-      duplicateFiles = await hashing;
-      await feedFiles(pipeline, [...candidates], o.cfg.blockSize);
+      duplicateFiles = await feedDirectory(pool, pipeline, walked.files, o, signal, (n) => {
+        total = n;
+        progress({ phase: 'scan', done: walked.entries(), total: walked.entries() });
+      });
+      entries = walked.entries();
     } else {
       const r = await readTarTree(source, pipeline, o, signal);
       root = r.root;
@@ -155,26 +147,68 @@ interface Walked {
   source: Buffer;
 }
 
-/** Hashes only files whose size another file shares; later copies point at the first one's data. */
-function dedupByHash(
+/**
+ * Feeds files while the walk goes on. The first file of each size goes at once (nothing seen so far can equal
+ * it); a later one of a size already seen waits until the walk is done, when every file of a shared size is
+ * hashed: a copy then points at the earlier file's data, the rest go after the first ones. Both orders follow
+ * the walk, so the image does not depend on timing.
+ * @returns how many files were copies.
+ */
+async function feedDirectory(
+  pool: Piscina,
+  pipeline: DataPipeline,
+  files: Iterable<Walked>,
+  o: ResolvedOptions,
+  signal: AbortSignal,
+  onWalked: (bytes: number) => void,
+): Promise<number> {
+  const bySize = new Map<number, Walked[]>();
+  const held: Walked[] = [];
+  let total = 0;
+  for (const f of files) {
+    const size = f.node.size ?? 0;
+    total += size;
+    if (size === 0) continue;
+    const same = bySize.get(size);
+    if (same) {
+      same.push(f);
+      held.push(f);
+    } else {
+      bySize.set(size, [f]);
+      await feedFile(pipeline, f, o.cfg.blockSize);
+    }
+  }
+  onWalked(total);
+  const shared = [...bySize.values()].filter((g) => g.length > 1).flat();
+  const hashes = await hashFiles(pool, shared, signal, o.stallTimeoutMs);
+  const firstBy = new Map<string, TreeNode>();
+  shared.forEach((f, i) => {
+    const key = `${f.node.size}:${hashes[i]}`;
+    const first = firstBy.get(key);
+    if (first) f.node.linkData = first;
+    else firstBy.set(key, f.node);
+  });
+  let copies = 0;
+  for (const f of held) {
+    if (f.node.linkData) {
+      copies++;
+      pipeline.progressOnly(f.node.size ?? 0);
+    } else await feedFile(pipeline, f, o.cfg.blockSize);
+  }
+  return copies;
+}
+
+/** Content hashes of `files`, in order, computed in the pool in batches. */
+async function hashFiles(
   pool: Piscina,
   files: Walked[],
   signal: AbortSignal,
   timeoutMs: number,
-): { candidates: Set<Walked>; hashing: Promise<number> } {
-  const bySize = new Map<number, Walked[]>();
-  for (const f of files) {
-    const s = f.node.size ?? 0;
-    if (s === 0) continue;
-    const list = bySize.get(s);
-    if (list) list.push(f);
-    else bySize.set(s, [f]);
-  }
-  const candidates = files.filter((f) => (bySize.get(f.node.size ?? 0)?.length ?? 0) > 1);
+): Promise<string[]> {
   const batches: Walked[][] = [];
   let cur: Walked[] = [];
   let bytes = 0;
-  for (const f of candidates) {
+  for (const f of files) {
     cur.push(f);
     bytes += f.node.size ?? 0;
     if (bytes >= HASH_TASK_BYTES || cur.length >= HASH_TASK_ITEMS) {
@@ -184,7 +218,7 @@ function dedupByHash(
     }
   }
   if (cur.length) batches.push(cur);
-  const hashing = Promise.all(
+  const results = await Promise.all(
     batches.map(
       (b) =>
         pool.run(
@@ -200,37 +234,15 @@ function dedupByHash(
         ) as Promise<string[]>,
     ),
   );
-  return {
-    candidates: new Set(candidates),
-    hashing: hashing.then((hashes) => {
-      const firstBy = new Map<string, TreeNode>();
-      let dups = 0;
-      // Batches keep image order, so "first" is deterministic.
-      batches.forEach((b, i) => {
-        b.forEach((f, j) => {
-          const key = `${f.node.size}:${hashes[i]?.[j]}`;
-          const first = firstBy.get(key);
-          if (first) {
-            f.node.linkData = first;
-            dups++;
-          } else firstBy.set(key, f.node);
-        });
-      });
-      return dups;
-    }),
-  };
+  return results.flat();
 }
 
-/** Hands each file's full blocks and tail to the pipeline, in image order; the workers read the bytes. */
-async function feedFiles(pipeline: DataPipeline, files: Walked[], blockSize: number): Promise<void> {
-  const chunk = pipeline.chunk;
-  for (const f of files) {
-    const size = f.node.size ?? 0;
-    if (size === 0 || f.node.linkData) continue;
-    const file = { path: f.source.toString('latin1'), display: f.node.path, fileSize: size };
-    const full = size - (size % blockSize);
-    for (let off = 0; off < full; off += chunk)
-      await pipeline.fileBlocks(f.node, file, off, Math.min(chunk, full - off), off === 0);
-    if (full < size) await pipeline.fileTail(f.node, file, full, size - full);
-  }
+/** Hands a file's full blocks and tail to the pipeline; the workers read the bytes. */
+async function feedFile(pipeline: DataPipeline, f: Walked, blockSize: number): Promise<void> {
+  const size = f.node.size ?? 0;
+  const file = { path: f.source.toString('latin1'), display: f.node.path, fileSize: size };
+  const full = size - (size % blockSize);
+  for (let off = 0; off < full; off += pipeline.chunk)
+    await pipeline.fileBlocks(f.node, file, off, Math.min(pipeline.chunk, full - off), off === 0);
+  if (full < size) await pipeline.fileTail(f.node, file, full, size - full);
 }

@@ -156,8 +156,9 @@ suite('reproducible, incremental, failure', () => {
     mkdirSync(join(dir, 'in'), { recursive: true });
     writeFileSync(join(dir, 'in', 'ok'), 'fine');
     execFileSync('ln', ['-s', '/proc/self/mem', join(dir, 'in', 'link')]);
-    // A file that vanishes between the walk and the read: a FIFO-free way is a dangling hard-to-read path, so
-    // make one unreadable to everyone by removing it while the pool starts.
+    // A file that vanishes between the walk and the read: one of a size seen before waits for the end of the
+    // walk (to be hashed against its twin), and is removed when the walk reports it is done.
+    writeFileSync(join(dir, 'in', 'a-twin'), Buffer.alloc(300000, 2));
     writeFileSync(join(dir, 'in', 'gone'), Buffer.alloc(300000, 1));
     const out = join(dir, 'out.sqfs');
     const p = squash({

@@ -16,8 +16,8 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
     if (!info[0].IsObject())
       throw Napi::TypeError::New(info.Env(), "BlockCompressor(options) needs an object");
     sqfs_compressor_config_t cfg = CompressorConfigFrom(info[0].As<Napi::Object>());
-    sqfs_compressor_t *raw = nullptr;
-    int ret = sqfs_compressor_create(&cfg, &raw);
+    int ret = 0;
+    sqfs_compressor_t *raw = CreateBlockCompressor(cfg, &ret);
     if (ret != 0 || raw == nullptr) throw SqfsError(info.Env(), ret, "creating compressor", "");
     cmp_.reset(raw);
   }

@@ -35,6 +35,10 @@ Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const st
 // Throws a TypeError for an unknown compressor or a level out of range.
 sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts);
 
+// A block compressor for `cfg` (libsquashfs', with gzip blocks made by the system zlib); null and *err set
+// when libsquashfs refuses the configuration.
+sqfs_compressor_t *CreateBlockCompressor(const sqfs_compressor_config_t &cfg, int *err);
+
 // Wraps `inner` (taking ownership) so a block that does not shrink reports 0 and is stored raw. libsquashfs'
 // lz4 returns a longer "compressed" block, which the kernel reads but unsquashfs rejects (e.g. a small id
 // table).

@@ -61,8 +61,9 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     int ret =
         sqfs_super_init(&super_, cfg.block_size, U32(opts, "mkfsTime"), static_cast<SQFS_COMPRESSOR>(cfg.id));
     Check(env, ret, "initialising the superblock");
-    sqfs_compressor_t *cmp = nullptr;
-    Check(env, sqfs_compressor_create(&cfg, &cmp), "creating the metadata compressor");
+    int err = 0;
+    sqfs_compressor_t *cmp = CreateBlockCompressor(cfg, &err);
+    Check(env, err, "creating the metadata compressor");
     cmp_.reset(ShrinkOnly(cmp));
     file_.reset(sqfs_open_file(path_.c_str(), SQFS_FILE_OPEN_OVERWRITE));
     if (!file_) Check(env, SQFS_ERROR_IO, "opening the output file");

@@ -16,10 +16,7 @@ export interface WalkedFile {
 
 export interface WalkResult {
   root: TreeNode;
-  /**
-   * Regular files owning their inode, in image order (sorted depth-first), yielded as the walk finds them so
-   * their data can flow while the rest of the tree is read. The tree under `root` is complete once it ends.
-   */
+  /** Regular files owning their inode, in image order (sorted depth-first); the tree is complete once it ends. */
   files: Generator<WalkedFile, void>;
   /** Entries in the tree (valid once `files` is exhausted). */
   entries: () => number;

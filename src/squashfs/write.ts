@@ -148,10 +148,9 @@ interface Walked {
 }
 
 /**
- * Feeds files while the walk goes on. The first file of each size goes at once (nothing seen so far can equal
- * it); a later one of a size already seen waits until the walk is done, when every file of a shared size is
- * hashed: a copy then points at the earlier file's data, the rest go after the first ones. Both orders follow
- * the walk, so the image does not depend on timing.
+ * Feeds every file in walk order, so neighbours share fragment blocks as they do in mksquashfs' images (the
+ * order is worth over 1% of size at gzip). Only files whose size another file shares can be copies: they are
+ * hashed in the pool first, and a copy points at the earlier file's data instead of being written again.
  * @returns how many files were copies.
  */
 async function feedDirectory(
@@ -162,79 +161,80 @@ async function feedDirectory(
   signal: AbortSignal,
   onWalked: (bytes: number) => void,
 ): Promise<number> {
-  const bySize = new Map<number, Walked[]>();
-  const held: Walked[] = [];
+  const all = [...files];
+  const countBySize = new Map<number, number>();
   let total = 0;
-  for (const f of files) {
+  for (const f of all) {
     const size = f.node.size ?? 0;
     total += size;
-    if (size === 0) continue;
-    const same = bySize.get(size);
-    if (same) {
-      same.push(f);
-      held.push(f);
-    } else {
-      bySize.set(size, [f]);
-      await feedFile(pipeline, f, o.cfg.blockSize);
-    }
+    if (size > 0) countBySize.set(size, (countBySize.get(size) ?? 0) + 1);
   }
   onWalked(total);
-  const shared = [...bySize.values()].filter((g) => g.length > 1).flat();
-  const hashes = await hashFiles(pool, shared, signal, o.stallTimeoutMs);
+  const shared = all.filter((f) => (countBySize.get(f.node.size ?? 0) ?? 0) > 1);
+  const hashOf = hashFiles(pool, shared, signal, o.stallTimeoutMs);
   const firstBy = new Map<string, TreeNode>();
-  shared.forEach((f, i) => {
-    const key = `${f.node.size}:${hashes[i]}`;
-    const first = firstBy.get(key);
-    if (first) f.node.linkData = first;
-    else firstBy.set(key, f.node);
-  });
   let copies = 0;
-  for (const f of held) {
-    if (f.node.linkData) {
-      copies++;
-      pipeline.progressOnly(f.node.size ?? 0);
-    } else await feedFile(pipeline, f, o.cfg.blockSize);
+  for (const f of all) {
+    const size = f.node.size ?? 0;
+    if (size === 0) continue;
+    const hash = hashOf.get(f);
+    if (hash) {
+      const key = `${size}:${await hash}`;
+      const first = firstBy.get(key);
+      if (first) {
+        f.node.linkData = first;
+        copies++;
+        pipeline.progressOnly(size);
+        continue;
+      }
+      firstBy.set(key, f.node);
+    }
+    await feedFile(pipeline, f, o.cfg.blockSize);
   }
   return copies;
 }
 
-/** Content hashes of `files`, in order, computed in the pool in batches. */
-async function hashFiles(
+/** Content hashes of `files`, computed in the pool in batches submitted at once. */
+function hashFiles(
   pool: Piscina,
   files: Walked[],
   signal: AbortSignal,
   timeoutMs: number,
-): Promise<string[]> {
-  const batches: Walked[][] = [];
+): Map<Walked, Promise<string>> {
+  const out = new Map<Walked, Promise<string>>();
+  const submit = (batch: Walked[]) => {
+    const result = pool.run(
+      {
+        op: 'hash',
+        items: batch.map((f) => ({
+          path: f.source.toString('latin1'),
+          display: f.node.path,
+          size: f.node.size ?? 0,
+        })),
+      },
+      { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
+    ) as Promise<string[]>;
+    result.catch(() => {});
+    batch.forEach((f, i) => {
+      const hash = result.then((h) => h[i] as string);
+      // Handled here; the await in the feeding loop still sees the failure.
+      hash.catch(() => {});
+      out.set(f, hash);
+    });
+  };
   let cur: Walked[] = [];
   let bytes = 0;
   for (const f of files) {
     cur.push(f);
     bytes += f.node.size ?? 0;
     if (bytes >= HASH_TASK_BYTES || cur.length >= HASH_TASK_ITEMS) {
-      batches.push(cur);
+      submit(cur);
       cur = [];
       bytes = 0;
     }
   }
-  if (cur.length) batches.push(cur);
-  const results = await Promise.all(
-    batches.map(
-      (b) =>
-        pool.run(
-          {
-            op: 'hash',
-            items: b.map((f) => ({
-              path: f.source.toString('latin1'),
-              display: f.node.path,
-              size: f.node.size ?? 0,
-            })),
-          },
-          { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
-        ) as Promise<string[]>,
-    ),
-  );
-  return results.flat();
+  if (cur.length) submit(cur);
+  return out;
 }
 
 /** Hands a file's full blocks and tail to the pipeline; the workers read the bytes. */

@@ -19,3 +19,6 @@ const program = new Command('image-builder')
 
 registerCommands(program);
 await program.parseAsync(process.argv);
+// The command is done and has printed everything (stdout and stderr are synchronous on Linux); whatever
+// handle a library left open must not keep a finished build waiting.
+process.exit(process.exitCode ?? 0);

@@ -134,6 +134,9 @@ export async function writeImage(
     await pipeline.dispose();
     closeSync(dataFd);
     writer.close();
+    // The archive's end marker ends the read, not the stream: what follows (padding, a Docker export's HTTP
+    // body) would hold its socket, and so the process, open.
+    if (typeof source !== 'string') source.destroy();
     if (!ok) {
       try {
         unlinkSync(tmp);

@@ -185,4 +185,17 @@ suite('reproducible, incremental, failure', () => {
     }
     expect(existsSync(out)).toBe(false);
   });
+
+  it('lets go of a tar stream that goes on after the end of the archive (a Docker export)', async () => {
+    const out = join(work, 'open.sqfs');
+    const archive = execFileSync('tar', ['-C', join(src, 'sub'), '-cf', '-', '.']);
+    const { PassThrough } = await import('node:stream');
+    // The archive, then more bytes and no end: like an HTTP body whose socket stays open.
+    const stream = new PassThrough();
+    stream.write(archive);
+    stream.write(Buffer.alloc(4096));
+    await squash({ source: stream, out, sourceDateEpoch: MTIME });
+    expect(stream.destroyed).toBe(true);
+    expect(existsSync(out)).toBe(true);
+  });
 });

@@ -77,51 +77,50 @@ sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts) {
 
 namespace {
 
-struct ShrinkOnlyCompressor {
-  sqfs_compressor_t base;
-  sqfs_compressor_t *inner;
-};
+sqfs_compressor_t *Inner(const sqfs_compressor_t *cmp) {
+  return reinterpret_cast<const ForwardingCompressor *>(cmp)->inner;
+}
 
-ShrinkOnlyCompressor *Self(const sqfs_compressor_t *cmp) {
-  return reinterpret_cast<ShrinkOnlyCompressor *>(const_cast<sqfs_compressor_t *>(cmp));
+void ForwardConfig(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg) {
+  Inner(cmp)->get_configuration(Inner(cmp), cfg);
+}
+
+int ForwardWriteOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
+  return Inner(cmp)->write_options(Inner(cmp), file);
+}
+
+int ForwardReadOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
+  return Inner(cmp)->read_options(Inner(cmp), file);
 }
 
 void ShrinkOnlyDestroy(sqfs_object_t *obj) {
-  ShrinkOnlyCompressor *self = Self(reinterpret_cast<sqfs_compressor_t *>(obj));
+  auto *self = reinterpret_cast<ForwardingCompressor *>(obj);
   sqfs_destroy(self->inner);
   delete self;
 }
 
-void ShrinkOnlyConfig(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg) {
-  Self(cmp)->inner->get_configuration(Self(cmp)->inner, cfg);
-}
-
-int ShrinkOnlyWriteOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
-  return Self(cmp)->inner->write_options(Self(cmp)->inner, file);
-}
-
-int ShrinkOnlyReadOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
-  return Self(cmp)->inner->read_options(Self(cmp)->inner, file);
-}
-
 sqfs_s32 ShrinkOnlyBlock(sqfs_compressor_t *cmp, const sqfs_u8 *in, sqfs_u32 size, sqfs_u8 *out,
                          sqfs_u32 outsize) {
-  sqfs_compressor_t *inner = Self(cmp)->inner;
-  sqfs_s32 n = inner->do_block(inner, in, size, out, outsize);
+  sqfs_s32 n = Inner(cmp)->do_block(Inner(cmp), in, size, out, outsize);
   return (n > 0 && static_cast<sqfs_u32>(n) >= size) ? 0 : n;
 }
 
 }  // namespace
 
+void ForwardTo(ForwardingCompressor *f, sqfs_compressor_t *inner, void (*destroy)(sqfs_object_t *),
+               sqfs_s32 (*do_block)(sqfs_compressor_t *, const sqfs_u8 *, sqfs_u32, sqfs_u8 *, sqfs_u32)) {
+  f->base.base.destroy = destroy;
+  f->base.base.copy = nullptr;
+  f->base.get_configuration = ForwardConfig;
+  f->base.write_options = ForwardWriteOptions;
+  f->base.read_options = ForwardReadOptions;
+  f->base.do_block = do_block;
+  f->inner = inner;
+}
+
 sqfs_compressor_t *ShrinkOnly(sqfs_compressor_t *inner) {
-  auto *self = new ShrinkOnlyCompressor{};
-  self->base.base.destroy = ShrinkOnlyDestroy;
-  self->base.base.copy = nullptr;
-  self->base.get_configuration = ShrinkOnlyConfig;
-  self->base.write_options = ShrinkOnlyWriteOptions;
-  self->base.read_options = ShrinkOnlyReadOptions;
-  self->base.do_block = ShrinkOnlyBlock;
-  self->inner = inner;
+  auto *self = new ForwardingCompressor{};
+  ForwardTo(self, inner, ShrinkOnlyDestroy, ShrinkOnlyBlock);
   return &self->base;
 }
 

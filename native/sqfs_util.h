@@ -35,6 +35,15 @@ Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const st
 // Throws a TypeError for an unknown compressor or a level out of range.
 sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts);
 
+// A compressor that hands configuration and options to `inner` (which it owns) and does blocks its own way.
+// `base` comes first, so a sqfs_compressor_t* of one is a pointer to it.
+struct ForwardingCompressor {
+  sqfs_compressor_t base;
+  sqfs_compressor_t *inner;
+};
+void ForwardTo(ForwardingCompressor *f, sqfs_compressor_t *inner, void (*destroy)(sqfs_object_t *),
+               sqfs_s32 (*do_block)(sqfs_compressor_t *, const sqfs_u8 *, sqfs_u32, sqfs_u8 *, sqfs_u32));
+
 // A block compressor for `cfg` (libsquashfs', with gzip blocks made by the system zlib); null and *err set
 // when libsquashfs refuses the configuration.
 sqfs_compressor_t *CreateBlockCompressor(const sqfs_compressor_config_t &cfg, int *err);

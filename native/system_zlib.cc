@@ -41,8 +41,7 @@ const ZlibApi *SystemZlib() {
 }
 
 struct SystemGzip {
-  sqfs_compressor_t base;
-  sqfs_compressor_t *inner;
+  ForwardingCompressor fwd;
   const ZlibApi *z;
   z_stream strm;
 };
@@ -54,20 +53,8 @@ SystemGzip *Self(const sqfs_compressor_t *cmp) {
 void Destroy(sqfs_object_t *obj) {
   SystemGzip *self = Self(reinterpret_cast<sqfs_compressor_t *>(obj));
   self->z->end(&self->strm);
-  sqfs_destroy(self->inner);
+  sqfs_destroy(self->fwd.inner);
   delete self;
-}
-
-void Config(const sqfs_compressor_t *cmp, sqfs_compressor_config_t *cfg) {
-  Self(cmp)->inner->get_configuration(Self(cmp)->inner, cfg);
-}
-
-int WriteOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
-  return Self(cmp)->inner->write_options(Self(cmp)->inner, file);
-}
-
-int ReadOptions(sqfs_compressor_t *cmp, sqfs_file_t *file) {
-  return Self(cmp)->inner->read_options(Self(cmp)->inner, file);
 }
 
 // A zlib stream, as SquashFS' gzip blocks are; 0 when it does not fit in `outsize` (stored raw).
@@ -99,15 +86,9 @@ sqfs_compressor_t *CreateBlockCompressor(const sqfs_compressor_config_t &cfg, in
     delete self;
     return inner;
   }
-  self->base.base.destroy = Destroy;
-  self->base.base.copy = nullptr;
-  self->base.get_configuration = Config;
-  self->base.write_options = WriteOptions;
-  self->base.read_options = ReadOptions;
-  self->base.do_block = Block;
-  self->inner = inner;
+  ForwardTo(&self->fwd, inner, Destroy, Block);
   self->z = z;
-  return &self->base;
+  return &self->fwd.base;
 }
 
 }  // namespace airship

@@ -16,10 +16,9 @@ export interface WalkedFile {
 
 export interface WalkResult {
   root: TreeNode;
-  /** Regular files owning their inode, in image order (sorted depth-first); the tree is complete once it ends. */
-  files: Generator<WalkedFile, void>;
-  /** Entries in the tree (valid once `files` is exhausted). */
-  entries: () => number;
+  /** Regular files owning their inode, in image order (sorted depth-first). */
+  files: WalkedFile[];
+  entries: number;
 }
 
 const SLASH = Buffer.from('/');
@@ -32,12 +31,12 @@ function statError(display: string, err: unknown): Error {
 
 /**
  * Walks `dir` in sorted order (byte order of names, as SquashFS directories need).
- * @throws Error naming the entry when one vanishes or cannot be read (the root at once, the rest while
- *   `files` is iterated).
+ * @throws Error naming the entry when one vanishes or cannot be read.
  */
 export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
   const rootSrc = Buffer.from(dir);
   const root = newDir(Buffer.alloc(0), '/');
+  const files: WalkedFile[] = [];
   const inodes = new Map<string, TreeNode>();
   let entries = 1;
 
@@ -55,7 +54,7 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
     }
   };
 
-  function* visit(node: TreeNode, src: Buffer, rel: string): Generator<WalkedFile, void> {
+  const visit = (node: TreeNode, src: Buffer, rel: string): void => {
     let names: Buffer[];
     try {
       names = readdirSync(src, { encoding: 'buffer' });
@@ -92,10 +91,10 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
       fill(child, st, childSrc, display);
       if (kind === 'dir') {
         child.children = new Map();
-        yield* visit(child, childSrc, childRel);
+        visit(child, childSrc, childRel);
       } else if (kind === 'file') {
         child.size = st.size;
-        yield { node: child, source: childSrc };
+        files.push({ node: child, source: childSrc });
       } else if (kind === 'symlink') {
         try {
           child.target = readlinkSync(childSrc, { encoding: 'buffer' });
@@ -109,7 +108,7 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
         );
       }
     }
-  }
+  };
 
   let st: Stats;
   try {
@@ -119,5 +118,6 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
   }
   if (!st.isDirectory()) throw Object.assign(new Error(`source is not a directory: ${dir}`), { path: dir });
   fill(root, st, rootSrc, '/');
-  return { root, files: visit(root, rootSrc, ''), entries: () => entries };
+  visit(root, rootSrc, '');
+  return { root, files, entries };
 }

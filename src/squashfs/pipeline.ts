@@ -110,7 +110,7 @@ export class DataPipeline {
   ): Promise<void> {
     if (first) dataOf(node);
     this.push({ kind: 'blocks', src: { ...file, offset, length } }, { node, first, length });
-    await this.maybeFlush();
+    await this.settle();
   }
 
   /** The tail (less than a block) of a file the workers read from disk. */
@@ -118,7 +118,7 @@ export class DataPipeline {
     this.placeTail(node, length);
     this.frag.parts.push({ ...file, offset, length });
     this.frag.used += length;
-    await this.maybeFlush();
+    await this.settle();
   }
 
   /**
@@ -155,11 +155,6 @@ export class DataPipeline {
   commitTail(node: TreeNode, length: number): void {
     this.placeTail(node, length);
     this.frag.used += length;
-  }
-
-  /** Submits the current task when it is big enough; waits while the window is full. */
-  async settle(): Promise<void> {
-    await this.maybeFlush();
   }
 
   /** Counts bytes that needed no work (duplicates) towards progress. */
@@ -205,7 +200,8 @@ export class DataPipeline {
     this.pendingBytes += target.length;
   }
 
-  private async maybeFlush(): Promise<void> {
+  /** Submits the current task when it is big enough; waits while the window is full. */
+  async settle(): Promise<void> {
     if (this.pendingBytes >= this.opts.taskBytes || this.items.length >= TASK_ITEMS) await this.flush();
   }
 

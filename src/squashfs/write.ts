@@ -96,11 +96,10 @@ export async function writeImage(
       progress({ phase: 'scan', done: 0 });
       const walked = walkDirectory(source, { excludes: o.excludes, noXattrs: o.noXattrs });
       root = walked.root;
-      duplicateFiles = await feedDirectory(pool, pipeline, walked.files, o, signal, (n) => {
-        total = n;
-        progress({ phase: 'scan', done: walked.entries(), total: walked.entries() });
-      });
-      entries = walked.entries();
+      entries = walked.entries;
+      progress({ phase: 'scan', done: entries, total: entries });
+      total = walked.files.reduce((sum, f) => sum + (f.node.size ?? 0), 0);
+      duplicateFiles = await feedDirectory(pool, pipeline, walked.files, o, signal);
     } else {
       const r = await readTarTree(source, pipeline, o, signal);
       root = r.root;
@@ -159,20 +158,15 @@ interface Walked {
 async function feedDirectory(
   pool: Piscina,
   pipeline: DataPipeline,
-  files: Iterable<Walked>,
+  all: Walked[],
   o: ResolvedOptions,
   signal: AbortSignal,
-  onWalked: (bytes: number) => void,
 ): Promise<number> {
-  const all = [...files];
   const countBySize = new Map<number, number>();
-  let total = 0;
   for (const f of all) {
     const size = f.node.size ?? 0;
-    total += size;
     if (size > 0) countBySize.set(size, (countBySize.get(size) ?? 0) + 1);
   }
-  onWalked(total);
   const shared = all.filter((f) => (countBySize.get(f.node.size ?? 0) ?? 0) > 1);
   const hashOf = hashFiles(pool, shared, signal, o.stallTimeoutMs);
   const firstBy = new Map<string, TreeNode>();

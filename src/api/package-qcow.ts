@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { defaultSettings, type Settings } from '../config/settings.js';
+import { defaultSettings, qcowImageReference, type Settings } from '../config/settings.js';
 import type { BuildConfig } from '../config/types.js';
 import { importImage, inspectImage } from '../engine/container-io.js';
 import { ConfigError } from '../errors.js';
@@ -10,14 +10,6 @@ import { toolVersion } from './tool-version.js';
 
 export interface PackageQcowOptions extends CommonOptions {
   config?: BuildConfig;
-}
-
-/** `${DOCKER_REGISTRY}/${IMAGE_PREFIX}/${QCOW_BUNDLE}:${IMAGE_TAG}-${DISTRO}` */
-export function qcowImageReference(
-  s: Pick<Settings, 'dockerRegistry' | 'imagePrefix' | 'imageTag' | 'distro' | 'qcowBundle'>,
-): string {
-  const name = s.qcowBundle.replace(/[^a-z0-9._-]+/gi, '-').toLowerCase();
-  return `${s.dockerRegistry}/${s.imagePrefix}/${name}:${s.imageTag}-${s.distro}`;
 }
 
 /**

@@ -303,6 +303,14 @@ export function imageReference(
   return `${s.dockerRegistry}/${s.imagePrefix}/image-builder:${s.imageTag}-${s.distro}`;
 }
 
+/** `${DOCKER_REGISTRY}/${IMAGE_PREFIX}/${QCOW_BUNDLE}:${IMAGE_TAG}-${DISTRO}` */
+export function qcowImageReference(
+  s: Pick<Settings, 'dockerRegistry' | 'imagePrefix' | 'imageTag' | 'distro' | 'qcowBundle'>,
+): string {
+  const name = s.qcowBundle.replace(/[^a-z0-9._-]+/gi, '-').toLowerCase();
+  return `${s.dockerRegistry}/${s.imagePrefix}/${name}:${s.imageTag}-${s.distro}`;
+}
+
 /** Names of settings whose values must never be printed in full. */
 export function redactUrlCredentials(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');

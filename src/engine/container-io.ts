@@ -5,16 +5,11 @@
  * {@link withContainer}, which always removes it.
  */
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
+import type Docker from 'dockerode';
 import { BuildError } from '../errors.js';
+import { docker, followProgress } from './docker-client.js';
 
 export const CUT_LABEL = 'io.airshipit.image-builder.cut';
-
-let client: Docker | undefined;
-function docker(): Docker {
-  client ??= new Docker();
-  return client;
-}
 
 export interface ImageFacts {
   id: string;
@@ -27,7 +22,7 @@ export interface ImageFacts {
 /** Facts about a local image, or null when it does not exist. @throws BuildError when the daemon fails. */
 export async function inspectImage(ref: string): Promise<ImageFacts | null> {
   try {
-    const info = await docker().getImage(ref).inspect();
+    const info = await (await docker()).getImage(ref).inspect();
     return {
       id: info.Id,
       digest: info.RepoDigests?.[0] ?? info.Id,
@@ -64,7 +59,7 @@ export async function withContainer<T>(
 ): Promise<T> {
   let created: Docker.Container;
   try {
-    created = await docker().createContainer({
+    created = await (await docker()).createContainer({
       Image: ref,
       Cmd: ['/bin/true'],
       Labels: { [CUT_LABEL]: '1', ...labels },
@@ -91,7 +86,10 @@ export async function withContainer<T>(
 
 /** Ids of containers still carrying `label=value` (for tests and sweeps). */
 export async function containersLabelled(label: string, value: string): Promise<string[]> {
-  const list = await docker().listContainers({ all: true, filters: { label: [`${label}=${value}`] } });
+  const list = await (await docker()).listContainers({
+    all: true,
+    filters: { label: [`${label}=${value}`] },
+  });
   return list.map((c) => c.Id);
 }
 
@@ -107,17 +105,11 @@ export async function importImage(
   const changes = Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
   const [repo, tag] = splitRef(ref);
   try {
-    const stream = await docker().importImage(
+    const stream = await (await docker()).importImage(
       tar as unknown as NodeJS.ReadableStream,
       { repo, tag, changes } as object,
     );
-    await new Promise<void>((resolve, reject) => {
-      docker().modem.followProgress(stream, (err: Error | null, out: { error?: string }[]) => {
-        const bad = out?.find((o) => o.error);
-        if (err || bad) reject(err ?? new Error(bad?.error));
-        else resolve();
-      });
-    });
+    await followProgress(stream);
   } catch (err) {
     throw new BuildError(`docker: cannot import image ${ref}: ${(err as Error).message}`, {}, { cause: err });
   }
@@ -128,7 +120,7 @@ export async function importImage(
 
 /** Removes a local image (tests, cleanup); missing is fine. */
 export async function removeImage(ref: string): Promise<void> {
-  await docker()
+  await (await docker())
     .getImage(ref)
     .remove({ force: true })
     .catch(() => undefined);

@@ -4,20 +4,13 @@
  * can be swept up by label on the next run.
  */
 import type { Readable } from 'node:stream';
-import Docker from 'dockerode';
 import { BuildError } from '../errors.js';
+import { docker, followProgress } from './docker-client.js';
 
 /** Label on every container the build creates; its value is the session id. */
 export const SESSION_LABEL = 'airship-image-builder.session';
 /** Label on intermediate images: `<stage>:<digest>`. */
 export const STAGE_LABEL = 'airship-image-builder.stage';
-
-let client: Docker | undefined;
-
-function docker(): Docker {
-  client ??= new Docker();
-  return client;
-}
 
 function describe(err: unknown): string {
   if (err && typeof err === 'object' && 'json' in err) {
@@ -37,21 +30,6 @@ export function labelChanges(labels: Readonly<Record<string, string>>): string[]
   return Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
 }
 
-/** Reads a Docker JSON-lines progress stream to its end; throws on an `error` line. */
-function followProgress(stream: NodeJS.ReadableStream): Promise<Array<Record<string, unknown>>> {
-  return new Promise((resolve, reject) => {
-    docker().modem.followProgress(stream, (err: Error | null, out: Array<Record<string, unknown>>) => {
-      if (err) {
-        reject(err);
-        return;
-      }
-      const bad = out.find((o) => typeof o.error === 'string');
-      if (bad) reject(new Error(String(bad.error)));
-      else resolve(out);
-    });
-  });
-}
-
 /**
  * Imports a root file system tar stream as an image (nothing unpacked on the host).
  * @returns the new image id.
@@ -63,7 +41,9 @@ export async function importTar(
   signal?: AbortSignal,
 ): Promise<string> {
   try {
-    const stream = (await docker().importImage(tar, {
+    const stream = (await (
+      await docker()
+    ).importImage(tar, {
       changes: [...changes],
       ...(signal ? { abortSignal: signal } : {}),
     })) as NodeJS.ReadableStream;
@@ -82,7 +62,7 @@ export async function importTar(
 /** The id of an image, or null when there is none. */
 export async function imageId(ref: string): Promise<string | null> {
   try {
-    const info = await docker().getImage(ref).inspect();
+    const info = await (await docker()).getImage(ref).inspect();
     return info.Id;
   } catch {
     return null;
@@ -92,7 +72,7 @@ export async function imageId(ref: string): Promise<string | null> {
 /** Labels of an image (empty when it has none). */
 export async function imageLabels(ref: string): Promise<Record<string, string>> {
   try {
-    const info = await docker().getImage(ref).inspect();
+    const info = await (await docker()).getImage(ref).inspect();
     return info.Config?.Labels ?? {};
   } catch (err) {
     fail(`inspect ${ref}`, err);
@@ -103,7 +83,7 @@ export async function imageLabels(ref: string): Promise<Record<string, string>> 
 export async function tagImage(id: string, ref: string): Promise<void> {
   const { repo, tag } = splitRef(ref);
   try {
-    await docker().getImage(id).tag({ repo, tag });
+    await (await docker()).getImage(id).tag({ repo, tag });
   } catch (err) {
     fail(`tag ${ref}`, err);
   }
@@ -112,7 +92,7 @@ export async function tagImage(id: string, ref: string): Promise<void> {
 /** Removes an image (or tag); missing images are ignored. */
 export async function removeImage(ref: string): Promise<void> {
   try {
-    await docker().getImage(ref).remove({ noprune: false });
+    await (await docker()).getImage(ref).remove({ noprune: false });
   } catch {
     // already gone or in use by another tag: nothing to clean
   }
@@ -132,7 +112,9 @@ export function splitRef(ref: string): { repo: string; tag: string } {
 export async function pushImage(ref: string, signal?: AbortSignal): Promise<void> {
   const { tag } = splitRef(ref);
   try {
-    const stream = (await docker()
+    const stream = (await (
+      await docker()
+    )
       .getImage(ref)
       .push({ tag, ...(signal ? { abortSignal: signal } : {}) })) as NodeJS.ReadableStream;
     await followProgress(stream);
@@ -156,7 +138,7 @@ export async function createContainer(
   opts: { session: string; name: string; start: boolean; env?: string[] },
 ): Promise<BuildContainer> {
   try {
-    const c = await docker().createContainer({
+    const c = await (await docker()).createContainer({
       Image: image,
       name: opts.name,
       Cmd: ['sleep', 'infinity'],
@@ -175,7 +157,7 @@ export async function createContainer(
 /** Force-removes a container; a missing one is fine. */
 export async function removeContainer(id: string): Promise<void> {
   try {
-    await docker().getContainer(id).remove({ force: true, v: true });
+    await (await docker()).getContainer(id).remove({ force: true, v: true });
   } catch (err) {
     const code = (err as { statusCode?: number }).statusCode;
     if (code !== 404 && code !== 409) fail(`remove container ${id}`, err);
@@ -186,7 +168,7 @@ export async function removeContainer(id: string): Promise<void> {
 export async function sweepContainers(session?: string): Promise<number> {
   const filter = session ? `${SESSION_LABEL}=${session}` : SESSION_LABEL;
   try {
-    const list = await docker().listContainers({ all: true, filters: { label: [filter] } });
+    const list = await (await docker()).listContainers({ all: true, filters: { label: [filter] } });
     for (const c of list) await removeContainer(c.Id);
     return list.length;
   } catch (err) {
@@ -201,9 +183,9 @@ export async function sweepContainers(session?: string): Promise<number> {
 export async function commitContainer(id: string, changes: readonly string[]): Promise<string> {
   try {
     // The container keeps running `sleep`; pause is the default and keeps the snapshot consistent.
-    const res = (await docker()
-      .getContainer(id)
-      .commit({ changes: [...changes], pause: true })) as { Id: string };
+    const res = (await (await docker()).getContainer(id).commit({ changes: [...changes], pause: true })) as {
+      Id: string;
+    };
     return res.Id;
   } catch (err) {
     fail(`commit container ${id}`, err);
@@ -213,7 +195,7 @@ export async function commitContainer(id: string, changes: readonly string[]): P
 /** The container's file system as a tar stream (`docker export`). */
 export async function exportContainer(id: string): Promise<Readable> {
   try {
-    return (await docker().getContainer(id).export()) as unknown as Readable;
+    return (await (await docker()).getContainer(id).export()) as unknown as Readable;
   } catch (err) {
     fail(`export container ${id}`, err);
   }
@@ -222,7 +204,7 @@ export async function exportContainer(id: string): Promise<Readable> {
 /** A tar stream of `path` inside the container. */
 export async function getArchive(id: string, path: string): Promise<Readable> {
   try {
-    return (await docker().getContainer(id).getArchive({ path })) as unknown as Readable;
+    return (await (await docker()).getContainer(id).getArchive({ path })) as unknown as Readable;
   } catch (err) {
     fail(`read ${path} from container ${id}`, err);
   }
@@ -231,7 +213,7 @@ export async function getArchive(id: string, path: string): Promise<Readable> {
 /** Unpacks a tar stream into `path` inside the container. */
 export async function putArchive(id: string, tar: Readable, path: string): Promise<void> {
   try {
-    await docker().getContainer(id).putArchive(tar, { path });
+    await (await docker()).getContainer(id).putArchive(tar, { path });
   } catch (err) {
     fail(`copy files into container ${id}`, err);
   }
@@ -243,7 +225,7 @@ export async function putArchive(id: string, tar: Readable, path: string): Promi
  */
 export async function pingDocker(): Promise<void> {
   try {
-    await docker().ping();
+    await (await docker()).ping();
   } catch (err) {
     fail('the Docker Engine does not answer (is dockerd running and /var/run/docker.sock reachable?)', err);
   }
@@ -252,7 +234,7 @@ export async function pingDocker(): Promise<void> {
 /** Containers carrying the session label, with their session ids. */
 export async function listSessionContainers(): Promise<Array<{ id: string; session: string }>> {
   try {
-    const list = await docker().listContainers({ all: true, filters: { label: [SESSION_LABEL] } });
+    const list = await (await docker()).listContainers({ all: true, filters: { label: [SESSION_LABEL] } });
     return list.map((c) => ({ id: c.Id, session: c.Labels?.[SESSION_LABEL] ?? '' }));
   } catch (err) {
     fail('list containers', err);

@@ -1,5 +1,4 @@
 /** Probes the Docker Engine: reachable, and which version answers. */
-import Docker from 'dockerode';
 import type { ProbeResult } from './probe-types.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -28,6 +27,7 @@ export async function probeDocker(): Promise<ProbeResult> {
   };
   const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   try {
+    const Docker = (await import('dockerode')).default;
     const docker = new Docker();
     await withTimeout(docker.ping(), 5000);
     const v = await withTimeout(docker.version(), 5000);

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { resolveConfig } from '../../api.js';
-import { renderConfig } from '../render-config.js';
 import { action, printWarnings } from '../run.js';
 import { addSettingOptions, settingsFrom } from '../settings-options.js';
 
@@ -15,6 +14,8 @@ export function registerConfig(program: Command): void {
     action(async (opts: Record<string, unknown>) => {
       const { config, warnings } = await resolveConfig(settingsFrom(opts));
       printWarnings(warnings);
+      // The YAML printer loads only for this command.
+      const { renderConfig } = await import('../render-config.js');
       process.stdout.write(renderConfig(config, opts.json === true));
     }),
   );

@@ -1,7 +1,7 @@
 /** The library calls in-process (vitest runs the TypeScript sources; the worker thread comes from dist/). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cpuVerdict } from '../../../src/api/doctor.js';
+import { cpuVerdict } from '../../../src/api/cpu-verdict.js';
 import { parseCpuinfo } from '../../../src/cpu/cpuinfo.js';
 import { measureThroughput } from '../../../src/cpu/throughput.js';
 import { judge } from '../../../src/cpu/verdict.js';

@@ -6,7 +6,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitInfo(env, exports);
   airship::InitCompressor(env, exports);
   airship::InitWriter(env, exports);
-  airship::InitXattrs(env, exports);
+  airship::InitScan(env, exports);
   airship::InitCpuid(env, exports);
   return exports;
 }

@@ -7,7 +7,7 @@ namespace airship {
 void InitInfo(Napi::Env env, Napi::Object exports);
 void InitCompressor(Napi::Env env, Napi::Object exports);
 void InitWriter(Napi::Env env, Napi::Object exports);
-void InitXattrs(Napi::Env env, Napi::Object exports);
+void InitScan(Napi::Env env, Napi::Object exports);
 void InitCpuid(Napi::Env env, Napi::Object exports);
 
 }  // namespace airship

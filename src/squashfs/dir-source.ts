@@ -1,6 +1,6 @@
-/** Directory source: walks a tree with lstat/readlink/xattrs. File data is read later, by the workers. */
-import { lstatSync, readdirSync, readlinkSync, type Stats } from 'node:fs';
-import { native } from './native.js';
+/** Directory source: walks a tree (names, lstat facts, link targets, xattrs). File data is read later, by the workers. */
+import { lstatSync, type Stats } from 'node:fs';
+import { native, SCAN, type ScannedDir } from './native.js';
 import { encodeDev, isExcluded, kindFromMode, newDir, type TreeNode } from './tree.js';
 
 export interface WalkOptions {
@@ -29,8 +29,17 @@ function statError(display: string, err: unknown): Error {
   return Object.assign(new Error(`${what}: ${display}`, { cause: err }), { path: display });
 }
 
+/** The display path of the entry a scan error names (its on-disk path is under `src`). */
+function failedEntry(err: unknown, src: Buffer, display: string): string {
+  const path = (err as { path?: string }).path;
+  const dir = src.toString();
+  if (!path?.startsWith(`${dir}/`)) return display;
+  return `${display === '/' ? '' : display}/${path.slice(dir.length + 1)}`;
+}
+
 /**
- * Walks `dir` in sorted order (byte order of names, as SquashFS directories need).
+ * Walks `dir` in sorted order (byte order of names, as SquashFS directories need), one native scan per
+ * directory.
  * @throws Error naming the entry when one vanishes or cannot be read.
  */
 export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
@@ -38,48 +47,41 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
   const root = newDir(Buffer.alloc(0), '/');
   const files: WalkedFile[] = [];
   const inodes = new Map<string, TreeNode>();
+  const scanDir = native().scanDir;
   let entries = 1;
 
-  const fill = (node: TreeNode, st: Stats, src: Buffer, display: string): void => {
-    node.perm = st.mode & 0o7777;
-    node.uid = st.uid;
-    node.gid = st.gid;
-    node.mtime = Math.floor(st.mtimeMs / 1000);
-    if (!opts.noXattrs) {
-      try {
-        node.xattrs = native().readXattrs(src);
-      } catch (err) {
-        throw statError(display, err);
-      }
-    }
-  };
-
   const visit = (node: TreeNode, src: Buffer, rel: string): void => {
-    let names: Buffer[];
+    let scan: ScannedDir;
     try {
-      names = readdirSync(src, { encoding: 'buffer' });
+      scan = scanDir(src, !opts.noXattrs);
     } catch (err) {
-      throw statError(node.path, err);
+      throw statError(failedEntry(err, src, node.path), err);
     }
-    names.sort(Buffer.compare);
-    for (const name of names) {
+    const { names, ends, stats, targets } = scan;
+    const xattrsOf = new Map(scan.xattrs);
+    for (let i = 0, from = 0; i < ends.length; from = ends[i] as number, i++) {
+      const name = names.subarray(from, ends[i]);
       const childRel = rel ? `${rel}/${name.toString()}` : name.toString();
       if (isExcluded(childRel, opts.excludes)) continue;
-      const childSrc = Buffer.concat([src, SLASH, name]);
-      const display = `/${childRel}`;
-      let st: Stats;
-      try {
-        st = lstatSync(childSrc);
-      } catch (err) {
-        throw statError(display, err);
-      }
-      const kind = kindFromMode(st.mode);
+      const at = i * SCAN.words;
+      const mode = stats[at + SCAN.mode] as number;
+      const kind = kindFromMode(mode);
       if (!kind) continue;
-      const child: TreeNode = { name, path: display, kind, perm: 0, uid: 0, gid: 0, mtime: 0, xattrs: [] };
+      const display = `/${childRel}`;
+      const child: TreeNode = {
+        name,
+        path: display,
+        kind,
+        perm: mode & 0o7777,
+        uid: stats[at + SCAN.uid] as number,
+        gid: stats[at + SCAN.gid] as number,
+        mtime: stats[at + SCAN.mtime] as number,
+        xattrs: xattrsOf.get(i) ?? [],
+      };
       node.children?.set(name.toString('latin1'), child);
       entries++;
-      if (kind !== 'dir' && st.nlink > 1) {
-        const key = `${st.dev}:${st.ino}`;
+      if (kind !== 'dir' && (stats[at + SCAN.nlink] as number) > 1) {
+        const key = `${stats[at + SCAN.dev]}:${stats[at + SCAN.ino]}`;
         const first = inodes.get(key);
         if (first) {
           child.linkTo = first;
@@ -88,24 +90,16 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
         }
         inodes.set(key, child);
       }
-      fill(child, st, childSrc, display);
       if (kind === 'dir') {
         child.children = new Map();
-        visit(child, childSrc, childRel);
+        visit(child, Buffer.concat([src, SLASH, name]), childRel);
       } else if (kind === 'file') {
-        child.size = st.size;
-        files.push({ node: child, source: childSrc });
+        child.size = stats[at + SCAN.size] as number;
+        files.push({ node: child, source: Buffer.concat([src, SLASH, name]) });
       } else if (kind === 'symlink') {
-        try {
-          child.target = readlinkSync(childSrc, { encoding: 'buffer' });
-        } catch (err) {
-          throw statError(display, err);
-        }
+        child.target = targets[i] ?? Buffer.alloc(0);
       } else if (kind === 'chr' || kind === 'blk') {
-        child.devno = encodeDev(
-          Math.floor(st.rdev / 256) & 0xfff,
-          (st.rdev & 0xff) | ((st.rdev >>> 12) & ~0xff),
-        );
+        child.devno = encodeDev(stats[at + SCAN.rdevMajor] as number, stats[at + SCAN.rdevMinor] as number);
       }
     }
   };
@@ -117,7 +111,17 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
     throw statError(dir, err);
   }
   if (!st.isDirectory()) throw Object.assign(new Error(`source is not a directory: ${dir}`), { path: dir });
-  fill(root, st, rootSrc, '/');
+  root.perm = st.mode & 0o7777;
+  root.uid = st.uid;
+  root.gid = st.gid;
+  root.mtime = Math.floor(st.mtimeMs / 1000);
+  if (!opts.noXattrs) {
+    try {
+      root.xattrs = native().readXattrs(rootSrc);
+    } catch (err) {
+      throw statError(dir, err);
+    }
+  }
   visit(root, rootSrc, '');
   return { root, files, entries };
 }

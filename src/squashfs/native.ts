@@ -75,6 +75,35 @@ interface NativeAddon {
   SquashWriter: new (path: string, opts: CompressorConfig & { mkfsTime: number }) => NativeSquashWriter;
   BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
   readXattrs(path: Buffer | string): [string, Buffer][];
+  scanDir(dir: Buffer, xattrs: boolean): ScannedDir;
+}
+
+/** Numbers per entry in {@link ScannedDir.stats}, in this order. */
+export const SCAN = {
+  mode: 0,
+  uid: 1,
+  gid: 2,
+  mtime: 3,
+  size: 4,
+  nlink: 5,
+  dev: 6,
+  ino: 7,
+  rdevMajor: 8,
+  rdevMinor: 9,
+  words: 10,
+} as const;
+
+/** One directory's entries, sorted by name bytes. */
+export interface ScannedDir {
+  /** Names back to back; entry i is names[ends[i - 1] .. ends[i]). */
+  names: Buffer;
+  ends: Uint32Array;
+  /** {@link SCAN.words} numbers per entry (lstat, not following symlinks). */
+  stats: Float64Array;
+  /** Link target of each symlink entry. */
+  targets: (Buffer | undefined)[];
+  /** Entries that have xattrs: [entry index, pairs]. */
+  xattrs: [number, [string, Buffer][]][];
 }
 
 const require = createRequire(import.meta.url);

@@ -8,7 +8,13 @@ import { write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Piscina } from 'piscina';
 import type { CompressorConfig, NativeSquashWriter } from './native.js';
-import { type ByteSource, type CompressTask, unpackResult, type WorkItem } from './protocol.js';
+import {
+  type ByteSource,
+  type CompressTask,
+  resultCapacity,
+  unpackResult,
+  type WorkItem,
+} from './protocol.js';
 import type { FileData, TreeNode } from './tree.js';
 
 /** Items per task: bounds the per-task table and the message size. */
@@ -89,6 +95,8 @@ export class DataPipeline {
   private readonly bs: number;
   /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
   readonly chunk: number;
+  /** Result room for the largest task: a task closes once it holds `taskBytes`, so it holds less than that plus one chunk. */
+  private readonly capacity: number;
 
   constructor(
     private readonly pool: Piscina,
@@ -98,6 +106,8 @@ export class DataPipeline {
     this.bs = opts.cfg.blockSize;
     this.end = writer.dataEnd();
     this.chunk = Math.max(this.bs, Math.floor(opts.taskBytes / this.bs) * this.bs);
+    const most = opts.taskBytes + this.chunk;
+    this.capacity = resultCapacity(most, Math.ceil(most / this.bs) + TASK_ITEMS, TASK_ITEMS);
   }
 
   /** Full blocks of a file the workers read from disk; `length` is a whole number of blocks. */
@@ -219,6 +229,7 @@ export class DataPipeline {
       cfg: this.opts.cfg,
       items: this.items,
       buffers: this.buffers,
+      capacity: this.capacity,
     };
     if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
     const transfer = this.buffers.map((b) => b.buffer as ArrayBuffer);

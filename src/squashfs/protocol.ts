@@ -41,6 +41,8 @@ export interface CompressTask {
   buffers: Uint8Array[];
   /** A consumed result's buffer, handed back for the worker to write this result into. */
   spare?: ArrayBuffer;
+  /** Least size of a new result buffer: enough for the largest task, so every buffer can come back as a spare. */
+  capacity: number;
 }
 
 export interface HashTask {

@@ -126,8 +126,9 @@ function compressTask(task: CompressTask): ArrayBuffer {
   }
   // Compressed or raw, a block never takes more room than its input.
   const need = resultCapacity(input, blocks, task.items.length);
-  // A spare from an earlier result saves allocating (and garbage-collecting) megabytes per task.
-  const buf = task.spare && task.spare.byteLength >= need ? task.spare : new ArrayBuffer(need);
+  // A spare from an earlier result saves allocating, page-faulting and garbage-collecting megabytes per task.
+  const buf =
+    task.spare && task.spare.byteLength >= need ? task.spare : new ArrayBuffer(Math.max(need, task.capacity));
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;
   const table: number[] = [];

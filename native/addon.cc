@@ -7,6 +7,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitCompressor(env, exports);
   airship::InitWriter(env, exports);
   airship::InitScan(env, exports);
+  airship::InitFileIo(env, exports);
   airship::InitCpuid(env, exports);
   return exports;
 }

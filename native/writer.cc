@@ -11,6 +11,7 @@
 #include <sqfs/meta_writer.h>
 #include <sqfs/super.h>
 #include <sqfs/xattr_writer.h>
+#include <sys/stat.h>
 
 #include <cstring>
 #include <string>
@@ -137,56 +138,82 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     return Napi::Number::New(env, index);
   }
 
-  void FillBase(Napi::Env env, sqfs_inode_generic_t *ino, const Napi::Object &d, const std::string &entry) {
-    ino->base.mode = static_cast<uint16_t>(U32(d, "mode"));
-    Check(env, sqfs_id_table_id_to_index(ids_.get(), U32(d, "uid"), &ino->base.uid_idx), "adding a uid",
-          entry);
-    Check(env, sqfs_id_table_id_to_index(ids_.get(), U32(d, "gid"), &ino->base.gid_idx), "adding a gid",
-          entry);
-    ino->base.mod_time = U32(d, "mtime");
-    ino->base.inode_number = U32(d, "ino");
+  // Slots of the inode field array (src/squashfs/native.ts INODE).
+  enum Field {
+    kMode,
+    kUid,
+    kGid,
+    kMtime,
+    kIno,
+    kNlink,
+    kXattr,
+    kSize,
+    kStart,
+    kFragIndex,
+    kFragOffset,
+    kSparse,
+    kDevno,
+    kParent,
+    kFields
+  };
+
+  static const double *FieldsOf(Napi::Env env, const Napi::Value &v) {
+    if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        v.As<Napi::Float64Array>().ElementLength() < kFields)
+      throw Napi::TypeError::New(env, "inode fields must be a Float64Array of the INODE slots");
+    return v.As<Napi::Float64Array>().Data();
+  }
+  static uint32_t U32At(const double *f, Field k) { return static_cast<uint32_t>(f[k]); }
+
+  void FillBase(Napi::Env env, sqfs_inode_generic_t *ino, const double *f) {
+    ino->base.mode = static_cast<uint16_t>(U32At(f, kMode));
+    Check(env, sqfs_id_table_id_to_index(ids_.get(), U32At(f, kUid), &ino->base.uid_idx), "adding a uid");
+    Check(env, sqfs_id_table_id_to_index(ids_.get(), U32At(f, kGid), &ino->base.gid_idx), "adding a gid");
+    ino->base.mod_time = U32At(f, kMtime);
+    ino->base.inode_number = U32At(f, kIno);
   }
 
-  uint64_t Emit(Napi::Env env, const sqfs_inode_generic_t *ino, const std::string &entry) {
+  uint64_t Emit(Napi::Env env, const sqfs_inode_generic_t *ino) {
     sqfs_u64 block = 0;
     sqfs_u32 offset = 0;
     sqfs_meta_writer_get_position(inodes_.get(), &block, &offset);
-    Check(env, sqfs_meta_writer_write_inode(inodes_.get(), ino), "writing an inode", entry);
+    Check(env, sqfs_meta_writer_write_inode(inodes_.get(), ino), "writing an inode");
     return (block << 16) | offset;
   }
 
-  // writeInode({kind, mode, uid, gid, mtime, ino, nlink, xattr, path, ...}) → inode reference.
-  // kind file: start, size, fragIndex, fragOffset, blocks (Uint32Array of size words), sparse.
-  // kind symlink: target (Buffer). kind chr/blk: devno. kind fifo/sock: nothing more.
+  // writeInode(fields: Float64Array, payload?: Uint32Array | Buffer) → inode reference. The type comes from
+  // the mode bits; payload is a file's block size words or a symlink's target.
   Napi::Value WriteInode(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     Open(env);
-    Napi::Object d = info[0].As<Napi::Object>();
-    std::string kind = d.Get("kind").ToString().Utf8Value();
-    std::string entry = d.Get("path").IsString() ? d.Get("path").ToString().Utf8Value() : "";
-    uint32_t nlink = U32(d, "nlink", 1);
-    uint32_t xattr = U32(d, "xattr", kNoXattr);
+    const double *f = FieldsOf(env, info[0]);
+    uint32_t mode = U32At(f, kMode);
+    uint32_t nlink = U32At(f, kNlink);
+    uint32_t xattr = U32At(f, kXattr);
     bool ext = xattr != kNoXattr;
-    size_t payload = 0;
-    Napi::Uint32Array blocks;
-    Napi::Buffer<uint8_t> target;
-    if (kind == "file") {
-      blocks = d.Get("blocks").As<Napi::Uint32Array>();
-      payload = blocks.ElementLength() * sizeof(uint32_t);
-    } else if (kind == "symlink") {
-      target = d.Get("target").As<Napi::Buffer<uint8_t>>();
-      payload = target.Length();
+    const void *payload = nullptr;
+    size_t bytes = 0;
+    if (S_ISREG(mode) && info[1].IsTypedArray()) {
+      auto blocks = info[1].As<Napi::Uint32Array>();
+      payload = blocks.Data();
+      bytes = blocks.ElementLength() * sizeof(uint32_t);
+    } else if (S_ISLNK(mode)) {
+      if (!info[1].IsBuffer()) throw Napi::TypeError::New(env, "a symlink inode needs its target");
+      auto target = info[1].As<Napi::Buffer<uint8_t>>();
+      payload = target.Data();
+      bytes = target.Length();
     }
     std::unique_ptr<sqfs_inode_generic_t, CFree> ino(
-        static_cast<sqfs_inode_generic_t *>(std::calloc(1, sizeof(sqfs_inode_generic_t) + payload + 4)));
-    if (!ino) Check(env, SQFS_ERROR_ALLOC, "allocating an inode", entry);
-    ino->payload_bytes_available = static_cast<uint32_t>(payload + 4);
-    ino->payload_bytes_used = static_cast<uint32_t>(payload);
-    FillBase(env, ino.get(), d, entry);
-    if (kind == "file") {
-      uint64_t start = U64(d, "start"), size = U64(d, "size"), sparse = U64(d, "sparse");
-      uint32_t fragIndex = U32(d, "fragIndex", 0xFFFFFFFF), fragOffset = U32(d, "fragOffset");
-      std::memcpy(ino->extra, blocks.Data(), payload);
+        static_cast<sqfs_inode_generic_t *>(std::calloc(1, sizeof(sqfs_inode_generic_t) + bytes + 4)));
+    if (!ino) Check(env, SQFS_ERROR_ALLOC, "allocating an inode");
+    ino->payload_bytes_available = static_cast<uint32_t>(bytes + 4);
+    ino->payload_bytes_used = static_cast<uint32_t>(bytes);
+    if (bytes) std::memcpy(ino->extra, payload, bytes);
+    FillBase(env, ino.get(), f);
+    if (S_ISREG(mode)) {
+      uint64_t start = static_cast<uint64_t>(f[kStart]), size = static_cast<uint64_t>(f[kSize]),
+               sparse = static_cast<uint64_t>(f[kSparse]);
+      uint32_t fragIndex = U32At(f, kFragIndex), fragOffset = U32At(f, kFragOffset);
       ext = ext || nlink > 1 || sparse > 0 || start > 0xFFFFFFFFull || size > 0xFFFFFFFFull;
       if (ext) {
         ino->base.type = SQFS_INODE_EXT_FILE;
@@ -195,24 +222,24 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
         ino->base.type = SQFS_INODE_FILE;
         ino->data.file = {static_cast<uint32_t>(start), fragIndex, fragOffset, static_cast<uint32_t>(size)};
       }
-    } else if (kind == "symlink") {
-      std::memcpy(ino->extra, target.Data(), payload);
+    } else if (S_ISLNK(mode)) {
       ino->base.type = ext ? SQFS_INODE_EXT_SLINK : SQFS_INODE_SLINK;
-      ino->data.slink_ext = {nlink, static_cast<uint32_t>(payload), xattr};
-    } else if (kind == "chr" || kind == "blk") {
-      bool chr = kind == "chr";
+      ino->data.slink_ext = {nlink, static_cast<uint32_t>(bytes), xattr};
+    } else if (S_ISCHR(mode) || S_ISBLK(mode)) {
+      bool chr = S_ISCHR(mode);
       ino->base.type =
           chr ? (ext ? SQFS_INODE_EXT_CDEV : SQFS_INODE_CDEV) : (ext ? SQFS_INODE_EXT_BDEV : SQFS_INODE_BDEV);
-      ino->data.dev_ext = {nlink, U32(d, "devno"), xattr};
-    } else if (kind == "fifo" || kind == "sock") {
-      bool fifo = kind == "fifo";
+      ino->data.dev_ext = {nlink, U32At(f, kDevno), xattr};
+    } else if (S_ISFIFO(mode) || S_ISSOCK(mode)) {
+      bool fifo = S_ISFIFO(mode);
       ino->base.type = fifo ? (ext ? SQFS_INODE_EXT_FIFO : SQFS_INODE_FIFO)
                             : (ext ? SQFS_INODE_EXT_SOCKET : SQFS_INODE_SOCKET);
       ino->data.ipc_ext = {nlink, xattr};
     } else {
-      throw Napi::TypeError::New(env, "unknown inode kind " + kind + ": " + entry);
+      throw Napi::TypeError::New(env,
+                                 "writeInode: mode " + std::to_string(mode) + " is not a non-directory type");
     }
-    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get(), entry)));
+    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get())));
   }
 
   Napi::Value BeginDir(const Napi::CallbackInfo &info) {
@@ -234,22 +261,22 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     return env.Undefined();
   }
 
-  // endDir({mode, uid, gid, mtime, ino, nlink, xattr, parent, path}) → the directory's inode reference.
+  // endDir(fields: Float64Array) → the directory's inode reference (fields: INODE slots, parent included).
   Napi::Value EndDir(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    Napi::Object d = info[0].As<Napi::Object>();
-    std::string entry = d.Get("path").IsString() ? d.Get("path").ToString().Utf8Value() : "";
-    Check(env, sqfs_dir_writer_end(dirw_.get()), "finishing a directory", entry);
-    std::unique_ptr<sqfs_inode_generic_t, SqfsFree> ino(sqfs_dir_writer_create_inode(
-        dirw_.get(), U32(d, "nlink", 2), U32(d, "xattr", kNoXattr), U32(d, "parent")));
-    if (!ino) Check(env, SQFS_ERROR_ALLOC, "creating a directory inode", entry);
-    FillBase(env, ino.get(), d, entry);
+    const double *f = FieldsOf(env, info[0]);
+    Check(env, sqfs_dir_writer_end(dirw_.get()), "finishing a directory");
+    uint32_t nlink = U32At(f, kNlink);
+    std::unique_ptr<sqfs_inode_generic_t, SqfsFree> ino(
+        sqfs_dir_writer_create_inode(dirw_.get(), nlink, U32At(f, kXattr), U32At(f, kParent)));
+    if (!ino) Check(env, SQFS_ERROR_ALLOC, "creating a directory inode");
+    FillBase(env, ino.get(), f);
     // The library derives nlink from its argument its own way; SquashFS wants 2 + subdirectories.
     if (ino->base.type == SQFS_INODE_EXT_DIR)
-      ino->data.dir_ext.nlink = U32(d, "nlink", 2);
+      ino->data.dir_ext.nlink = nlink;
     else
-      ino->data.dir.nlink = U32(d, "nlink", 2);
-    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get(), entry)));
+      ino->data.dir.nlink = nlink;
+    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get())));
   }
 
   // finish({rootRef, rootIno, inodeCount}) → bytes used. Writes every table and the final superblock.

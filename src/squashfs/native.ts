@@ -16,38 +16,32 @@ export interface CompressorConfig {
   blockSize: number;
 }
 
-/** Inode description for {@link NativeSquashWriter.writeInode}. */
-export interface NativeInode {
-  kind: 'file' | 'symlink' | 'chr' | 'blk' | 'fifo' | 'sock';
-  path: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  ino: number;
-  nlink: number;
-  xattr: number;
-  start?: number;
-  size?: number;
-  sparse?: number;
-  fragIndex?: number;
-  fragOffset?: number;
-  blocks?: Uint32Array;
-  target?: Buffer;
-  devno?: number;
-}
-
-export interface NativeDirInode {
-  path: string;
-  mode: number;
-  uid: number;
-  gid: number;
-  mtime: number;
-  ino: number;
-  nlink: number;
-  xattr: number;
-  parent: number;
-}
+/**
+ * Slots of the number array that describes one inode to {@link NativeSquashWriter.writeInode} and
+ * {@link NativeSquashWriter.endDir}: numbers in a reused typed array cross into C++ far cheaper than an
+ * object's properties (tens of thousands of inodes per image). The file type comes from the mode bits.
+ */
+export const INODE = {
+  mode: 0,
+  uid: 1,
+  gid: 2,
+  mtime: 3,
+  ino: 4,
+  nlink: 5,
+  /** xattr index, or 0xffffffff for none. */
+  xattr: 6,
+  /** Files: size, first data block, fragment index and offset (0xffffffff: no fragment), sparse bytes. */
+  size: 7,
+  start: 8,
+  fragIndex: 9,
+  fragOffset: 10,
+  sparse: 11,
+  /** Character and block devices. */
+  devno: 12,
+  /** Directories: the parent's inode number. */
+  parent: 13,
+  words: 14,
+} as const;
 
 /** The libsquashfs-backed image writer (native/writer.cc). */
 export interface NativeSquashWriter {
@@ -57,10 +51,11 @@ export interface NativeSquashWriter {
   adoptData(end: number): void;
   addFragment(location: number, sizeWord: number): number;
   addXattrs(pairs: [string, Uint8Array][], path: string): number;
-  writeInode(inode: NativeInode): number;
+  /** Writes a non-directory inode; `payload` is a file's block size words or a symlink's target. */
+  writeInode(fields: Float64Array, payload?: Uint32Array | Buffer): number;
   beginDir(): void;
   addEntry(name: Buffer, ino: number, ref: number, mode: number): void;
-  endDir(dir: NativeDirInode): number;
+  endDir(fields: Float64Array): number;
   finish(root: { rootRef: number; rootIno: number; inodeCount: number }): number;
   close(): void;
 }
@@ -76,6 +71,10 @@ interface NativeAddon {
   BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
   readXattrs(path: Buffer | string): [string, Buffer][];
   scanDir(dir: Buffer, xattrs: boolean): ScannedDir;
+  /** Fills `dst` from the file at `offset` (path: raw bytes as a latin1 string). Error code ESHRANK: the file ended first. */
+  readRange(path: string, offset: number, dst: Uint8Array): void;
+  /** SHA-256 of the file's first `size` bytes. */
+  hashFile(path: string, size: number): Buffer;
 }
 
 /** Numbers per entry in {@link ScannedDir.stats}, in this order. */

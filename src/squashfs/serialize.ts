@@ -1,5 +1,5 @@
 /** Writes inodes and directories in post-order (children before their directory; the root last). */
-import type { NativeSquashWriter } from './native.js';
+import { INODE, type NativeSquashWriter } from './native.js';
 import { type TreeNode, TYPE_BITS } from './tree.js';
 
 export interface SerializeOptions {
@@ -12,15 +12,28 @@ export interface SerializeOptions {
 const XATTR_PREFIXES = ['user.', 'trusted.', 'security.'];
 
 const NO_XATTR = 0xffffffff;
+const NO_FRAGMENT = 0xffffffff;
 
 const owner = (n: TreeNode): TreeNode => n.linkTo ?? n;
 
-function sorted(dir: TreeNode): TreeNode[] {
-  return [...(dir.children?.values() ?? [])].sort((a, b) => Buffer.compare(a.name, b.name));
+/** Children in name-byte order; computed once per directory (numbering and writing both walk it). */
+function sortedChildren(dir: TreeNode, cache: Map<TreeNode, TreeNode[]>): TreeNode[] {
+  let kids = cache.get(dir);
+  if (!kids) {
+    kids = [...(dir.children?.values() ?? [])];
+    // Sources usually insert in order already; sort only when they did not.
+    for (let i = 1; i < kids.length; i++)
+      if (Buffer.compare((kids[i - 1] as TreeNode).name, (kids[i] as TreeNode).name) > 0) {
+        kids.sort((a, b) => Buffer.compare(a.name, b.name));
+        break;
+      }
+    cache.set(dir, kids);
+  }
+  return kids;
 }
 
 /** Assigns inode numbers 1..N in write order; returns N. */
-function number(root: TreeNode): number {
+function number(root: TreeNode, sorted: (dir: TreeNode) => TreeNode[]): number {
   let next = 1;
   const visit = (dir: TreeNode): void => {
     for (const c of sorted(dir)) {
@@ -36,38 +49,52 @@ function number(root: TreeNode): number {
   return next - 1;
 }
 
+const NO_BLOCKS = new Uint32Array(0);
+
 export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: SerializeOptions): number {
-  const count = number(root);
-  const base = (n: TreeNode) => ({
-    path: n.path,
-    uid: opts.allRoot ? 0 : n.uid,
-    gid: opts.allRoot ? 0 : n.gid,
-    mtime: opts.mtime ?? n.mtime,
-    ino: n.ino as number,
-    xattr: n.xattrs.length
+  const cache = new Map<TreeNode, TreeNode[]>();
+  const sorted = (dir: TreeNode) => sortedChildren(dir, cache);
+  const count = number(root, sorted);
+  const f = new Float64Array(INODE.words);
+  /** Fills the slots every inode has; returns `f`. */
+  const base = (n: TreeNode, mode: number, nlink: number): Float64Array => {
+    f.fill(0);
+    f[INODE.mode] = mode;
+    f[INODE.uid] = opts.allRoot ? 0 : n.uid;
+    f[INODE.gid] = opts.allRoot ? 0 : n.gid;
+    f[INODE.mtime] = opts.mtime ?? n.mtime;
+    f[INODE.ino] = n.ino as number;
+    f[INODE.nlink] = nlink;
+    f[INODE.xattr] = n.xattrs.length
       ? writer.addXattrs(
           n.xattrs.filter(([k]) => XATTR_PREFIXES.some((p) => k.startsWith(p))),
           n.path,
         )
-      : NO_XATTR,
-  });
+      : NO_XATTR;
+    return f;
+  };
+  const named = <T>(n: TreeNode, write: () => T): T => {
+    try {
+      return write();
+    } catch (err) {
+      throw new Error(`${(err as Error).message}: ${n.path}`, { cause: err });
+    }
+  };
   const writeLeaf = (n: TreeNode): number => {
-    const common = { ...base(n), mode: TYPE_BITS[n.kind] | n.perm, nlink: n.links ?? 1 };
+    if (n.kind === 'dir') throw new Error(`internal: directory as leaf ${n.path}`);
+    const fields = base(n, TYPE_BITS[n.kind] | n.perm, n.links ?? 1);
     if (n.kind === 'file') {
       const d = (n.linkData ?? n).data;
-      return writer.writeInode({
-        ...common,
-        kind: 'file',
-        size: n.size ?? 0,
-        start: d?.start ?? 0,
-        blocks: Uint32Array.from(d?.blocks ?? []),
-        fragIndex: d?.fragIndex ?? 0xffffffff,
-        fragOffset: d?.fragOffset ?? 0,
-        sparse: d?.sparse ?? 0,
-      });
+      fields[INODE.size] = n.size ?? 0;
+      fields[INODE.start] = d?.start ?? 0;
+      fields[INODE.fragIndex] = d?.fragIndex ?? NO_FRAGMENT;
+      fields[INODE.fragOffset] = d?.fragOffset ?? 0;
+      fields[INODE.sparse] = d?.sparse ?? 0;
+      const blocks = d?.blocks.length ? Uint32Array.from(d.blocks) : NO_BLOCKS;
+      return named(n, () => writer.writeInode(fields, blocks));
     }
-    if (n.kind === 'dir') throw new Error(`internal: directory as leaf ${n.path}`);
-    return writer.writeInode({ ...common, kind: n.kind, target: n.target, devno: n.devno ?? 0 });
+    fields[INODE.devno] = n.devno ?? 0;
+    return named(n, () => writer.writeInode(fields, n.target));
   };
   const visit = (dir: TreeNode, parent: number): number => {
     const kids = sorted(dir);
@@ -86,7 +113,9 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
       const o = owner(c);
       writer.addEntry(c.name, o.ino as number, o.ref as number, TYPE_BITS[o.kind] | o.perm);
     }
-    return writer.endDir({ ...base(dir), mode: TYPE_BITS.dir | dir.perm, nlink: 2 + subdirs, parent });
+    const fields = base(dir, TYPE_BITS.dir | dir.perm, 2 + subdirs);
+    fields[INODE.parent] = parent;
+    return named(dir, () => writer.endDir(fields));
   };
   root.ref = visit(root, count + 1);
   writer.finish({ rootRef: root.ref, rootIno: root.ino as number, inodeCount: count });

@@ -3,7 +3,7 @@
  * stores all-zero blocks as sparse and compresses the rest synchronously. One compressor per worker thread.
  */
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { move } from 'piscina';
 import { Compressor as ZstdCompressor } from 'zstd-napi';
@@ -61,37 +61,13 @@ function fail(display: string, what: string, cause?: unknown): never {
   throw err;
 }
 
-/** Reads `length` bytes of a file at `offset` into `dst`. */
-function readRange(
-  path: string,
-  display: string,
-  offset: number,
-  length: number,
-  fileSize: number,
-  dst: Uint8Array,
-): void {
-  let fd: number;
-  try {
-    fd = openSync(Buffer.from(path, 'latin1'), 'r');
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    fail(display, code === 'ENOENT' ? 'input file vanished' : `cannot read input file (${code})`, err);
-  }
-  try {
-    let done = 0;
-    while (done < length) {
-      const n = readSync(fd, dst, done, length - done, offset + done);
-      if (n === 0) fail(display, `input file shrank while reading (expected ${fileSize} bytes)`);
-      done += n;
-    }
-  } catch (err) {
-    if ((err as { path?: string }).path === display) throw err;
-    fail(display, `cannot read input file (${(err as NodeJS.ErrnoException).code})`, err);
-  } finally {
-    closeSync(fd);
-  }
+/** Turns a native read error into one naming the input file. */
+function readError(display: string, fileSize: number, err: unknown): never {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') fail(display, 'input file vanished', err);
+  if (code === 'ESHRANK') fail(display, `input file shrank while reading (expected ${fileSize} bytes)`, err);
+  fail(display, `cannot read input file (${code})`, err);
 }
-
 // Input bytes read from files land here; reused across tasks (8-byte aligned for the all-zero check).
 let scratch = new Uint8Array(0);
 
@@ -104,8 +80,13 @@ function scratchOf(n: number): Uint8Array {
 function bytesOf(src: ByteSource, task: CompressTask, dst: Uint8Array): Uint8Array {
   if ('buffer' in src)
     return (task.buffers[src.buffer] as Uint8Array).subarray(src.offset, src.offset + src.length);
-  readRange(src.path, src.display, src.offset, src.length, src.fileSize, dst.subarray(0, src.length));
-  return dst.subarray(0, src.length);
+  const bytes = dst.subarray(0, src.length);
+  try {
+    native().readRange(src.path, src.offset, bytes);
+  } catch (err) {
+    readError(src.display, src.fileSize, err);
+  }
+  return bytes;
 }
 
 function cachePath(dir: string, key: string): string {
@@ -193,27 +174,13 @@ function compressTask(task: CompressTask): ArrayBuffer {
 }
 
 function hashTask(task: HashTask): string[] {
+  const { hashFile } = native();
   return task.items.map((it) => {
-    const h = createHash('sha256');
-    let fd: number;
     try {
-      fd = openSync(Buffer.from(it.path, 'latin1'), 'r');
+      return hashFile(it.path, it.size).toString('hex');
     } catch (err) {
-      fail(it.display, `cannot read input file (${(err as NodeJS.ErrnoException).code})`, err);
+      return readError(it.display, it.size, err);
     }
-    try {
-      const buf = Buffer.allocUnsafe(Math.min(it.size, 1 << 20));
-      let done = 0;
-      while (done < it.size) {
-        const n = readSync(fd, buf, 0, Math.min(buf.length, it.size - done), done);
-        if (n === 0) fail(it.display, `input file shrank while reading (expected ${it.size} bytes)`);
-        h.update(buf.subarray(0, n));
-        done += n;
-      }
-    } finally {
-      closeSync(fd);
-    }
-    return h.digest('hex');
   });
 }
 

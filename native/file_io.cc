@@ -1,0 +1,116 @@
+// File reads for the compression workers: a range into a caller's buffer, or a whole file's SHA-256, each in
+// one call (open, read, close). Tens of thousands of small files make the per-call cost of three or four
+// JS fs calls per file add up.
+#include <fcntl.h>
+#include <openssl/evp.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "fs_error.h"
+
+namespace airship {
+
+// Paths travel between threads as latin1 strings, one char per raw byte (names need not be UTF-8).
+static std::string RawPath(Napi::Env env, const Napi::Value &v) {
+  if (v.IsBuffer()) {
+    auto b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  size_t len = 0;
+  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok)
+    throw Napi::TypeError::New(env, "path must be a latin1 string or a Buffer");
+  std::string out(len, '\0');
+  napi_get_value_string_latin1(env, v, out.data(), len + 1, &len);
+  return out;
+}
+
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+static Napi::Error Shrank(Napi::Env env, const std::string &path) {
+  Napi::Error e = Napi::Error::New(env, "file shrank while reading: " + path);
+  e.Set("code", Napi::String::New(env, "ESHRANK"));
+  e.Set("path", Napi::String::New(env, path));
+  return e;
+}
+
+// Reads exactly `length` bytes at `offset` into dst; ESHRANK when the file ends first.
+static void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length,
+                      uint64_t offset) {
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = pread(fd, dst + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ErrnoError(env, "read", path, errno);
+    }
+    if (n == 0) throw Shrank(env, path);
+    done += static_cast<size_t>(n);
+  }
+}
+
+static int OpenRead(Napi::Env env, const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw ErrnoError(env, "open", path, errno);
+  return fd;
+}
+
+// readRange(path, offset, dst: Uint8Array): fills dst from the file at offset.
+static Napi::Value ReadRange(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = RawPath(env, info[0]);
+  uint64_t offset = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "readRange(path, offset, dst: Uint8Array)");
+  auto dst = info[2].As<Napi::Uint8Array>();
+  Fd fd(OpenRead(env, path));
+  ReadFully(env, fd.get(), path, dst.Data(), dst.ByteLength(), offset);
+  return env.Undefined();
+}
+
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX *c) const { EVP_MD_CTX_free(c); }
+};
+
+// hashFile(path, size) → SHA-256 of the first `size` bytes (Buffer of 32); ESHRANK when the file is shorter.
+static Napi::Value HashFile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = RawPath(env, info[0]);
+  uint64_t size = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
+  thread_local std::vector<uint8_t> buf(1 << 20);
+  std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
+  if (!ctx || EVP_DigestInit_ex(ctx.get(), EVP_sha256(), nullptr) != 1)
+    throw Napi::Error::New(env, "cannot start a SHA-256 digest");
+  Fd fd(OpenRead(env, path));
+  for (uint64_t at = 0; at < size;) {
+    size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - at));
+    ReadFully(env, fd.get(), path, buf.data(), n, at);
+    EVP_DigestUpdate(ctx.get(), buf.data(), n);
+    at += n;
+  }
+  auto out = Napi::Buffer<uint8_t>::New(env, 32);
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx.get(), out.Data(), &len);
+  return out;
+}
+
+void InitFileIo(Napi::Env env, Napi::Object exports) {
+  exports.Set("readRange", Napi::Function::New(env, ReadRange));
+  exports.Set("hashFile", Napi::Function::New(env, HashFile));
+}
+
+}  // namespace airship

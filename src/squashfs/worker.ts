@@ -4,9 +4,9 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { move } from 'piscina';
-import { Compressor as ZstdCompressor } from 'zstd-napi';
 import { type CompressorConfig, native } from './native.js';
 import {
   type ByteSource,
@@ -29,7 +29,9 @@ function compressorFor(cfg: CompressorConfig): CompressFn {
   if (current?.key === key) return current.fn;
   let fn: CompressFn;
   if (cfg.comp === 'zstd') {
-    const z = new ZstdCompressor();
+    // Loaded only when used: every worker pays for its imports at start-up, while the walk needs the cores.
+    const { Compressor } = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
+    const z = new Compressor();
     z.setParameters({ compressionLevel: cfg.level ?? 15 });
     fn = (block, dst) => {
       const out = z.compress(block);

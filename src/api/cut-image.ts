@@ -8,6 +8,7 @@ import { ConfigError, type Diagnostic, UsageError } from '../errors.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
+import { inLanes } from '../stages/lanes.js';
 import { applyOsconfig, newSession } from '../stages/osconfig.js';
 import { cutQcow } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
@@ -133,11 +134,11 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
   }
 
   const plans = await planBundles(config, settings);
-  const results: CutArtifact[] = [];
-  const queue = [...plans];
-  const worker = async () => {
-    for (let next = queue.shift(); next; next = queue.shift()) {
-      const { bundle, plan } = next;
+  // Bundles are cut side by side; every cut settles before a failure is reported, so no container outlives the call.
+  const results = await inLanes(
+    plans,
+    opts.concurrency ?? 2,
+    async ({ bundle, plan }): Promise<CutArtifact> => {
       const file = join(outDir, `${bundle.name}.qcow2`);
       const stage = `qcow:${bundle.name}`;
       const t0 = Date.now();
@@ -171,11 +172,8 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
         epoch,
       );
       opts.onProgress?.({ stage, kind: 'done', elapsedMs: cutMs, message: file });
-      results.push({ file, ...side, cutMs, boots: [] });
-    }
-  };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 2, plans.length)) }, worker),
+      return { file, ...side, cutMs, boots: [] };
+    },
   );
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
   for (const r of results) {

@@ -12,6 +12,7 @@ import { type Accel, bootVm, type Firmware, kvmBootsKernel } from '../engine/qem
 import { createOverlay } from '../engine/qemu-img.js';
 import { extractFromIso, makeDataIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
+import { inLanes } from './lanes.js';
 
 export interface BootTestInput {
   artifact: string;
@@ -105,27 +106,6 @@ export async function chooseAccel(cacheDir: string, kernel: string | null): Prom
   return accel;
 }
 
-/** Runs `fn` over `items` with at most `limit` at once; results in item order. */
-async function inPool<T, R>(
-  items: readonly T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const k = next++;
-      results[k] = await fn(items[k] as T).then(
-        (value) => ({ status: 'fulfilled', value }) as const,
-        (reason: unknown) => ({ status: 'rejected', reason }) as const,
-      );
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  return results;
-}
-
 /**
  * Boots `artifact` once per firmware.
  * @throws BuildError with the tail of the serial log when a boot does not reach the expected prompt.
@@ -134,7 +114,6 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
   await mkdir(i.logDir, { recursive: true });
   await mkdir(i.cacheDir, { recursive: true });
   const scratch = await mkdtemp(join(i.cacheDir, 'boot-'));
-  const outcomes: BootOutcome[] = [];
   try {
     let kernel: string | null = null;
     if (i.kind === 'iso' && !i.accel) {
@@ -219,11 +198,7 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
     };
     // Guests boot side by side (one per core): a boot is mostly one busy vCPU, so two at once take little
     // longer than one. Every boot finishes before the first failure is reported.
-    const settled = await inPool(i.firmware, i.parallel ?? Math.min(2, availableParallelism()), bootOne);
-    const failed = settled.find((x): x is PromiseRejectedResult => x.status === 'rejected');
-    if (failed) throw failed.reason;
-    for (const x of settled) if (x.status === 'fulfilled') outcomes.push(x.value);
-    return outcomes;
+    return await inLanes(i.firmware, i.parallel ?? Math.min(2, availableParallelism()), bootOne);
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -32,4 +32,20 @@ describe('broken configurations', () => {
     expect(r.stderr).toMatch(/^error: /m);
     expect(r.status).toBe(2);
   });
+
+  // The commands that build check the whole configuration first: a mistake costs no Docker call (the engine
+  // address below answers nothing) and gets the same answer as `config validate`.
+  it.each([
+    ['build', 'bad-yaml'],
+    ['build', 'missing-required-key'],
+    ['cut-image', 'unknown-compressor'],
+    ['cut-image', 'overlapping-partitions'],
+  ])('%s exits 2 on %s before touching Docker', (command, name) => {
+    const c = JSON.parse(readFileSync(join(CORPUS, name, 'case.json'), 'utf8')) as Case;
+    const workdir = relative(ROOT, join(CORPUS, name, 'manifests'));
+    const r = runCli([command, '--workdir', workdir], { DOCKER_HOST: 'unix:///nonexistent/docker.sock' });
+    for (const text of c.expect) expect(r.stderr).toContain(text);
+    expect(r.stderr).not.toMatch(/docker/i);
+    expect(r.status).toBe(2);
+  });
 });

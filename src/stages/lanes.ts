@@ -1,0 +1,28 @@
+/**
+ * Runs `fn` over `items` in at most `limit` lanes. After a failure no new item starts, and the calls already
+ * running settle before the first failure is thrown, so nothing (a guest, a container, a temp file) outlives
+ * the call.
+ * @returns the results in item order.
+ */
+export async function inLanes<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T) => Promise<R>,
+): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let failure: { reason: unknown } | undefined;
+  let next = 0;
+  const lane = async () => {
+    while (next < items.length && !failure) {
+      const k = next++;
+      try {
+        results[k] = await fn(items[k] as T);
+      } catch (reason) {
+        failure ??= { reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
+  if (failure) throw failure.reason;
+  return results;
+}

@@ -7,6 +7,7 @@
 import type { Readable } from 'node:stream';
 import type Docker from 'dockerode';
 import { BuildError } from '../errors.js';
+import { labelChanges, splitRef } from './docker.js';
 import { docker, followProgress } from './docker-client.js';
 
 export const CUT_LABEL = 'io.airshipit.image-builder.cut';
@@ -102,8 +103,8 @@ export async function importImage(
   ref: string,
   labels: Record<string, string>,
 ): Promise<string> {
-  const changes = Object.entries(labels).map(([k, v]) => `LABEL ${k}=${JSON.stringify(v)}`);
-  const [repo, tag] = splitRef(ref);
+  const changes = labelChanges(labels);
+  const { repo, tag } = splitRef(ref);
   try {
     const stream = await (await docker()).importImage(
       tar as unknown as NodeJS.ReadableStream,
@@ -124,10 +125,4 @@ export async function removeImage(ref: string): Promise<void> {
     .getImage(ref)
     .remove({ force: true })
     .catch(() => undefined);
-}
-
-function splitRef(ref: string): [string, string] {
-  const at = ref.lastIndexOf(':');
-  if (at > ref.lastIndexOf('/')) return [ref.slice(0, at), ref.slice(at + 1)];
-  return [ref, 'latest'];
 }

@@ -1,4 +1,5 @@
 /** Probes the Docker Engine: reachable, and which version answers. */
+import { docker } from './docker-client.js';
 import type { ProbeResult } from './probe-types.js';
 
 function withTimeout<T>(p: Promise<T>, ms: number): Promise<T> {
@@ -27,10 +28,9 @@ export async function probeDocker(): Promise<ProbeResult> {
   };
   const where = process.env.DOCKER_HOST ?? 'unix:///var/run/docker.sock';
   try {
-    const Docker = (await import('dockerode')).default;
-    const docker = new Docker();
-    await withTimeout(docker.ping(), 5000);
-    const v = await withTimeout(docker.version(), 5000);
+    const engine = await docker();
+    await withTimeout(engine.ping(), 5000);
+    const v = await withTimeout(engine.version(), 5000);
     return { ...base, status: 'ok', detail: `Docker Engine ${v.Version} (API ${v.ApiVersion}) at ${where}` };
   } catch (err) {
     return {

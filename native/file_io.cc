@@ -12,35 +12,9 @@
 #include <vector>
 
 #include "addon.h"
-#include "fs_error.h"
+#include "fs_util.h"
 
 namespace airship {
-
-// Paths travel between threads as latin1 strings, one char per raw byte (names need not be UTF-8).
-static std::string RawPath(Napi::Env env, const Napi::Value &v) {
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
-  }
-  size_t len = 0;
-  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok)
-    throw Napi::TypeError::New(env, "path must be a latin1 string or a Buffer");
-  std::string out(len, '\0');
-  napi_get_value_string_latin1(env, v, out.data(), len + 1, &len);
-  return out;
-}
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 static Napi::Error Shrank(Napi::Env env, const std::string &path) {
   Napi::Error e = Napi::Error::New(env, "file shrank while reading: " + path);

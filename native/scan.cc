@@ -11,20 +11,25 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "addon.h"
-#include "fs_error.h"
+#include "fs_util.h"
 
 namespace airship {
+
+struct DirClose {
+  void operator()(DIR *d) const { closedir(d); }
+};
 
 // Numbers per entry in `stats`, in this order.
 enum Stat { kMode, kUid, kGid, kMtime, kSize, kNlink, kDev, kIno, kRdevMajor, kRdevMinor, kStatWords };
 
 // Xattrs of `path` (not following a symlink) as [[name, Buffer], ...]; an empty array when there are none or
 // the filesystem has no xattrs.
-Napi::Array ReadXattrsOf(Napi::Env env, const std::string &path) {
+static Napi::Array ReadXattrsOf(Napi::Env env, const std::string &path) {
   std::vector<char> names;
   for (;;) {
     ssize_t n = llistxattr(path.c_str(), nullptr, 0);
@@ -70,41 +75,30 @@ Napi::Array ReadXattrsOf(Napi::Env env, const std::string &path) {
   return out;
 }
 
-static std::string PathOf(const Napi::Value &v) {
-  if (v.IsBuffer()) {
-    auto b = v.As<Napi::Buffer<char>>();
-    return std::string(b.Data(), b.Length());
-  }
-  return v.ToString().Utf8Value();
-}
-
 // scanDir(dir: Buffer, xattrs: boolean) → {names: Buffer, ends: Uint32Array, stats: Float64Array,
 //   targets: (Buffer | undefined)[], xattrs: [index, pairs][]}
 // Entries come sorted by name bytes (the order SquashFS directories need); entry i's name is
 // names[ends[i-1] .. ends[i]) and its facts are stats[i * 10 ..] (see Stat).
 static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  std::string dir = PathOf(info[0]);
+  std::string dir = RawPath(env, info[0]);
   bool wantXattrs = info[1].ToBoolean();
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd < 0) throw ErrnoError(env, "open", dir, errno);
-  DIR *d = fdopendir(dfd);
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw ErrnoError(env, "open", dir, errno);
+  std::unique_ptr<DIR, DirClose> d(fdopendir(fd));
   if (!d) {
     int err = errno;
-    close(dfd);
+    close(fd);
     throw ErrnoError(env, "fdopendir", dir, err);
   }
+  int dfd = dirfd(d.get());
   std::vector<std::string> names;
   errno = 0;
-  while (dirent *e = readdir(d)) {
+  while (dirent *e = readdir(d.get())) {
     if (std::strcmp(e->d_name, ".") != 0 && std::strcmp(e->d_name, "..") != 0) names.emplace_back(e->d_name);
     errno = 0;
   }
-  if (errno != 0) {
-    int err = errno;
-    closedir(d);
-    throw ErrnoError(env, "readdir", dir, err);
-  }
+  if (errno != 0) throw ErrnoError(env, "readdir", dir, errno);
   // std::string compares as unsigned bytes, like memcmp.
   std::sort(names.begin(), names.end());
 
@@ -125,11 +119,8 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
     ends[i] = static_cast<uint32_t>(at);
     std::string path = dir + "/" + name;
     struct stat st;
-    if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {
-      int err = errno;
-      closedir(d);
-      throw ErrnoError(env, "lstat", path, err);
-    }
+    if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
+      throw ErrnoError(env, "lstat", path, errno);
     double *s = stats.Data() + i * kStatWords;
     s[kMode] = st.st_mode;
     s[kUid] = st.st_uid;
@@ -145,11 +136,7 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
       std::vector<char> buf(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1);
       for (;;) {
         ssize_t len = readlinkat(dfd, name.c_str(), buf.data(), buf.size());
-        if (len < 0) {
-          int err = errno;
-          closedir(d);
-          throw ErrnoError(env, "readlink", path, err);
-        }
+        if (len < 0) throw ErrnoError(env, "readlink", path, errno);
         if (static_cast<size_t>(len) < buf.size()) {
           targets.Set(static_cast<uint32_t>(i), Napi::Buffer<char>::Copy(env, buf.data(), len));
           break;
@@ -158,13 +145,7 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
       }
     }
     if (wantXattrs) {
-      Napi::Array pairs;
-      try {
-        pairs = ReadXattrsOf(env, path);
-      } catch (...) {
-        closedir(d);
-        throw;
-      }
+      Napi::Array pairs = ReadXattrsOf(env, path);
       if (pairs.Length() > 0) {
         Napi::Array item = Napi::Array::New(env, 2);
         item.Set(0u, Napi::Number::New(env, static_cast<double>(i)));
@@ -173,7 +154,6 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
       }
     }
   }
-  closedir(d);
   Napi::Object out = Napi::Object::New(env);
   out.Set("names", packed);
   out.Set("ends", ends);
@@ -184,7 +164,7 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
 }
 
 static Napi::Value ReadXattrs(const Napi::CallbackInfo &info) {
-  return ReadXattrsOf(info.Env(), PathOf(info[0]));
+  return ReadXattrsOf(info.Env(), RawPath(info.Env(), info[0]));
 }
 
 void InitScan(Napi::Env env, Napi::Object exports) {

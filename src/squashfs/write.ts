@@ -6,7 +6,7 @@ import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Piscina } from 'piscina';
-import { walkDirectory } from './dir-source.js';
+import { type WalkedFile, walkDirectory } from './dir-source.js';
 import { findRoot, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
 import { DataPipeline } from './pipeline.js';
@@ -144,11 +144,6 @@ export async function writeImage(
   }
 }
 
-interface Walked {
-  node: TreeNode;
-  source: Buffer;
-}
-
 /**
  * Feeds every file in walk order, so neighbours share fragment blocks as they do in mksquashfs' images (the
  * order is worth over 1% of size at gzip). Only files whose size another file shares can be copies: they are
@@ -158,7 +153,7 @@ interface Walked {
 async function feedDirectory(
   pool: Piscina,
   pipeline: DataPipeline,
-  all: Walked[],
+  all: WalkedFile[],
   o: ResolvedOptions,
   signal: AbortSignal,
 ): Promise<number> {
@@ -176,7 +171,7 @@ async function feedDirectory(
     if (size === 0) continue;
     const hash = hashOf.get(f);
     if (hash) {
-      const key = `${size}:${await hash}`;
+      const key = `${size}:${(await hash.batch)[hash.index]}`;
       const first = firstBy.get(key);
       if (first) {
         f.node.linkData = first;
@@ -194,12 +189,12 @@ async function feedDirectory(
 /** Content hashes of `files`, computed in the pool in batches submitted at once. */
 function hashFiles(
   pool: Piscina,
-  files: Walked[],
+  files: WalkedFile[],
   signal: AbortSignal,
   timeoutMs: number,
-): Map<Walked, Promise<string>> {
-  const out = new Map<Walked, Promise<string>>();
-  const submit = (batch: Walked[]) => {
+): Map<WalkedFile, { batch: Promise<string[]>; index: number }> {
+  const out = new Map<WalkedFile, { batch: Promise<string[]>; index: number }>();
+  const submit = (batch: WalkedFile[]) => {
     const result = pool.run(
       {
         op: 'hash',
@@ -211,15 +206,13 @@ function hashFiles(
       },
       { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
     ) as Promise<string[]>;
+    // Handled here; the await in the feeding loop still sees the failure.
     result.catch(() => {});
-    batch.forEach((f, i) => {
-      const hash = result.then((h) => h[i] as string);
-      // Handled here; the await in the feeding loop still sees the failure.
-      hash.catch(() => {});
-      out.set(f, hash);
+    batch.forEach((f, index) => {
+      out.set(f, { batch: result, index });
     });
   };
-  let cur: Walked[] = [];
+  let cur: WalkedFile[] = [];
   let bytes = 0;
   for (const f of files) {
     cur.push(f);
@@ -235,7 +228,7 @@ function hashFiles(
 }
 
 /** Hands a file's full blocks and tail to the pipeline; the workers read the bytes. */
-async function feedFile(pipeline: DataPipeline, f: Walked, blockSize: number): Promise<void> {
+async function feedFile(pipeline: DataPipeline, f: WalkedFile, blockSize: number): Promise<void> {
   const size = f.node.size ?? 0;
   const file = { path: f.source.toString('latin1'), display: f.node.path, fileSize: size };
   const full = size - (size % blockSize);

@@ -1,5 +1,5 @@
-// Errors from file-system calls for the directory scanner.
-#include "fs_error.h"
+// Path arguments and errors for the file-system calls.
+#include "fs_util.h"
 
 #include <cerrno>
 #include <cstring>
@@ -27,6 +27,19 @@ Napi::Error ErrnoError(Napi::Env env, const char *call, const std::string &path,
   e.Set("errno", Napi::Number::New(env, err));
   e.Set("path", Napi::String::New(env, path));
   return e;
+}
+
+std::string RawPath(Napi::Env env, const Napi::Value &v) {
+  if (v.IsBuffer()) {
+    auto b = v.As<Napi::Buffer<char>>();
+    return std::string(b.Data(), b.Length());
+  }
+  size_t len = 0;
+  if (napi_get_value_string_latin1(env, v, nullptr, 0, &len) != napi_ok)
+    throw Napi::TypeError::New(env, "path must be a latin1 string or a Buffer");
+  std::string out(len, '\0');
+  napi_get_value_string_latin1(env, v, out.data(), len + 1, &len);
+  return out;
 }
 
 }  // namespace airship

@@ -1,0 +1,31 @@
+// Shared by the directory scanner and the file reads: path arguments and errors shaped like Node's
+// (code, errno, path), so the TypeScript side can name the entry.
+#pragma once
+#include <napi.h>
+#include <unistd.h>
+
+#include <string>
+
+namespace airship {
+
+Napi::Error ErrnoError(Napi::Env env, const char *call, const std::string &path, int err);
+
+// A path argument as raw bytes: a Buffer, or a latin1 string (one char per byte; names need not be UTF-8).
+std::string RawPath(Napi::Env env, const Napi::Value &v);
+
+// Closes a file descriptor when it goes out of scope.
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  ~Fd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  Fd(const Fd &) = delete;
+  Fd &operator=(const Fd &) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+}  // namespace airship

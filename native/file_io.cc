@@ -16,13 +16,6 @@
 
 namespace airship {
 
-static Napi::Error Shrank(Napi::Env env, const std::string &path) {
-  Napi::Error e = Napi::Error::New(env, "file shrank while reading: " + path);
-  e.Set("code", Napi::String::New(env, "ESHRANK"));
-  e.Set("path", Napi::String::New(env, path));
-  return e;
-}
-
 // Reads exactly `length` bytes at `offset` into dst; ESHRANK when the file ends first.
 static void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length,
                       uint64_t offset) {
@@ -33,7 +26,7 @@ static void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *d
       if (errno == EINTR) continue;
       throw ErrnoError(env, "read", path, errno);
     }
-    if (n == 0) throw Shrank(env, path);
+    if (n == 0) throw ShrankError(env, path);
     done += static_cast<size_t>(n);
   }
 }

@@ -29,6 +29,13 @@ Napi::Error ErrnoError(Napi::Env env, const char *call, const std::string &path,
   return e;
 }
 
+Napi::Error ShrankError(Napi::Env env, const std::string &path) {
+  Napi::Error e = Napi::Error::New(env, "file shrank while reading: " + path);
+  e.Set("code", Napi::String::New(env, "ESHRANK"));
+  e.Set("path", Napi::String::New(env, path));
+  return e;
+}
+
 std::string RawPath(Napi::Env env, const Napi::Value &v) {
   if (v.IsBuffer()) {
     auto b = v.As<Napi::Buffer<char>>();

@@ -10,6 +10,9 @@ namespace airship {
 
 Napi::Error ErrnoError(Napi::Env env, const char *call, const std::string &path, int err);
 
+// The file ended before the bytes its size promised (code ESHRANK).
+Napi::Error ShrankError(Napi::Env env, const std::string &path);
+
 // A path argument as raw bytes: a Buffer, or a latin1 string (one char per byte; names need not be UTF-8).
 std::string RawPath(Napi::Env env, const Napi::Value &v);
 

@@ -63,6 +63,19 @@ export interface NativeSquashWriter {
 export interface NativeBlockCompressor {
   /** Compressed length written to dst, or 0 when the block does not shrink. */
   compress(src: Uint8Array, dst: Uint8Array): number;
+  /**
+   * Compresses `length` bytes of the file at `offset` (a multiple of the page size) block by block, read through
+   * a memory mapping, into `out`; `words[i]` gets block i's size word (0: all zero, not stored; raw bit: stored
+   * as is). Returns the bytes written. Error code ESHRANK: the file ended first.
+   */
+  compressFile(
+    path: string,
+    offset: number,
+    length: number,
+    blockSize: number,
+    out: Uint8Array,
+    words: Uint32Array,
+  ): number;
 }
 
 interface NativeAddon {

@@ -7,7 +7,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { move } from 'piscina';
-import { type CompressorConfig, native } from './native.js';
+import { type CompressorConfig, type NativeBlockCompressor, native } from './native.js';
 import {
   type ByteSource,
   type CompressTask,
@@ -22,12 +22,19 @@ import {
 /** Compresses `block` into `dst` (same length as the block); returns the length, or 0 when it does not shrink. */
 type CompressFn = (block: Uint8Array, dst: Uint8Array) => number;
 
-let current: { key: string; fn: CompressFn } | undefined;
+interface Compressor {
+  fn: CompressFn;
+  /** The addon's compressors also take a file range and read it through a mapping (no copy). */
+  native?: NativeBlockCompressor;
+}
 
-function compressorFor(cfg: CompressorConfig): CompressFn {
+let current: (Compressor & { key: string }) | undefined;
+
+function compressorFor(cfg: CompressorConfig): Compressor {
   const key = `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
-  if (current?.key === key) return current.fn;
+  if (current?.key === key) return current;
   let fn: CompressFn;
+  let nativeCompressor: NativeBlockCompressor | undefined;
   if (cfg.comp === 'zstd') {
     // Loaded only when used: every worker pays for its imports at start-up, while the walk needs the cores.
     const { Compressor } = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
@@ -42,9 +49,10 @@ function compressorFor(cfg: CompressorConfig): CompressFn {
   } else {
     const c = new (native().BlockCompressor)(cfg);
     fn = (block, dst) => c.compress(block, dst);
+    nativeCompressor = c;
   }
-  current = { key, fn };
-  return fn;
+  current = { key, fn, ...(nativeCompressor ? { native: nativeCompressor } : {}) };
+  return current;
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -91,6 +99,13 @@ function bytesOf(src: ByteSource, task: CompressTask, dst: Uint8Array): Uint8Arr
   return bytes;
 }
 
+let wordScratch = new Uint32Array(0);
+
+function wordsOf(n: number): Uint32Array {
+  if (wordScratch.length < n) wordScratch = new Uint32Array(n);
+  return wordScratch.subarray(0, n);
+}
+
 function cachePath(dir: string, key: string): string {
   return join(dir, key.slice(0, 2), key);
 }
@@ -98,7 +113,7 @@ function cachePath(dir: string, key: string): string {
 function compressTask(task: CompressTask): ArrayBuffer {
   const { cfg } = task;
   const bs = cfg.blockSize;
-  const compress = compressorFor(task.cfg);
+  const { fn: compress, native: mapped } = compressorFor(task.cfg);
   const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
   let input = 0;
   let blocks = 0;
@@ -166,6 +181,18 @@ function compressTask(task: CompressTask): ArrayBuffer {
         used += part.length;
       }
       words.push(block(frag.subarray(0, used), false));
+    } else if (mapped && !task.cacheDir && 'path' in item.src) {
+      const { src } = item;
+      const w = wordsOf(Math.ceil(src.length / bs));
+      try {
+        at += mapped.compressFile(src.path, src.offset, src.length, bs, out.subarray(at), w);
+      } catch (err) {
+        readError(src.display, src.fileSize, err);
+      }
+      for (const x of w) {
+        words.push(x);
+        if (x !== 0) compressed++;
+      }
     } else {
       const bytes = bytesOf(item.src, task, scratchOf(item.src.length));
       for (let i = 0; i < bytes.length; i += bs) words.push(block(bytes.subarray(i, i + bs), true));

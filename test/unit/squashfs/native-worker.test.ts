@@ -1,8 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../../src/squashfs/native.js';
 
 describe('native compressors', () => {
@@ -75,5 +78,82 @@ describe('native compressors', () => {
     expect((err as Error).message).toBe(
       'opening the output file failed (SQFS_ERROR_IO): /nonexistent-dir/x.sqfs',
     );
+  });
+
+  describe('compressFile (mapped reads)', () => {
+    const bs = 131072;
+    const dir = mkdtempSync(join(tmpdir(), 'compress-file-'));
+    const addon = JSON.stringify(
+      new URL('../../../build/Release/airship_native.node', import.meta.url).pathname,
+    );
+
+    it('gives each block the word compress() would, skipping all-zero blocks', () => {
+      const text = Buffer.from('mapped block '.repeat(bs / 13 + 1)).subarray(0, bs);
+      const noise = randomBytes(bs);
+      const file = join(dir, 'mixed');
+      // A block before the range, then zero, text, noise, and a zero block with one byte set at its end.
+      const lastByte = Buffer.alloc(bs);
+      lastByte[bs - 1] = 1;
+      writeFileSync(file, Buffer.concat([noise, Buffer.alloc(bs), text, noise, lastByte]));
+      const c = new (native().BlockCompressor)({ comp: 'gzip', level: 9, blockSize: bs });
+      const out = new Uint8Array(4 * bs);
+      const words = new Uint32Array(4);
+      const used = c.compressFile(file, bs, 4 * bs, bs, out, words);
+
+      const dst = new Uint8Array(bs);
+      const textLen = c.compress(text, dst);
+      const lastLen = c.compress(lastByte, new Uint8Array(bs));
+      expect([...words]).toEqual([0, textLen, bs | (1 << 24), lastLen]);
+      expect(used).toBe(textLen + bs + lastLen);
+      expect(inflateSync(out.subarray(0, textLen)).equals(text)).toBe(true);
+      expect(Buffer.from(out.subarray(textLen, textLen + bs)).equals(noise)).toBe(true);
+      expect(inflateSync(out.subarray(textLen + bs, used)).equals(lastByte)).toBe(true);
+    });
+
+    it('reports a file shorter than the range as ESHRANK, and a missing one as ENOENT', () => {
+      const file = join(dir, 'short');
+      writeFileSync(file, Buffer.alloc(bs, 3));
+      const c = new (native().BlockCompressor)({ comp: 'lz4', blockSize: bs });
+      const out = new Uint8Array(2 * bs);
+      expect(() => c.compressFile(file, 0, 2 * bs, bs, out, new Uint32Array(2))).toThrow(
+        expect.objectContaining({ code: 'ESHRANK' }),
+      );
+      expect(() => c.compressFile(join(dir, 'none'), 0, bs, bs, out, new Uint32Array(1))).toThrow(
+        expect.objectContaining({ code: 'ENOENT' }),
+      );
+    });
+
+    it('turns a file truncated while it is being compressed into ESHRANK, not a crash (SIGBUS)', async () => {
+      const file = join(dir, 'truncated');
+      // Random data at xz's default level takes seconds for 24 MiB: time enough to cut the file mid-way.
+      writeFileSync(file, randomBytes(24 << 20));
+      const code = `
+        const { parentPort, workerData } = require('node:worker_threads');
+        const a = require(${addon});
+        const c = new a.BlockCompressor({ comp: 'xz', blockSize: ${bs} });
+        parentPort.postMessage('start');
+        try {
+          c.compressFile(workerData, 0, 24 << 20, ${bs}, new Uint8Array(24 << 20), new Uint32Array(192));
+          parentPort.postMessage('finished');
+        } catch (e) {
+          parentPort.postMessage(e.code + ' ' + e.message);
+        }`;
+      const reply = await new Promise<string>((resolve, reject) => {
+        const w = new Worker(code, { eval: true, workerData: file });
+        w.on('message', (m: string) => {
+          if (m === 'start') setTimeout(() => execFileSync('truncate', ['-s', '4096', file]), 200);
+          else resolve(m);
+        });
+        w.once('error', reject);
+      });
+      expect(reply).toBe(`ESHRANK file shrank while reading: ${file}`);
+      // The guard is per call: the thread (and this process) goes on mapping and compressing.
+      writeFileSync(file, Buffer.alloc(bs, 5));
+      const c = new (native().BlockCompressor)({ comp: 'lz4', blockSize: bs });
+      const words = new Uint32Array(1);
+      expect(c.compressFile(file, 0, bs, bs, new Uint8Array(bs), words)).toBeGreaterThan(0);
+    });
+
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
   });
 });

@@ -10,8 +10,8 @@ export interface WalkOptions {
 
 export interface WalkedFile {
   node: TreeNode;
-  /** Raw path bytes on disk. */
-  source: Buffer;
+  /** Raw path bytes on disk as latin1 (what the workers and the native calls take). */
+  source: string;
 }
 
 export interface WalkResult {
@@ -21,8 +21,6 @@ export interface WalkResult {
   entries: number;
 }
 
-const SLASH = Buffer.from('/');
-
 function statError(display: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const what = code === 'ENOENT' ? 'input entry vanished' : `cannot read input entry (${code})`;
@@ -30,9 +28,9 @@ function statError(display: string, err: unknown): Error {
 }
 
 /** The display path of the entry a scan error names (its on-disk path is under `src`). */
-function failedEntry(err: unknown, src: Buffer, display: string): string {
+function failedEntry(err: unknown, src: string, display: string): string {
   const path = (err as { path?: string }).path;
-  const dir = src.toString();
+  const dir = Buffer.from(src, 'latin1').toString();
   if (!path?.startsWith(`${dir}/`)) return display;
   return `${display === '/' ? '' : display}/${path.slice(dir.length + 1)}`;
 }
@@ -43,14 +41,14 @@ function failedEntry(err: unknown, src: Buffer, display: string): string {
  * @throws Error naming the entry when one vanishes or cannot be read.
  */
 export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
-  const rootSrc = Buffer.from(dir);
+  const rootSrc = Buffer.from(dir).toString('latin1');
   const root = newDir(Buffer.alloc(0), '/');
   const files: WalkedFile[] = [];
   const inodes = new Map<string, TreeNode>();
   const scanDir = native().scanDir;
   let entries = 1;
 
-  const visit = (node: TreeNode, src: Buffer, rel: string): void => {
+  const visit = (node: TreeNode, src: string, rel: string): void => {
     let scan: ScannedDir;
     try {
       scan = scanDir(src, !opts.noXattrs);
@@ -92,10 +90,10 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
       }
       if (kind === 'dir') {
         child.children = new Map();
-        visit(child, Buffer.concat([src, SLASH, name]), childRel);
+        visit(child, `${src}/${name.toString('latin1')}`, childRel);
       } else if (kind === 'file') {
         child.size = stats[at + SCAN.size] as number;
-        files.push({ node: child, source: Buffer.concat([src, SLASH, name]) });
+        files.push({ node: child, source: `${src}/${name.toString('latin1')}` });
       } else if (kind === 'symlink') {
         child.target = targets[i] ?? Buffer.alloc(0);
       } else if (kind === 'chr' || kind === 'blk') {
@@ -106,7 +104,7 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
 
   let st: Stats;
   try {
-    st = lstatSync(rootSrc);
+    st = lstatSync(dir);
   } catch (err) {
     throw statError(dir, err);
   }
@@ -117,7 +115,7 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
   root.mtime = Math.floor(st.mtimeMs / 1000);
   if (!opts.noXattrs) {
     try {
-      root.xattrs = native().readXattrs(rootSrc);
+      root.xattrs = native().readXattrs(Buffer.from(dir));
     } catch (err) {
       throw statError(dir, err);
     }

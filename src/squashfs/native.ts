@@ -83,7 +83,8 @@ interface NativeAddon {
   SquashWriter: new (path: string, opts: CompressorConfig & { mkfsTime: number }) => NativeSquashWriter;
   BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
   readXattrs(path: Buffer | string): [string, Buffer][];
-  scanDir(dir: Buffer, xattrs: boolean): ScannedDir;
+  /** `dir`: raw path bytes, as a Buffer or a latin1 string. */
+  scanDir(dir: Buffer | string, xattrs: boolean): ScannedDir;
   /** Fills `dst` from the file at `offset` (path: raw bytes as a latin1 string). Error code ESHRANK: the file ended first. */
   readRange(path: string, offset: number, dst: Uint8Array): void;
   /** SHA-256 of the file's first `size` bytes. */

@@ -9,11 +9,15 @@ import { promisify } from 'node:util';
 import type { Piscina } from 'piscina';
 import type { CompressorConfig, NativeSquashWriter } from './native.js';
 import {
-  type ByteSource,
+  BLOCKS,
   type CompressTask,
+  displayPath,
+  FRAGMENT,
+  ITEM,
+  joinPaths,
+  PART,
   resultCapacity,
   unpackResult,
-  type WorkItem,
 } from './protocol.js';
 import type { FileData, TreeNode } from './tree.js';
 
@@ -38,6 +42,8 @@ export interface PipelineOptions {
   cacheDir?: string;
   /** Uncompressed bytes per task: large enough that per-task overhead vanishes, small enough to keep both cores busy to the end. */
   taskBytes: number;
+  /** Bytes of the source directory's path (directory source), so workers can name files by their image path. */
+  rootLength: number;
   /** Tasks allowed in flight (compressing or waiting to be written). */
   window: number;
   signal: AbortSignal;
@@ -51,18 +57,21 @@ export interface PipelineStats {
   fragments: number;
 }
 
-/** A file range the workers read themselves (directory source). */
+/** A file the workers read themselves (directory source). */
 export interface FileRef {
+  /** Raw path bytes on disk as latin1. */
   path: string;
-  display: string;
   fileSize: number;
 }
+
+/** A fragment part: a file's tail, or (tar source) bytes of a buffer the fragment takes along. */
+type Part = { file: FileRef; offset: number; length: number } | { bytes: Uint8Array };
 
 type Target = { node: TreeNode; first: boolean; length: number } | { fragment: number; length: number };
 
 interface OpenFragment {
   index: number;
-  parts: ByteSource[];
+  parts: Part[];
   used: number;
   /** Tail bytes carried by the main thread (tar source). */
   buf?: Uint8Array;
@@ -77,7 +86,10 @@ export class DataPipeline {
   readonly stats: PipelineStats = { blocksCompressed: 0, blocksFromCache: 0, fragments: 0 };
   private readonly inflight: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
-  private items: WorkItem[] = [];
+  /** The task being filled: records ({@link ITEM}) and the paths they name. */
+  private items: number[] = [];
+  private paths: string[] = [];
+  private lastPath = '';
   private targets: Target[] = [];
   private buffers: Uint8Array[] = [];
   private pendingBytes = 0;
@@ -119,14 +131,15 @@ export class DataPipeline {
     first: boolean,
   ): Promise<void> {
     if (first) dataOf(node);
-    this.push({ kind: 'blocks', src: { ...file, offset, length } }, { node, first, length });
+    this.items.push(BLOCKS, this.pathIndex(file.path), offset, length, file.fileSize);
+    this.target({ node, first, length });
     await this.settle();
   }
 
   /** The tail (less than a block) of a file the workers read from disk. */
   async fileTail(node: TreeNode, file: FileRef, offset: number, length: number): Promise<void> {
     this.placeTail(node, length);
-    this.frag.parts.push({ ...file, offset, length });
+    this.frag.parts.push({ file, offset, length });
     this.frag.used += length;
     await this.settle();
   }
@@ -150,7 +163,8 @@ export class DataPipeline {
   commitBlocks(node: TreeNode, length: number, first: boolean): void {
     const b = this.blockBuf as NonNullable<typeof this.blockBuf>;
     if (first) dataOf(node);
-    this.push({ kind: 'blocks', src: { buffer: b.index, offset: b.used, length } }, { node, first, length });
+    this.items.push(BLOCKS, -1 - b.index, b.used, length, length);
+    this.target({ node, first, length });
     b.used += length;
   }
 
@@ -197,26 +211,38 @@ export class DataPipeline {
   private closeFragment(): void {
     const f = this.frag;
     if (f.used === 0) return;
-    if (f.buf)
-      f.parts.push({ buffer: this.buffers.push(f.buf.subarray(0, f.used)) - 1, offset: 0, length: f.used });
-    this.push({ kind: 'fragment', parts: f.parts }, { fragment: f.index, length: f.used });
+    if (f.buf) f.parts.push({ bytes: f.buf.subarray(0, f.used) });
+    this.items.push(FRAGMENT, f.parts.length, 0, f.used, f.used);
+    for (const p of f.parts) {
+      if ('file' in p)
+        this.items.push(PART, this.pathIndex(p.file.path), p.offset, p.length, p.file.fileSize);
+      else this.items.push(PART, -this.buffers.push(p.bytes), 0, p.bytes.length, p.bytes.length);
+    }
+    this.target({ fragment: f.index, length: f.used });
     this.fragCount++;
     this.frag = { index: this.fragCount, parts: [], used: 0 };
   }
 
-  private push(item: WorkItem, target: Target): void {
-    this.items.push(item);
+  private target(target: Target): void {
     this.targets.push(target);
     this.pendingBytes += target.length;
   }
 
+  private pathIndex(path: string): number {
+    if (path !== this.lastPath) {
+      this.paths.push(path);
+      this.lastPath = path;
+    }
+    return this.paths.length - 1;
+  }
+
   /** Submits the current task when it is big enough; waits while the window is full. */
   async settle(): Promise<void> {
-    if (this.pendingBytes >= this.opts.taskBytes || this.items.length >= TASK_ITEMS) await this.flush();
+    if (this.pendingBytes >= this.opts.taskBytes || this.targets.length >= TASK_ITEMS) await this.flush();
   }
 
   private async flush(): Promise<void> {
-    if (!this.items.length) {
+    if (!this.targets.length) {
       // Only a reservation nobody committed (a duplicate): drop it.
       this.blockBuf = undefined;
       this.buffers = [];
@@ -227,12 +253,14 @@ export class DataPipeline {
     const task: CompressTask = {
       op: 'compress',
       cfg: this.opts.cfg,
-      items: this.items,
+      paths: joinPaths(this.paths),
+      rootLength: this.opts.rootLength,
+      items: Float64Array.from(this.items),
       buffers: this.buffers,
       capacity: this.capacity,
     };
     if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
-    const transfer = this.buffers.map((b) => b.buffer as ArrayBuffer);
+    const transfer = [...this.buffers.map((b) => b.buffer as ArrayBuffer), task.items.buffer as ArrayBuffer];
     const spare = this.spares.pop();
     if (spare) {
       task.spare = spare;
@@ -240,6 +268,8 @@ export class DataPipeline {
     }
     const targets = this.targets;
     this.items = [];
+    this.paths = [];
+    this.lastPath = '';
     this.targets = [];
     this.buffers = [];
     this.blockBuf = undefined;
@@ -257,9 +287,11 @@ export class DataPipeline {
     const signal = AbortSignal.any([this.opts.signal, timeout]);
     return (this.pool.run(task, { signal, transferList: transfer }) as Promise<ArrayBuffer>).catch((err) => {
       if (timeout.aborted && !this.opts.signal.aborted) {
-        const first = task.items[0];
+        const firstPath = task.paths.slice(0, task.paths.indexOf('\0'));
         const where =
-          first?.kind === 'blocks' && 'display' in first.src ? first.src.display : 'a fragment block';
+          task.items[ITEM.kind] === BLOCKS && firstPath
+            ? displayPath(firstPath, task.rootLength)
+            : 'a fragment block';
         throw new Error(
           `compression worker stalled: a task starting at ${where} did not finish within ${Math.round(this.opts.taskTimeoutMs / 1000)} s`,
           { cause: err },

@@ -5,39 +5,42 @@
  */
 import type { CompressorConfig } from './native.js';
 
-/** Where an item's bytes are: a file range the worker reads, or a range of one of the task's buffers. */
-export type ByteSource =
-  | {
-      /** File to read: its raw path bytes as a latin1 string (names need not be UTF-8; a string clones cheaply). */
-      path: string;
-      /** Display path for errors. */
-      display: string;
-      offset: number;
-      /** Expected file size; a shorter file is an error. */
-      fileSize: number;
-      length: number;
-    }
-  | { buffer: number; offset: number; length: number };
+/**
+ * A task's items as numbers, `ITEM.size` per record: a BLOCKS record (full blocks of one file; all-zero blocks
+ * become sparse), or a FRAGMENT record followed by `ITEM.src` PART records (file tails packed in order,
+ * compressed as one block). Records name their bytes by `src`: a path's index in the task's `paths`, or
+ * `-1 - i` for the task's buffer i. Numbers and one string clone in a few copies where objects would be
+ * serialised field by field (tens of thousands per build).
+ */
+export const ITEM = { kind: 0, src: 1, offset: 2, length: 3, fileSize: 4, size: 5 } as const;
+export const BLOCKS = 0;
+export const FRAGMENT = 1;
+export const PART = 2;
 
-/** Full data blocks of one file (length is a whole number of blocks); all-zero blocks become sparse. */
-export interface BlocksItem {
-  kind: 'blocks';
-  src: ByteSource;
+/** Paths travel as one string: raw path bytes as latin1 (names need not be UTF-8), each ended by a NUL. */
+export function joinPaths(paths: readonly string[]): string {
+  return paths.length ? `${paths.join('\0')}\0` : '';
 }
 
-/** One fragment block: file tails packed in order, compressed as one block. */
-export interface FragmentItem {
-  kind: 'fragment';
-  parts: ByteSource[];
+export function splitPaths(joined: string): string[] {
+  return joined ? joined.slice(0, -1).split('\0') : [];
 }
 
-export type WorkItem = BlocksItem | FragmentItem;
+/** The path inside the image of a file read from the source directory, for messages. */
+export function displayPath(diskPath: string, rootLength: number): string {
+  const shown = Buffer.from(diskPath, 'latin1').subarray(rootLength).toString();
+  return shown.startsWith('/') ? shown : `/${shown}`;
+}
 
 export interface CompressTask {
   op: 'compress';
   cfg: CompressorConfig;
   cacheDir?: string;
-  items: WorkItem[];
+  /** Files the records read ({@link joinPaths}). */
+  paths: string;
+  /** Bytes of the source directory's path: what follows it in a file's path is its path in the image. */
+  rootLength: number;
+  items: Float64Array;
   buffers: Uint8Array[];
   /** A consumed result's buffer, handed back for the worker to write this result into. */
   spare?: ArrayBuffer;
@@ -45,9 +48,12 @@ export interface CompressTask {
   capacity: number;
 }
 
+/** Whole-file SHA-256 of each path (first `sizes[i]` bytes), to find identical files. */
 export interface HashTask {
   op: 'hash';
-  items: { path: string; display: string; size: number }[];
+  paths: string;
+  sizes: Float64Array;
+  rootLength: number;
 }
 
 export type Task = CompressTask | HashTask;

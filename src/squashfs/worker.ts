@@ -9,13 +9,18 @@ import { join } from 'node:path';
 import { move } from 'piscina';
 import { type CompressorConfig, type NativeBlockCompressor, native } from './native.js';
 import {
-  type ByteSource,
+  BLOCKS,
   type CompressTask,
+  displayPath,
+  FRAGMENT,
   type HashTask,
+  ITEM,
+  PART,
   RAW_BIT,
   RESULT_PREFIX,
   resultCapacity,
   sealResult,
+  splitPaths,
   type Task,
 } from './protocol.js';
 
@@ -86,17 +91,41 @@ function scratchOf(n: number): Uint8Array {
   return scratch.subarray(0, n);
 }
 
-/** The bytes of `src`: a view of a task buffer, or read from the file into `dst`. */
-function bytesOf(src: ByteSource, task: CompressTask, dst: Uint8Array): Uint8Array {
-  if ('buffer' in src)
-    return (task.buffers[src.buffer] as Uint8Array).subarray(src.offset, src.offset + src.length);
-  const bytes = dst.subarray(0, src.length);
-  try {
-    native().readRange(src.path, src.offset, bytes);
-  } catch (err) {
-    readError(src.display, src.fileSize, err);
+/** A task's records with their paths decoded, and how to name a file in a message. */
+class Records {
+  readonly paths: string[];
+  constructor(readonly task: CompressTask) {
+    this.paths = splitPaths(task.paths);
   }
-  return bytes;
+
+  num(r: number, field: number): number {
+    return this.task.items[r * ITEM.size + field] as number;
+  }
+
+  path(src: number): string {
+    return this.paths[src] as string;
+  }
+
+  /** Fails naming the record's file in the image. */
+  readFailed(r: number, err: unknown): never {
+    const display = displayPath(this.path(this.num(r, ITEM.src)), this.task.rootLength);
+    readError(display, this.num(r, ITEM.fileSize), err);
+  }
+
+  /** The bytes of record r: a view of a task buffer, or read from its file into `dst`. */
+  bytes(r: number, dst: Uint8Array): Uint8Array {
+    const src = this.num(r, ITEM.src);
+    const offset = this.num(r, ITEM.offset);
+    const length = this.num(r, ITEM.length);
+    if (src < 0) return (this.task.buffers[-1 - src] as Uint8Array).subarray(offset, offset + length);
+    const bytes = dst.subarray(0, length);
+    try {
+      native().readRange(this.path(src), offset, bytes);
+    } catch (err) {
+      this.readFailed(r, err);
+    }
+    return bytes;
+  }
 }
 
 let wordScratch = new Uint32Array(0);
@@ -115,15 +144,21 @@ function compressTask(task: CompressTask): ArrayBuffer {
   const bs = cfg.blockSize;
   const { fn: compress, native: mapped } = compressorFor(task.cfg);
   const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
+  const rec = new Records(task);
+  const count = task.items.length / ITEM.size;
   let input = 0;
   let blocks = 0;
-  for (const item of task.items) {
-    const len = item.kind === 'blocks' ? item.src.length : bs;
+  let items = 0;
+  for (let r = 0; r < count; r++) {
+    const kind = rec.num(r, ITEM.kind);
+    if (kind === PART) continue;
+    const len = kind === BLOCKS ? rec.num(r, ITEM.length) : bs;
     input += len;
     blocks += Math.ceil(len / bs);
+    items++;
   }
   // Compressed or raw, a block never takes more room than its input.
-  const need = resultCapacity(input, blocks, task.items.length);
+  const need = resultCapacity(input, blocks, items);
   // A spare from an earlier result saves allocating, page-faulting and garbage-collecting megabytes per task.
   const buf =
     task.spare && task.spare.byteLength >= need ? task.spare : new ArrayBuffer(Math.max(need, task.capacity));
@@ -168,33 +203,41 @@ function compressTask(task: CompressTask): ArrayBuffer {
     return raw ? (n | RAW_BIT) >>> 0 : n;
   };
 
-  for (const item of task.items) {
+  for (let r = 0; r < count; r++) {
     const before = at;
     const words: number[] = [];
-    if (item.kind === 'fragment') {
+    if (rec.num(r, ITEM.kind) === FRAGMENT) {
       // Tails are assembled in the scratch buffer, then compressed as one block.
       const frag = scratchOf(bs);
       let used = 0;
-      for (const part of item.parts) {
-        const bytes = bytesOf(part, task, frag.subarray(used));
-        if ('buffer' in part) frag.set(bytes, used);
-        used += part.length;
+      for (let last = r + rec.num(r, ITEM.src); r < last; ) {
+        r++;
+        const bytes = rec.bytes(r, frag.subarray(used));
+        if (rec.num(r, ITEM.src) < 0) frag.set(bytes, used);
+        used += bytes.length;
       }
       words.push(block(frag.subarray(0, used), false));
-    } else if (mapped && !task.cacheDir && 'path' in item.src) {
-      const { src } = item;
-      const w = wordsOf(Math.ceil(src.length / bs));
+    } else if (mapped && !task.cacheDir && rec.num(r, ITEM.src) >= 0) {
+      const length = rec.num(r, ITEM.length);
+      const w = wordsOf(Math.ceil(length / bs));
       try {
-        at += mapped.compressFile(src.path, src.offset, src.length, bs, out.subarray(at), w);
+        at += mapped.compressFile(
+          rec.path(rec.num(r, ITEM.src)),
+          rec.num(r, ITEM.offset),
+          length,
+          bs,
+          out.subarray(at),
+          w,
+        );
       } catch (err) {
-        readError(src.display, src.fileSize, err);
+        rec.readFailed(r, err);
       }
       for (const x of w) {
         words.push(x);
         if (x !== 0) compressed++;
       }
     } else {
-      const bytes = bytesOf(item.src, task, scratchOf(item.src.length));
+      const bytes = rec.bytes(r, scratchOf(rec.num(r, ITEM.length)));
       for (let i = 0; i < bytes.length; i += bs) words.push(block(bytes.subarray(i, i + bs), true));
     }
     table.push(at - before, words.length, ...words);
@@ -204,11 +247,12 @@ function compressTask(task: CompressTask): ArrayBuffer {
 
 function hashTask(task: HashTask): string[] {
   const { hashFile } = native();
-  return task.items.map((it) => {
+  return splitPaths(task.paths).map((path, i) => {
+    const size = task.sizes[i] as number;
     try {
-      return hashFile(it.path, it.size).toString('hex');
+      return hashFile(path, size).toString('hex');
     } catch (err) {
-      return readError(it.display, it.size, err);
+      return readError(displayPath(path, task.rootLength), size, err);
     }
   });
 }

@@ -10,6 +10,7 @@ import { type WalkedFile, walkDirectory } from './dir-source.js';
 import { findRoot, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
 import { DataPipeline } from './pipeline.js';
+import { type HashTask, joinPaths } from './protocol.js';
 import { serializeTree } from './serialize.js';
 import { readTarTree } from './tar-source.js';
 import type { TreeNode } from './tree.js';
@@ -81,6 +82,7 @@ export async function writeImage(
     cfg: o.cfg,
     dataFd,
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
+    rootLength: typeof source === 'string' ? Buffer.byteLength(source) : 0,
     taskBytes: taskBytesFor(o.cfg.comp),
     window: o.processors * 4,
     signal,
@@ -99,7 +101,14 @@ export async function writeImage(
       entries = walked.entries;
       progress({ phase: 'scan', done: entries, total: entries });
       total = walked.files.reduce((sum, f) => sum + (f.node.size ?? 0), 0);
-      duplicateFiles = await feedDirectory(pool, pipeline, walked.files, o, signal);
+      duplicateFiles = await feedDirectory(
+        pool,
+        pipeline,
+        walked.files,
+        Buffer.byteLength(source),
+        o,
+        signal,
+      );
     } else {
       const r = await readTarTree(source, pipeline, o, signal);
       root = r.root;
@@ -154,6 +163,7 @@ async function feedDirectory(
   pool: Piscina,
   pipeline: DataPipeline,
   all: WalkedFile[],
+  rootLength: number,
   o: ResolvedOptions,
   signal: AbortSignal,
 ): Promise<number> {
@@ -163,7 +173,7 @@ async function feedDirectory(
     if (size > 0) countBySize.set(size, (countBySize.get(size) ?? 0) + 1);
   }
   const shared = all.filter((f) => (countBySize.get(f.node.size ?? 0) ?? 0) > 1);
-  const hashOf = hashFiles(pool, shared, signal, o.stallTimeoutMs);
+  const hashOf = hashFiles(pool, shared, rootLength, signal, o.stallTimeoutMs);
   const firstBy = new Map<string, TreeNode>();
   let copies = 0;
   for (const f of all) {
@@ -190,6 +200,7 @@ async function feedDirectory(
 function hashFiles(
   pool: Piscina,
   files: WalkedFile[],
+  rootLength: number,
   signal: AbortSignal,
   timeoutMs: number,
 ): Map<WalkedFile, { batch: Promise<string[]>; index: number }> {
@@ -198,12 +209,10 @@ function hashFiles(
     const result = pool.run(
       {
         op: 'hash',
-        items: batch.map((f) => ({
-          path: f.source.toString('latin1'),
-          display: f.node.path,
-          size: f.node.size ?? 0,
-        })),
-      },
+        paths: joinPaths(batch.map((f) => f.source)),
+        sizes: Float64Array.from(batch, (f) => f.node.size ?? 0),
+        rootLength,
+      } satisfies HashTask,
       { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
     ) as Promise<string[]>;
     // Handled here; the await in the feeding loop still sees the failure.
@@ -230,7 +239,7 @@ function hashFiles(
 /** Hands a file's full blocks and tail to the pipeline; the workers read the bytes. */
 async function feedFile(pipeline: DataPipeline, f: WalkedFile, blockSize: number): Promise<void> {
   const size = f.node.size ?? 0;
-  const file = { path: f.source.toString('latin1'), display: f.node.path, fileSize: size };
+  const file = { path: f.source, fileSize: size };
   const full = size - (size % blockSize);
   for (let off = 0; off < full; off += pipeline.chunk)
     await pipeline.fileBlocks(f.node, file, off, Math.min(pipeline.chunk, full - off), off === 0);

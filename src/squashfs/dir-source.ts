@@ -14,13 +14,6 @@ export interface WalkedFile {
   source: string;
 }
 
-export interface WalkResult {
-  root: TreeNode;
-  /** Regular files owning their inode, in image order (sorted depth-first). */
-  files: WalkedFile[];
-  entries: number;
-}
-
 function statError(display: string, err: unknown): Error {
   const code = (err as NodeJS.ErrnoException).code;
   const what = code === 'ENOENT' ? 'input entry vanished' : `cannot read input entry (${code})`;
@@ -35,62 +28,109 @@ function failedEntry(err: unknown, src: string, display: string): string {
   return `${display === '/' ? '' : display}/${path.slice(dir.length + 1)}`;
 }
 
-/**
- * Walks `dir` in sorted order (byte order of names, as SquashFS directories need), one native scan per
- * directory.
- * @throws Error naming the entry when one vanishes or cannot be read.
- */
-export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
-  const rootSrc = Buffer.from(dir).toString('latin1');
-  const root = newDir(Buffer.alloc(0), '/');
-  const files: WalkedFile[] = [];
-  const inodes = new Map<string, TreeNode>();
-  const scanDir = native().scanDir;
-  let entries = 1;
+/** A directory being walked: its scan and how far through its entries the walk is. */
+interface Frame {
+  node: TreeNode;
+  src: string;
+  rel: string;
+  scan: ScannedDir;
+  xattrs: Map<number, [string, Buffer][]>;
+  next: number;
+}
 
-  const visit = (node: TreeNode, src: string, rel: string): void => {
-    let scan: ScannedDir;
+/**
+ * Walks a directory tree in sorted order (byte order of names, as SquashFS directories need), one native scan
+ * per directory, a slice at a time: the caller feeds the files found so far while the walk goes on.
+ */
+export class DirectoryWalker {
+  readonly root: TreeNode;
+  /** Entries found so far (the root included). */
+  entries = 1;
+  private readonly stack: Frame[] = [];
+  private readonly inodes = new Map<string, TreeNode>();
+  private readonly scanDir = native().scanDir;
+
+  /** @throws Error naming the source when it is missing or not a directory. */
+  constructor(
+    dir: string,
+    private readonly opts: WalkOptions,
+  ) {
+    this.root = newDir(Buffer.alloc(0), '/');
+    let st: Stats;
     try {
-      scan = scanDir(src, !opts.noXattrs);
+      st = lstatSync(dir);
     } catch (err) {
-      throw statError(failedEntry(err, src, node.path), err);
+      throw statError(dir, err);
     }
-    const { names, ends, stats, targets } = scan;
-    const xattrsOf = new Map(scan.xattrs);
-    for (let i = 0, from = 0; i < ends.length; from = ends[i] as number, i++) {
-      const name = names.subarray(from, ends[i]);
+    if (!st.isDirectory()) throw Object.assign(new Error(`source is not a directory: ${dir}`), { path: dir });
+    const root = this.root;
+    root.perm = st.mode & 0o7777;
+    root.uid = st.uid;
+    root.gid = st.gid;
+    root.mtime = Math.floor(st.mtimeMs / 1000);
+    if (!opts.noXattrs) {
+      try {
+        root.xattrs = native().readXattrs(Buffer.from(dir));
+      } catch (err) {
+        throw statError(dir, err);
+      }
+    }
+    this.enter(root, Buffer.from(dir).toString('latin1'), '');
+  }
+
+  get done(): boolean {
+    return this.stack.length === 0;
+  }
+
+  /**
+   * Walks on until `files` holds at least `want` regular files that own their inode (in image order), or the
+   * tree ends.
+   * @throws Error naming the entry when one vanishes or cannot be read.
+   */
+  next(files: WalkedFile[], want: number): void {
+    const { excludes } = this.opts;
+    while (files.length < want) {
+      const frame = this.stack[this.stack.length - 1];
+      if (!frame) return;
+      const { node, src, rel, scan } = frame;
+      const { names, ends, stats, targets } = scan;
+      if (frame.next >= ends.length) {
+        this.stack.pop();
+        continue;
+      }
+      const i = frame.next++;
+      const name = names.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
       const childRel = rel ? `${rel}/${name.toString()}` : name.toString();
-      if (isExcluded(childRel, opts.excludes)) continue;
+      if (isExcluded(childRel, excludes)) continue;
       const at = i * SCAN.words;
       const mode = stats[at + SCAN.mode] as number;
       const kind = kindFromMode(mode);
       if (!kind) continue;
-      const display = `/${childRel}`;
       const child: TreeNode = {
         name,
-        path: display,
+        path: `/${childRel}`,
         kind,
         perm: mode & 0o7777,
         uid: stats[at + SCAN.uid] as number,
         gid: stats[at + SCAN.gid] as number,
         mtime: stats[at + SCAN.mtime] as number,
-        xattrs: xattrsOf.get(i) ?? [],
+        xattrs: frame.xattrs.get(i) ?? [],
       };
       node.children?.set(name.toString('latin1'), child);
-      entries++;
+      this.entries++;
       if (kind !== 'dir' && (stats[at + SCAN.nlink] as number) > 1) {
         const key = `${stats[at + SCAN.dev]}:${stats[at + SCAN.ino]}`;
-        const first = inodes.get(key);
+        const first = this.inodes.get(key);
         if (first) {
           child.linkTo = first;
           first.links = (first.links ?? 1) + 1;
           continue;
         }
-        inodes.set(key, child);
+        this.inodes.set(key, child);
       }
       if (kind === 'dir') {
         child.children = new Map();
-        visit(child, `${src}/${name.toString('latin1')}`, childRel);
+        this.enter(child, `${src}/${name.toString('latin1')}`, childRel);
       } else if (kind === 'file') {
         child.size = stats[at + SCAN.size] as number;
         files.push({ node: child, source: `${src}/${name.toString('latin1')}` });
@@ -100,26 +140,15 @@ export function walkDirectory(dir: string, opts: WalkOptions): WalkResult {
         child.devno = encodeDev(stats[at + SCAN.rdevMajor] as number, stats[at + SCAN.rdevMinor] as number);
       }
     }
-  };
+  }
 
-  let st: Stats;
-  try {
-    st = lstatSync(dir);
-  } catch (err) {
-    throw statError(dir, err);
-  }
-  if (!st.isDirectory()) throw Object.assign(new Error(`source is not a directory: ${dir}`), { path: dir });
-  root.perm = st.mode & 0o7777;
-  root.uid = st.uid;
-  root.gid = st.gid;
-  root.mtime = Math.floor(st.mtimeMs / 1000);
-  if (!opts.noXattrs) {
+  private enter(node: TreeNode, src: string, rel: string): void {
+    let scan: ScannedDir;
     try {
-      root.xattrs = native().readXattrs(Buffer.from(dir));
+      scan = this.scanDir(src, !this.opts.noXattrs);
     } catch (err) {
-      throw statError(dir, err);
+      throw statError(failedEntry(err, src, node.path), err);
     }
+    this.stack.push({ node, src, rel, scan, xattrs: new Map(scan.xattrs), next: 0 });
   }
-  visit(root, rootSrc, '');
-  return { root, files, entries };
 }

@@ -118,30 +118,28 @@ export class DataPipeline {
     this.bs = opts.cfg.blockSize;
     this.end = writer.dataEnd();
     this.chunk = Math.max(this.bs, Math.floor(opts.taskBytes / this.bs) * this.bs);
-    const most = opts.taskBytes + this.chunk;
-    this.capacity = resultCapacity(most, Math.ceil(most / this.bs) + TASK_ITEMS, TASK_ITEMS);
+    // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks, a tail
+    // and the fragment block that tail closes.
+    const most = opts.taskBytes + this.chunk + this.bs;
+    const items = TASK_ITEMS + 2;
+    this.capacity = resultCapacity(most, Math.ceil(most / this.bs) + items, items);
   }
 
-  /** Full blocks of a file the workers read from disk; `length` is a whole number of blocks. */
-  async fileBlocks(
-    node: TreeNode,
-    file: FileRef,
-    offset: number,
-    length: number,
-    first: boolean,
-  ): Promise<void> {
+  /**
+   * Full blocks of a file the workers read from disk; `length` is a whole number of blocks, at most `chunk`.
+   * Call `settle` after this (and the file's tail, if any).
+   */
+  fileBlocks(node: TreeNode, file: FileRef, offset: number, length: number, first: boolean): void {
     if (first) dataOf(node);
     this.items.push(BLOCKS, this.pathIndex(file.path), offset, length, file.fileSize);
     this.target({ node, first, length });
-    await this.settle();
   }
 
-  /** The tail (less than a block) of a file the workers read from disk. */
-  async fileTail(node: TreeNode, file: FileRef, offset: number, length: number): Promise<void> {
+  /** The tail (less than a block) of a file the workers read from disk. Call `settle` after this. */
+  fileTail(node: TreeNode, file: FileRef, offset: number, length: number): void {
     this.placeTail(node, length);
     this.frag.parts.push({ file, offset, length });
     this.frag.used += length;
-    await this.settle();
   }
 
   /**
@@ -236,20 +234,33 @@ export class DataPipeline {
     return this.paths.length - 1;
   }
 
-  /** Submits the current task when it is big enough; waits while the window is full. */
-  async settle(): Promise<void> {
-    if (this.pendingBytes >= this.opts.taskBytes || this.targets.length >= TASK_ITEMS) await this.flush();
+  /**
+   * Submits the current task when it is big enough. Returns a promise only when the window is full: then wait
+   * for it before adding more (tens of thousands of small files need not pay for an await each).
+   */
+  settle(): Promise<void> | undefined {
+    if (this.pendingBytes >= this.opts.taskBytes || this.targets.length >= TASK_ITEMS) return this.flush();
+    return undefined;
   }
 
-  private async flush(): Promise<void> {
+  private flush(): Promise<void> | undefined {
     if (!this.targets.length) {
       // Only a reservation nobody committed (a duplicate): drop it.
       this.blockBuf = undefined;
       this.buffers = [];
-      return;
+      return undefined;
     }
     this.opts.signal.throwIfAborted();
-    if (this.inflight.length >= this.opts.window) await this.inflight.shift();
+    if (this.inflight.length >= this.opts.window) {
+      const oldest = this.inflight.shift() as Promise<void>;
+      return oldest.then(() => this.submit());
+    }
+    this.submit();
+    return undefined;
+  }
+
+  private submit(): void {
+    this.opts.signal.throwIfAborted();
     const task: CompressTask = {
       op: 'compress',
       cfg: this.opts.cfg,

@@ -6,10 +6,10 @@ import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Piscina } from 'piscina';
-import { type WalkedFile, walkDirectory } from './dir-source.js';
+import { DirectoryWalker, type WalkedFile } from './dir-source.js';
 import { findRoot, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
-import { DataPipeline } from './pipeline.js';
+import { DataPipeline, type FileRef } from './pipeline.js';
 import { type HashTask, joinPaths } from './protocol.js';
 import { serializeTree } from './serialize.js';
 import { readTarTree } from './tar-source.js';
@@ -96,19 +96,21 @@ export async function writeImage(
     let duplicateFiles = 0;
     if (typeof source === 'string') {
       progress({ phase: 'scan', done: 0 });
-      const walked = walkDirectory(source, { excludes: o.excludes, noXattrs: o.noXattrs });
-      root = walked.root;
-      entries = walked.entries;
-      progress({ phase: 'scan', done: entries, total: entries });
-      total = walked.files.reduce((sum, f) => sum + (f.node.size ?? 0), 0);
+      const walker = new DirectoryWalker(source, { excludes: o.excludes, noXattrs: o.noXattrs });
+      root = walker.root;
       duplicateFiles = await feedDirectory(
         pool,
         pipeline,
-        walked.files,
+        walker,
         Buffer.byteLength(source),
         o,
         signal,
+        (bytes) => {
+          total = bytes;
+          progress({ phase: 'scan', done: walker.entries, total: walker.entries });
+        },
       );
+      entries = walker.entries;
     } else {
       const r = await readTarTree(source, pipeline, o, signal);
       root = r.root;
@@ -153,95 +155,158 @@ export async function writeImage(
   }
 }
 
+/** Files the walk hands over at a time: enough to keep the pool busy, few enough to start it early. */
+const WALK_SLICE = 64;
+
 /**
- * Feeds every file in walk order, so neighbours share fragment blocks as they do in mksquashfs' images (the
- * order is worth over 1% of size at gzip). Only files whose size another file shares can be copies: they are
- * hashed in the pool first, and a copy points at the earlier file's data instead of being written again.
+ * Feeds files while the walk goes on, so the workers compress from the first directories on. A file whose size
+ * an earlier file has may be a copy: it waits for the end of the walk, meanwhile it and that earlier file are
+ * hashed in the pool, and a copy then points at the earlier file's data instead of being written again. The
+ * rest go in walk order, so neighbours share fragment blocks as they do in mksquashfs' images (the order is
+ * worth over 1% of size at gzip). Which files wait depends only on the tree, so the image does too.
+ * @param walked called when the walk is done, with the bytes of all files.
  * @returns how many files were copies.
  */
 async function feedDirectory(
   pool: Piscina,
   pipeline: DataPipeline,
-  all: WalkedFile[],
+  walker: DirectoryWalker,
   rootLength: number,
   o: ResolvedOptions,
   signal: AbortSignal,
+  walked: (bytes: number) => void,
 ): Promise<number> {
-  const countBySize = new Map<number, number>();
-  for (const f of all) {
-    const size = f.node.size ?? 0;
-    if (size > 0) countBySize.set(size, (countBySize.get(size) ?? 0) + 1);
-  }
-  const shared = all.filter((f) => (countBySize.get(f.node.size ?? 0) ?? 0) > 1);
-  const hashOf = hashFiles(pool, shared, rootLength, signal, o.stallTimeoutMs);
-  const firstBy = new Map<string, TreeNode>();
-  let copies = 0;
-  for (const f of all) {
-    const size = f.node.size ?? 0;
-    if (size === 0) continue;
-    const hash = hashOf.get(f);
-    if (hash) {
-      const key = `${size}:${(await hash.batch)[hash.index]}`;
-      const first = firstBy.get(key);
-      if (first) {
-        f.node.linkData = first;
-        copies++;
-        pipeline.progressOnly(size);
+  const bs = o.cfg.blockSize;
+  const firstOfSize = new Map<number, WalkedFile | undefined>();
+  const waiting: WalkedFile[] = [];
+  const hashes = new HashBatches(pool, rootLength, signal, o.stallTimeoutMs);
+  let bytes = 0;
+  const slice: WalkedFile[] = [];
+  while (!walker.done) {
+    slice.length = 0;
+    walker.next(slice, WALK_SLICE);
+    for (const f of slice) {
+      const size = f.node.size ?? 0;
+      bytes += size;
+      if (size === 0) continue;
+      if (!firstOfSize.has(size)) {
+        firstOfSize.set(size, f);
+        const wait = feedFile(pipeline, f, bs);
+        if (wait) await wait;
         continue;
       }
-      firstBy.set(key, f.node);
+      // The first of this size is hashed once, when its first twin shows up.
+      const first = firstOfSize.get(size);
+      if (first) {
+        hashes.add(first);
+        firstOfSize.set(size, undefined);
+      }
+      hashes.add(f);
+      waiting.push(f);
     }
-    await feedFile(pipeline, f, o.cfg.blockSize);
+  }
+  walked(bytes);
+
+  const hashOf = await hashes.all();
+  const firstBy = new Map<string, TreeNode>();
+  const keyOf = (f: WalkedFile) => `${f.node.size}:${hashOf.get(f)}`;
+  // Earlier files come first, so a copy always points back at the file written before it.
+  const isWaiting = new Set(waiting);
+  for (const f of hashOf.keys()) if (!isWaiting.has(f)) firstBy.set(keyOf(f), f.node);
+  let copies = 0;
+  for (const f of waiting) {
+    const key = keyOf(f);
+    const first = firstBy.get(key);
+    if (first) {
+      f.node.linkData = first;
+      copies++;
+      pipeline.progressOnly(f.node.size ?? 0);
+      continue;
+    }
+    firstBy.set(key, f.node);
+    const wait = feedFile(pipeline, f, bs);
+    if (wait) await wait;
   }
   return copies;
 }
 
-/** Content hashes of `files`, computed in the pool in batches submitted at once. */
-function hashFiles(
-  pool: Piscina,
-  files: WalkedFile[],
-  rootLength: number,
-  signal: AbortSignal,
-  timeoutMs: number,
-): Map<WalkedFile, { batch: Promise<string[]>; index: number }> {
-  const out = new Map<WalkedFile, { batch: Promise<string[]>; index: number }>();
-  const submit = (batch: WalkedFile[]) => {
-    const result = pool.run(
+/** Content hashes computed in the pool, in batches submitted as they fill. */
+class HashBatches {
+  private readonly batches: { files: WalkedFile[]; hashes: Promise<string[]> }[] = [];
+  private cur: WalkedFile[] = [];
+  private bytes = 0;
+
+  constructor(
+    private readonly pool: Piscina,
+    private readonly rootLength: number,
+    private readonly signal: AbortSignal,
+    private readonly timeoutMs: number,
+  ) {}
+
+  add(f: WalkedFile): void {
+    this.cur.push(f);
+    this.bytes += f.node.size ?? 0;
+    if (this.bytes >= HASH_TASK_BYTES || this.cur.length >= HASH_TASK_ITEMS) this.submit();
+  }
+
+  /** Sends the batch being filled. */
+  submit(): void {
+    const files = this.cur;
+    if (!files.length) return;
+    this.cur = [];
+    this.bytes = 0;
+    const hashes = this.pool.run(
       {
         op: 'hash',
-        paths: joinPaths(batch.map((f) => f.source)),
-        sizes: Float64Array.from(batch, (f) => f.node.size ?? 0),
-        rootLength,
+        paths: joinPaths(files.map((f) => f.source)),
+        sizes: Float64Array.from(files, (f) => f.node.size ?? 0),
+        rootLength: this.rootLength,
       } satisfies HashTask,
-      { signal: AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]) },
+      { signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) },
     ) as Promise<string[]>;
-    // Handled here; the await in the feeding loop still sees the failure.
-    result.catch(() => {});
-    batch.forEach((f, index) => {
-      out.set(f, { batch: result, index });
-    });
-  };
-  let cur: WalkedFile[] = [];
-  let bytes = 0;
-  for (const f of files) {
-    cur.push(f);
-    bytes += f.node.size ?? 0;
-    if (bytes >= HASH_TASK_BYTES || cur.length >= HASH_TASK_ITEMS) {
-      submit(cur);
-      cur = [];
-      bytes = 0;
-    }
+    // Handled here; `all` still sees the failure.
+    hashes.catch(() => {});
+    this.batches.push({ files, hashes });
   }
-  if (cur.length) submit(cur);
-  return out;
+
+  /** Every file's hash, in the order the files were added. */
+  async all(): Promise<Map<WalkedFile, string>> {
+    this.submit();
+    const out = new Map<WalkedFile, string>();
+    for (const b of this.batches) {
+      const hashes = await b.hashes;
+      b.files.forEach((f, i) => {
+        out.set(f, hashes[i] as string);
+      });
+    }
+    return out;
+  }
 }
 
-/** Hands a file's full blocks and tail to the pipeline; the workers read the bytes. */
-async function feedFile(pipeline: DataPipeline, f: WalkedFile, blockSize: number): Promise<void> {
+/**
+ * Hands a file's full blocks and tail to the pipeline; the workers read the bytes. Returns a promise only when
+ * the pipeline is full: most files fit in one step and need no await.
+ */
+function feedFile(pipeline: DataPipeline, f: WalkedFile, blockSize: number): Promise<void> | undefined {
   const size = f.node.size ?? 0;
   const file = { path: f.source, fileSize: size };
   const full = size - (size % blockSize);
-  for (let off = 0; off < full; off += pipeline.chunk)
-    await pipeline.fileBlocks(f.node, file, off, Math.min(pipeline.chunk, full - off), off === 0);
-  if (full < size) await pipeline.fileTail(f.node, file, full, size - full);
+  if (full > pipeline.chunk) return feedLargeFile(pipeline, f.node, file, full);
+  if (full > 0) pipeline.fileBlocks(f.node, file, 0, full, true);
+  if (full < size) pipeline.fileTail(f.node, file, full, size - full);
+  return pipeline.settle();
+}
+
+async function feedLargeFile(
+  pipeline: DataPipeline,
+  node: TreeNode,
+  file: FileRef,
+  full: number,
+): Promise<void> {
+  for (let off = 0; off < full; off += pipeline.chunk) {
+    pipeline.fileBlocks(node, file, off, Math.min(pipeline.chunk, full - off), off === 0);
+    await pipeline.settle();
+  }
+  if (full < file.fileSize) pipeline.fileTail(node, file, full, file.fileSize - full);
+  await pipeline.settle();
 }

@@ -72,7 +72,7 @@ export {
   UsageError,
 } from './errors.js';
 export { nativeInfo } from './squashfs/native.js';
-export { LIVECD_MARKER, LIVECD_ROOT } from './stages/livecd.js';
+export { LIVECD_MARKER, LIVECD_ROOT, newSession } from './stages/names.js';
 export const applyOsconfig: typeof OsconfigStage.applyOsconfig = async (...a) =>
   (await import('./stages/osconfig.js')).applyOsconfig(...a);
-export { newSession, type OsconfigInput } from './stages/osconfig.js';
+export type { OsconfigInput } from './stages/osconfig.js';

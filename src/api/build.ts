@@ -20,7 +20,8 @@ import {
 import { BuildError } from '../errors.js';
 import { imageStage, stageTag } from '../stages/image.js';
 import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../stages/livecd.js';
-import { applyOsconfig, newSession } from '../stages/osconfig.js';
+import { newSession } from '../stages/names.js';
+import { applyOsconfig } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';

@@ -42,9 +42,7 @@ import {
 import { makeGrubImages } from '../engine/grub.js';
 import { BuildError } from '../errors.js';
 import { stageTag } from './image.js';
-
-export const LIVECD_ROOT = 'livecd';
-export const LIVECD_MARKER = '.airship-livecd';
+import { LIVECD_MARKER, LIVECD_ROOT } from './names.js';
 
 /** Writes a squashfs from a tar stream (the native writer; an adapter is handed in by the API). */
 export type SquashTar = (

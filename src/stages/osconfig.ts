@@ -18,10 +18,6 @@ import { proxySecrets } from './rootfs.js';
  * A session id for container labels: `p<pid>-<random>`. A later build removes containers of sessions whose
  * process is gone, so keep this format.
  */
-export function newSession(): string {
-  return `p${process.pid}-${randomBytes(4).toString('hex')}`;
-}
-
 export interface OsconfigInput {
   /** Image id or reference to configure. */
   image: string;

@@ -16,21 +16,6 @@
 
 namespace airship {
 
-// Reads exactly `length` bytes at `offset` into dst; ESHRANK when the file ends first.
-static void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length,
-                      uint64_t offset) {
-  size_t done = 0;
-  while (done < length) {
-    ssize_t n = pread(fd, dst + done, length - done, static_cast<off_t>(offset + done));
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      throw ErrnoError(env, "read", path, errno);
-    }
-    if (n == 0) throw ShrankError(env, path);
-    done += static_cast<size_t>(n);
-  }
-}
-
 static int OpenRead(Napi::Env env, const std::string &path) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) throw ErrnoError(env, "open", path, errno);

@@ -36,6 +36,19 @@ Napi::Error ShrankError(Napi::Env env, const std::string &path) {
   return e;
 }
 
+void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length, uint64_t offset) {
+  size_t done = 0;
+  while (done < length) {
+    ssize_t n = pread(fd, dst + done, length - done, static_cast<off_t>(offset + done));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      throw ErrnoError(env, "read", path, errno);
+    }
+    if (n == 0) throw ShrankError(env, path);
+    done += static_cast<size_t>(n);
+  }
+}
+
 std::string RawPath(Napi::Env env, const Napi::Value &v) {
   if (v.IsBuffer()) {
     auto b = v.As<Napi::Buffer<char>>();

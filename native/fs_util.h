@@ -4,6 +4,7 @@
 #include <napi.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <string>
 
 namespace airship {
@@ -12,6 +13,9 @@ Napi::Error ErrnoError(Napi::Env env, const char *call, const std::string &path,
 
 // The file ended before the bytes its size promised (code ESHRANK).
 Napi::Error ShrankError(Napi::Env env, const std::string &path);
+
+// Reads exactly `length` bytes at `offset` into dst; ESHRANK when the file ends first.
+void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length, uint64_t offset);
 
 // A path argument as raw bytes: a Buffer, or a latin1 string (one char per byte; names need not be UTF-8).
 std::string RawPath(Napi::Env env, const Napi::Value &v);

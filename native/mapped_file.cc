@@ -24,11 +24,16 @@ MappedRange::MappedRange(Napi::Env env, const std::string &path, uint64_t offset
   if (fstat(fd.get(), &st) != 0) throw ErrnoError(env, "stat", path, errno);
   if (static_cast<uint64_t>(st.st_size) < offset + length) throw ShrankError(env, path);
   if (length == 0) return;
+  length_ = length;
   void *p = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd.get(), static_cast<off_t>(offset));
-  if (p == MAP_FAILED) throw ErrnoError(env, "mmap", path, errno);
+  if (p == MAP_FAILED) {
+    // Some file systems cannot map files (ENODEV): read the range instead.
+    copy_.resize(length);
+    ReadFully(env, fd.get(), path, copy_.data(), length, offset);
+    return;
+  }
   madvise(p, length, MADV_SEQUENTIAL);
   addr_ = p;
-  length_ = length;
 }
 
 MappedRange::~MappedRange() {

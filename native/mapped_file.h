@@ -6,23 +6,28 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace airship {
 
-// `length` bytes of `path` from `offset` (a multiple of the page size), mapped read-only; ESHRANK when the
-// file is shorter than offset + length when mapped.
+// `length` bytes of `path` from `offset` (a multiple of the page size), mapped read-only, or read where the
+// file system cannot map files; ESHRANK when the file is shorter than offset + length when opened.
 class MappedRange {
  public:
   MappedRange(Napi::Env env, const std::string &path, uint64_t offset, size_t length);
   ~MappedRange();
   MappedRange(const MappedRange &) = delete;
   MappedRange &operator=(const MappedRange &) = delete;
-  const uint8_t *data() const { return static_cast<const uint8_t *>(addr_); }
+  const uint8_t *data() const {
+    return addr_ != nullptr ? static_cast<const uint8_t *>(addr_) : copy_.data();
+  }
   size_t size() const { return length_; }
 
  private:
   void *addr_ = nullptr;
   size_t length_ = 0;
+  // The bytes, read, when the file system cannot map the file.
+  std::vector<uint8_t> copy_;
 };
 
 // Calls fn(arg) and returns true, or returns false when fn touched a page of [lo, lo + len) that no longer

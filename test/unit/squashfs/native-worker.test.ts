@@ -123,6 +123,15 @@ describe('native compressors', () => {
       );
     });
 
+    it('reads a file its file system cannot map (sysfs: ENODEV) instead of mapping it', () => {
+      // sysfs says 4096 bytes and refuses mmap; the read then finds fewer bytes, which must be an error.
+      const file = '/sys/kernel/mm/transparent_hugepage/enabled';
+      const c = new (native().BlockCompressor)({ comp: 'lz4', blockSize: 4096 });
+      expect(() => c.compressFile(file, 0, 4096, 4096, new Uint8Array(4096), new Uint32Array(1))).toThrow(
+        `file shrank while reading: ${file}`,
+      );
+    });
+
     it('turns a file truncated while it is being compressed into ESHRANK, not a crash (SIGBUS)', async () => {
       const file = join(dir, 'truncated');
       // Random data at xz's default level takes seconds for 24 MiB: time enough to cut the file mid-way.

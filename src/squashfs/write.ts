@@ -6,11 +6,11 @@ import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Piscina } from 'piscina';
-import { DirectoryWalker, type WalkedFile } from './dir-source.js';
+import { feedDirectory } from './dir-feed.js';
+import { DirectoryWalker } from './dir-source.js';
 import { findRoot, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
-import { DataPipeline, type FileRef } from './pipeline.js';
-import { type HashTask, joinPaths } from './protocol.js';
+import { DataPipeline } from './pipeline.js';
 import { serializeTree } from './serialize.js';
 import { readTarTree } from './tar-source.js';
 import type { TreeNode } from './tree.js';
@@ -32,10 +32,6 @@ export interface WriteResult {
   duplicateFiles: number;
   fragments: number;
 }
-
-/** Bytes per hashing task. */
-const HASH_TASK_BYTES = 4 << 20;
-const HASH_TASK_ITEMS = 256;
 
 /**
  * Uncompressed bytes per compression task. lz4 gets through 4 MiB in milliseconds, so it needs big tasks to
@@ -153,160 +149,4 @@ export async function writeImage(
       } catch {}
     }
   }
-}
-
-/** Files the walk hands over at a time: enough to keep the pool busy, few enough to start it early. */
-const WALK_SLICE = 64;
-
-/**
- * Feeds files while the walk goes on, so the workers compress from the first directories on. A file whose size
- * an earlier file has may be a copy: it waits for the end of the walk, meanwhile it and that earlier file are
- * hashed in the pool, and a copy then points at the earlier file's data instead of being written again. The
- * rest go in walk order, so neighbours share fragment blocks as they do in mksquashfs' images (the order is
- * worth over 1% of size at gzip). Which files wait depends only on the tree, so the image does too.
- * @param walked called when the walk is done, with the bytes of all files.
- * @returns how many files were copies.
- */
-async function feedDirectory(
-  pool: Piscina,
-  pipeline: DataPipeline,
-  walker: DirectoryWalker,
-  rootLength: number,
-  o: ResolvedOptions,
-  signal: AbortSignal,
-  walked: (bytes: number) => void,
-): Promise<number> {
-  const bs = o.cfg.blockSize;
-  const firstOfSize = new Map<number, WalkedFile | undefined>();
-  const waiting: WalkedFile[] = [];
-  const hashes = new HashBatches(pool, rootLength, signal, o.stallTimeoutMs);
-  let bytes = 0;
-  const slice: WalkedFile[] = [];
-  while (!walker.done) {
-    slice.length = 0;
-    walker.next(slice, WALK_SLICE);
-    for (const f of slice) {
-      const size = f.node.size ?? 0;
-      bytes += size;
-      if (size === 0) continue;
-      if (!firstOfSize.has(size)) {
-        firstOfSize.set(size, f);
-        const wait = feedFile(pipeline, f, bs);
-        if (wait) await wait;
-        continue;
-      }
-      // The first of this size is hashed once, when its first twin shows up.
-      const first = firstOfSize.get(size);
-      if (first) {
-        hashes.add(first);
-        firstOfSize.set(size, undefined);
-      }
-      hashes.add(f);
-      waiting.push(f);
-    }
-  }
-  walked(bytes);
-
-  const hashOf = await hashes.all();
-  const firstBy = new Map<string, TreeNode>();
-  const keyOf = (f: WalkedFile) => `${f.node.size}:${hashOf.get(f)}`;
-  // Earlier files come first, so a copy always points back at the file written before it.
-  const isWaiting = new Set(waiting);
-  for (const f of hashOf.keys()) if (!isWaiting.has(f)) firstBy.set(keyOf(f), f.node);
-  let copies = 0;
-  for (const f of waiting) {
-    const key = keyOf(f);
-    const first = firstBy.get(key);
-    if (first) {
-      f.node.linkData = first;
-      copies++;
-      pipeline.progressOnly(f.node.size ?? 0);
-      continue;
-    }
-    firstBy.set(key, f.node);
-    const wait = feedFile(pipeline, f, bs);
-    if (wait) await wait;
-  }
-  return copies;
-}
-
-/** Content hashes computed in the pool, in batches submitted as they fill. */
-class HashBatches {
-  private readonly batches: { files: WalkedFile[]; hashes: Promise<string[]> }[] = [];
-  private cur: WalkedFile[] = [];
-  private bytes = 0;
-
-  constructor(
-    private readonly pool: Piscina,
-    private readonly rootLength: number,
-    private readonly signal: AbortSignal,
-    private readonly timeoutMs: number,
-  ) {}
-
-  add(f: WalkedFile): void {
-    this.cur.push(f);
-    this.bytes += f.node.size ?? 0;
-    if (this.bytes >= HASH_TASK_BYTES || this.cur.length >= HASH_TASK_ITEMS) this.submit();
-  }
-
-  /** Sends the batch being filled. */
-  submit(): void {
-    const files = this.cur;
-    if (!files.length) return;
-    this.cur = [];
-    this.bytes = 0;
-    const hashes = this.pool.run(
-      {
-        op: 'hash',
-        paths: joinPaths(files.map((f) => f.source)),
-        sizes: Float64Array.from(files, (f) => f.node.size ?? 0),
-        rootLength: this.rootLength,
-      } satisfies HashTask,
-      { signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) },
-    ) as Promise<string[]>;
-    // Handled here; `all` still sees the failure.
-    hashes.catch(() => {});
-    this.batches.push({ files, hashes });
-  }
-
-  /** Every file's hash, in the order the files were added. */
-  async all(): Promise<Map<WalkedFile, string>> {
-    this.submit();
-    const out = new Map<WalkedFile, string>();
-    for (const b of this.batches) {
-      const hashes = await b.hashes;
-      b.files.forEach((f, i) => {
-        out.set(f, hashes[i] as string);
-      });
-    }
-    return out;
-  }
-}
-
-/**
- * Hands a file's full blocks and tail to the pipeline; the workers read the bytes. Returns a promise only when
- * the pipeline is full: most files fit in one step and need no await.
- */
-function feedFile(pipeline: DataPipeline, f: WalkedFile, blockSize: number): Promise<void> | undefined {
-  const size = f.node.size ?? 0;
-  const file = { path: f.source, fileSize: size };
-  const full = size - (size % blockSize);
-  if (full > pipeline.chunk) return feedLargeFile(pipeline, f.node, file, full);
-  if (full > 0) pipeline.fileBlocks(f.node, file, 0, full, true);
-  if (full < size) pipeline.fileTail(f.node, file, full, size - full);
-  return pipeline.settle();
-}
-
-async function feedLargeFile(
-  pipeline: DataPipeline,
-  node: TreeNode,
-  file: FileRef,
-  full: number,
-): Promise<void> {
-  for (let off = 0; off < full; off += pipeline.chunk) {
-    pipeline.fileBlocks(node, file, off, Math.min(pipeline.chunk, full - off), off === 0);
-    await pipeline.settle();
-  }
-  if (full < file.fileSize) pipeline.fileTail(node, file, full, file.fileSize - full);
-  await pipeline.settle();
 }

@@ -1,7 +1,7 @@
 /** Directory source: walks a tree (names, lstat facts, link targets, xattrs). File data is read later, by the workers. */
 import { lstatSync, type Stats } from 'node:fs';
 import { native, SCAN, type ScannedDir } from './native.js';
-import { encodeDev, isExcluded, kindFromMode, newDir, type TreeNode } from './tree.js';
+import { encodeDev, isExcluded, kindFromMode, NO_XATTRS, newDir, type TreeNode } from './tree.js';
 
 export interface WalkOptions {
   excludes: ReadonlySet<string>;
@@ -32,9 +32,8 @@ function failedEntry(err: unknown, src: string, display: string): string {
 interface Frame {
   node: TreeNode;
   src: string;
-  rel: string;
   scan: ScannedDir;
-  xattrs: Map<number, [string, Buffer][]>;
+  xattrs: Map<number, [string, Buffer][]> | undefined;
   next: number;
 }
 
@@ -75,7 +74,7 @@ export class DirectoryWalker {
         throw statError(dir, err);
       }
     }
-    this.enter(root, Buffer.from(dir).toString('latin1'), '');
+    this.enter(root, Buffer.from(dir).toString('latin1'));
   }
 
   get done(): boolean {
@@ -92,7 +91,7 @@ export class DirectoryWalker {
     while (files.length < want) {
       const frame = this.stack[this.stack.length - 1];
       if (!frame) return;
-      const { node, src, rel, scan } = frame;
+      const { node, src, scan } = frame;
       const { names, ends, stats, targets } = scan;
       if (frame.next >= ends.length) {
         this.stack.pop();
@@ -100,23 +99,24 @@ export class DirectoryWalker {
       }
       const i = frame.next++;
       const name = names.subarray(i === 0 ? 0 : ends[i - 1], ends[i]);
-      const childRel = rel ? `${rel}/${name.toString()}` : name.toString();
-      if (isExcluded(childRel, excludes)) continue;
+      const path = node === this.root ? `/${name.toString()}` : `${node.path}/${name.toString()}`;
+      if (excludes.size && isExcluded(path.slice(1), excludes)) continue;
       const at = i * SCAN.words;
       const mode = stats[at + SCAN.mode] as number;
       const kind = kindFromMode(mode);
       if (!kind) continue;
       const child: TreeNode = {
         name,
-        path: `/${childRel}`,
+        path,
         kind,
         perm: mode & 0o7777,
         uid: stats[at + SCAN.uid] as number,
         gid: stats[at + SCAN.gid] as number,
         mtime: stats[at + SCAN.mtime] as number,
-        xattrs: frame.xattrs.get(i) ?? [],
+        xattrs: frame.xattrs?.get(i) ?? NO_XATTRS,
       };
-      node.children?.set(name.toString('latin1'), child);
+      const key = name.toString('latin1');
+      node.children?.set(key, child);
       this.entries++;
       if (kind !== 'dir' && (stats[at + SCAN.nlink] as number) > 1) {
         const key = `${stats[at + SCAN.dev]}:${stats[at + SCAN.ino]}`;
@@ -130,10 +130,10 @@ export class DirectoryWalker {
       }
       if (kind === 'dir') {
         child.children = new Map();
-        this.enter(child, `${src}/${name.toString('latin1')}`, childRel);
+        this.enter(child, `${src}/${key}`);
       } else if (kind === 'file') {
         child.size = stats[at + SCAN.size] as number;
-        files.push({ node: child, source: `${src}/${name.toString('latin1')}` });
+        files.push({ node: child, source: `${src}/${key}` });
       } else if (kind === 'symlink') {
         child.target = targets[i] ?? Buffer.alloc(0);
       } else if (kind === 'chr' || kind === 'blk') {
@@ -142,13 +142,19 @@ export class DirectoryWalker {
     }
   }
 
-  private enter(node: TreeNode, src: string, rel: string): void {
+  private enter(node: TreeNode, src: string): void {
     let scan: ScannedDir;
     try {
       scan = this.scanDir(src, !this.opts.noXattrs);
     } catch (err) {
       throw statError(failedEntry(err, src, node.path), err);
     }
-    this.stack.push({ node, src, rel, scan, xattrs: new Map(scan.xattrs), next: 0 });
+    this.stack.push({
+      node,
+      src,
+      scan,
+      xattrs: scan.xattrs.length ? new Map(scan.xattrs) : undefined,
+      next: 0,
+    });
   }
 }

@@ -50,7 +50,7 @@ export interface NativeSquashWriter {
   /** Declares bytes up to `end` written by the caller (through its own file descriptor). */
   adoptData(end: number): void;
   addFragment(location: number, sizeWord: number): number;
-  addXattrs(pairs: [string, Uint8Array][], path: string): number;
+  addXattrs(pairs: readonly (readonly [string, Uint8Array])[], path: string): number;
   /** Writes a non-directory inode; `payload` is a file's block size words or a symlink's target. */
   writeInode(fields: Float64Array, payload?: Uint32Array | Buffer): number;
   beginDir(): void;

@@ -21,7 +21,7 @@ export interface TreeNode {
   uid: number;
   gid: number;
   mtime: number;
-  xattrs: [string, Buffer][];
+  xattrs: readonly (readonly [string, Buffer])[];
   children?: Map<string, TreeNode>;
   target?: Buffer;
   /** Device number as the kernel encodes it (major/minor split). */
@@ -37,6 +37,9 @@ export interface TreeNode {
   ino?: number;
   ref?: number;
 }
+
+/** The xattrs of every entry that has none (shared: a tree has tens of thousands of such entries). */
+export const NO_XATTRS: TreeNode['xattrs'] = Object.freeze([]);
 
 export const S_IFMT = 0o170000;
 export const TYPE_BITS: Record<NodeKind, number> = {
@@ -76,7 +79,17 @@ export function encodeDev(major: number, minor: number): number {
 }
 
 export function newDir(name: Buffer, path: string): TreeNode {
-  return { name, path, kind: 'dir', perm: 0o755, uid: 0, gid: 0, mtime: 0, xattrs: [], children: new Map() };
+  return {
+    name,
+    path,
+    kind: 'dir',
+    perm: 0o755,
+    uid: 0,
+    gid: 0,
+    mtime: 0,
+    xattrs: NO_XATTRS,
+    children: new Map(),
+  };
 }
 
 /** Normalises an exclude pattern or archive path to "a/b/c" (no leading "./" or "/", no trailing "/"). */

@@ -73,13 +73,9 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
       : NO_XATTR;
     return f;
   };
-  const named = <T>(n: TreeNode, write: () => T): T => {
-    try {
-      return write();
-    } catch (err) {
-      throw new Error(`${(err as Error).message}: ${n.path}`, { cause: err });
-    }
-  };
+  const named = (n: TreeNode, err: unknown): Error =>
+    new Error(`${(err as Error).message}: ${n.path}`, { cause: err });
+  let blockScratch = new Uint32Array(64);
   const writeLeaf = (n: TreeNode): number => {
     if (n.kind === 'dir') throw new Error(`internal: directory as leaf ${n.path}`);
     const fields = base(n, TYPE_BITS[n.kind] | n.perm, n.links ?? 1);
@@ -90,11 +86,25 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
       fields[INODE.fragIndex] = d?.fragIndex ?? NO_FRAGMENT;
       fields[INODE.fragOffset] = d?.fragOffset ?? 0;
       fields[INODE.sparse] = d?.sparse ?? 0;
-      const blocks = d?.blocks.length ? Uint32Array.from(d.blocks) : NO_BLOCKS;
-      return named(n, () => writer.writeInode(fields, blocks));
+      let blocks = NO_BLOCKS;
+      if (d?.blocks.length) {
+        // The writer copies the sizes into the inode; one buffer serves every file.
+        if (blockScratch.length < d.blocks.length) blockScratch = new Uint32Array(d.blocks.length * 2);
+        blockScratch.set(d.blocks);
+        blocks = blockScratch.subarray(0, d.blocks.length);
+      }
+      try {
+        return writer.writeInode(fields, blocks);
+      } catch (err) {
+        throw named(n, err);
+      }
     }
     fields[INODE.devno] = n.devno ?? 0;
-    return named(n, () => writer.writeInode(fields, n.target));
+    try {
+      return writer.writeInode(fields, n.target);
+    } catch (err) {
+      throw named(n, err);
+    }
   };
   const visit = (dir: TreeNode, parent: number): number => {
     const kids = sorted(dir);
@@ -115,7 +125,11 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
     }
     const fields = base(dir, TYPE_BITS.dir | dir.perm, 2 + subdirs);
     fields[INODE.parent] = parent;
-    return named(dir, () => writer.endDir(fields));
+    try {
+      return writer.endDir(fields);
+    } catch (err) {
+      throw named(dir, err);
+    }
   };
   root.ref = visit(root, count + 1);
   writer.finish({ rootRef: root.ref, rootIno: root.ino as number, inodeCount: count });

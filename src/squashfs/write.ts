@@ -86,6 +86,7 @@ export async function writeImage(
     onBytes,
   });
   let ok = false;
+  let poolDown: Promise<void> | undefined;
   try {
     let root: TreeNode;
     let entries: number;
@@ -114,6 +115,8 @@ export async function writeImage(
       duplicateFiles = r.duplicateFiles;
     }
     await pipeline.finish();
+    // The workers are done: they wind down on the other core while this thread writes the tables.
+    poolDown = pool.destroy();
     signal.throwIfAborted();
     progress({ phase: 'tables', done: entries });
     const inodes = serializeTree(writer, root, {
@@ -136,7 +139,7 @@ export async function writeImage(
     // Piscina reports its own abort error; the caller wants the reason it gave.
     throw signal.aborted ? signal.reason : err;
   } finally {
-    await pool.destroy();
+    await (poolDown ?? pool.destroy());
     await pipeline.dispose();
     closeSync(dataFd);
     writer.close();

@@ -119,14 +119,14 @@ export class DirectoryWalker {
       node.children?.set(key, child);
       this.entries++;
       if (kind !== 'dir' && (stats[at + SCAN.nlink] as number) > 1) {
-        const key = `${stats[at + SCAN.dev]}:${stats[at + SCAN.ino]}`;
-        const first = this.inodes.get(key);
+        const inode = `${stats[at + SCAN.dev]}:${stats[at + SCAN.ino]}`;
+        const first = this.inodes.get(inode);
         if (first) {
           child.linkTo = first;
           first.links = (first.links ?? 1) + 1;
           continue;
         }
-        this.inodes.set(key, child);
+        this.inodes.set(inode, child);
       }
       if (kind === 'dir') {
         child.children = new Map();

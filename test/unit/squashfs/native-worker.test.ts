@@ -80,6 +80,26 @@ describe('native compressors', () => {
     );
   });
 
+  it('lets a worker be terminated while its native calls throw (no abort of the process)', () => {
+    // Piscina terminates a worker when its task is aborted. A native call that is throwing at that moment
+    // cannot hand the error to JavaScript any more; node-addon-api must drop it, not call std::terminate.
+    const addon = new URL('../../../build/Release/airship_native.node', import.meta.url).pathname;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      (async () => {
+        for (let i = 0; i < 150; i++) {
+          const w = new Worker(\`
+            const a = require(\${JSON.stringify(process.argv[1])});
+            for (;;) { try { a.readRange('/nonexistent/file', 0, new Uint8Array(1)); } catch {} }\`, { eval: true });
+          await new Promise((r) => setTimeout(r, (i * 7) % 40));
+          await w.terminate();
+        }
+        console.log('survived');
+      })();`;
+    const out = execFileSync(process.execPath, ['-e', script, addon], { encoding: 'utf8', timeout: 60_000 });
+    expect(out.trim()).toBe('survived');
+  });
+
   describe('compressFile (mapped reads)', () => {
     const bs = 131072;
     const dir = mkdtempSync(join(tmpdir(), 'compress-file-'));

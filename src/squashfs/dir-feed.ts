@@ -37,6 +37,8 @@ export async function feedDirectory(
   const bs = o.cfg.blockSize;
   const firstOfSize = new Map<number, WalkedFile | undefined>();
   const waiting: WalkedFile[] = [];
+  /** First files of a size that turned out to have twins (hashed, written already). */
+  const twinned: WalkedFile[] = [];
   const hashes = new HashBatches(pool, rootLength, signal, o.stallTimeoutMs);
   let bytes = 0;
   const slice: WalkedFile[] = [];
@@ -57,6 +59,7 @@ export async function feedDirectory(
       const first = firstOfSize.get(size);
       if (first) {
         hashes.add(first);
+        twinned.push(first);
         firstOfSize.set(size, undefined);
       }
       hashes.add(f);
@@ -69,8 +72,7 @@ export async function feedDirectory(
   const firstBy = new Map<string, TreeNode>();
   const keyOf = (f: WalkedFile) => `${f.node.size}:${hashOf.get(f)}`;
   // Earlier files come first, so a copy always points back at the file written before it.
-  const isWaiting = new Set(waiting);
-  for (const f of hashOf.keys()) if (!isWaiting.has(f)) firstBy.set(keyOf(f), f.node);
+  for (const f of twinned) firstBy.set(keyOf(f), f.node);
   let copies = 0;
   for (const f of waiting) {
     const key = keyOf(f);

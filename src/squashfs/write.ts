@@ -74,11 +74,13 @@ export async function writeImage(
       progress({ phase: 'data', done, ...(total !== undefined ? { total } : {}) });
     }
   };
+  // Workers name a file by what follows the source directory's path in its disk path.
+  const rootLength = typeof source === 'string' ? Buffer.byteLength(source) : 0;
   const pipeline = new DataPipeline(pool, writer, {
     cfg: o.cfg,
     dataFd,
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
-    rootLength: typeof source === 'string' ? Buffer.byteLength(source) : 0,
+    rootLength,
     taskBytes: taskBytesFor(o.cfg.comp),
     window: o.processors * 4,
     signal,
@@ -95,18 +97,10 @@ export async function writeImage(
       progress({ phase: 'scan', done: 0 });
       const walker = new DirectoryWalker(source, { excludes: o.excludes, noXattrs: o.noXattrs });
       root = walker.root;
-      duplicateFiles = await feedDirectory(
-        pool,
-        pipeline,
-        walker,
-        Buffer.byteLength(source),
-        o,
-        signal,
-        (bytes) => {
-          total = bytes;
-          progress({ phase: 'scan', done: walker.entries, total: walker.entries });
-        },
-      );
+      duplicateFiles = await feedDirectory(pool, pipeline, walker, rootLength, o, signal, (bytes) => {
+        total = bytes;
+        progress({ phase: 'scan', done: walker.entries, total: walker.entries });
+      });
       entries = walker.entries;
     } else {
       const r = await readTarTree(source, pipeline, o, signal);

@@ -21,7 +21,6 @@ class MappedRange {
   const uint8_t *data() const {
     return addr_ != nullptr ? static_cast<const uint8_t *>(addr_) : copy_.data();
   }
-  size_t size() const { return length_; }
 
  private:
   void *addr_ = nullptr;

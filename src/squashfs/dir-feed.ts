@@ -4,6 +4,7 @@
  */
 import type { Piscina } from 'piscina';
 import type { DirectoryWalker, WalkedFile } from './dir-source.js';
+import { Feeder } from './feeder.js';
 import type { ResolvedOptions } from './options.js';
 import type { DataPipeline, FileRef } from './pipeline.js';
 import { type HashTask, joinPaths } from './protocol.js';
@@ -41,31 +42,41 @@ export async function feedDirectory(
   const twinned: WalkedFile[] = [];
   const hashes = new HashBatches(pool, rootLength, signal, o.stallTimeoutMs);
   let bytes = 0;
+  const feeder = new Feeder<WalkedFile>((f) => feedFile(pipeline, f, bs));
   const slice: WalkedFile[] = [];
-  while (!walker.done) {
-    slice.length = 0;
-    walker.next(slice, WALK_SLICE);
-    for (const f of slice) {
-      const size = f.node.size ?? 0;
-      bytes += size;
-      if (size === 0) continue;
-      if (!firstOfSize.has(size)) {
-        firstOfSize.set(size, f);
-        const wait = feedFile(pipeline, f, bs);
-        if (wait) await wait;
-        continue;
+  try {
+    while (!walker.done) {
+      slice.length = 0;
+      walker.next(slice, WALK_SLICE);
+      for (const f of slice) {
+        const size = f.node.size ?? 0;
+        bytes += size;
+        if (size === 0) continue;
+        if (!firstOfSize.has(size)) {
+          firstOfSize.set(size, f);
+          feeder.push(f);
+          continue;
+        }
+        // The first of this size is hashed once, when its first twin shows up.
+        const first = firstOfSize.get(size);
+        if (first) {
+          hashes.add(first);
+          twinned.push(first);
+          firstOfSize.set(size, undefined);
+        }
+        hashes.add(f);
+        waiting.push(f);
       }
-      // The first of this size is hashed once, when its first twin shows up.
-      const first = firstOfSize.get(size);
-      if (first) {
-        hashes.add(first);
-        twinned.push(first);
-        firstOfSize.set(size, undefined);
-      }
-      hashes.add(f);
-      waiting.push(f);
+      feeder.check();
+      // Worker results and the feeder get their turn between slices.
+      await new Promise(setImmediate);
     }
+  } catch (err) {
+    feeder.stop();
+    throw err;
   }
+  feeder.end();
+  await feeder.done;
   walked(bytes);
 
   const hashOf = await hashes.all();

@@ -19,6 +19,7 @@ import {
   resultCapacity,
   unpackResult,
 } from './protocol.js';
+import type { ResultSlabs } from './result-slabs.js';
 import type { FileData, TreeNode } from './tree.js';
 
 /** Items per task: bounds the per-task table and the message size. */
@@ -46,6 +47,8 @@ export interface PipelineOptions {
   rootLength: number;
   /** Tasks allowed in flight (compressing or waiting to be written). */
   window: number;
+  /** Where the workers put results: at least {@link slabsFor} slabs of {@link resultBytes} each. */
+  slabs: ResultSlabs;
   signal: AbortSignal;
   taskTimeoutMs: number;
   onBytes: (n: number) => void;
@@ -77,6 +80,28 @@ interface OpenFragment {
   buf?: Uint8Array;
 }
 
+/** Largest run of full blocks handed over at once: a task's worth, in whole blocks. */
+function chunkOf(taskBytes: number, blockSize: number): number {
+  return Math.max(blockSize, Math.floor(taskBytes / blockSize) * blockSize);
+}
+
+/** Result room for the largest task. */
+export function resultBytes(taskBytes: number, blockSize: number): number {
+  // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks, a tail
+  // and the fragment block that tail closes.
+  const most = taskBytes + chunkOf(taskBytes, blockSize) + blockSize;
+  const items = TASK_ITEMS + 2;
+  return resultCapacity(most, Math.ceil(most / blockSize) + items, items);
+}
+
+/**
+ * Result slabs a pipeline needs: a slab is held from submission until its write is done, and both the tasks in
+ * flight and the writes queued are bounded by the window (one more write is queued before the window waits).
+ */
+export function slabsFor(window: number): number {
+  return 2 * window + 1;
+}
+
 function dataOf(node: TreeNode): FileData {
   node.data ??= { start: 0, blocks: [], fragIndex: NO_FRAGMENT, fragOffset: 0, sparse: 0 };
   return node.data;
@@ -97,8 +122,6 @@ export class DataPipeline {
   private blockBuf: { bytes: Uint8Array; index: number; used: number } | undefined;
   private frag: OpenFragment = { index: 0, parts: [], used: 0 };
   private fragCount = 0;
-  /** Result buffers already written out, reused for later results. */
-  private readonly spares: ArrayBuffer[] = [];
   /** Data writes, in order; the main thread only queues them. */
   private writes: Promise<void> = Promise.resolve();
   private pendingWrites = 0;
@@ -107,8 +130,6 @@ export class DataPipeline {
   private readonly bs: number;
   /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
   readonly chunk: number;
-  /** Result room for the largest task: a task closes once it holds `taskBytes`, so it holds less than that plus one chunk. */
-  private readonly capacity: number;
 
   constructor(
     private readonly pool: Piscina,
@@ -117,12 +138,9 @@ export class DataPipeline {
   ) {
     this.bs = opts.cfg.blockSize;
     this.end = writer.dataEnd();
-    this.chunk = Math.max(this.bs, Math.floor(opts.taskBytes / this.bs) * this.bs);
-    // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks, a tail
-    // and the fragment block that tail closes.
-    const most = opts.taskBytes + this.chunk + this.bs;
-    const items = TASK_ITEMS + 2;
-    this.capacity = resultCapacity(most, Math.ceil(most / this.bs) + items, items);
+    this.chunk = chunkOf(opts.taskBytes, this.bs);
+    if (opts.slabs.bytes < resultBytes(opts.taskBytes, this.bs))
+      throw new Error('internal error: result slabs too small for a task');
   }
 
   /**
@@ -268,15 +286,10 @@ export class DataPipeline {
       rootLength: this.opts.rootLength,
       items: Float64Array.from(this.items),
       buffers: this.buffers,
-      capacity: this.capacity,
+      slab: this.opts.slabs.take(),
     };
     if (this.opts.cacheDir) task.cacheDir = this.opts.cacheDir;
     const transfer = [...this.buffers.map((b) => b.buffer as ArrayBuffer), task.items.buffer as ArrayBuffer];
-    const spare = this.spares.pop();
-    if (spare) {
-      task.spare = spare;
-      transfer.push(spare);
-    }
     const targets = this.targets;
     this.items = [];
     this.paths = [];
@@ -287,16 +300,19 @@ export class DataPipeline {
     this.pendingBytes = 0;
     const result = this.run(task, transfer);
     result.catch(() => {});
-    this.chain = this.chain.then(async () => this.consume(await result, targets));
+    this.chain = this.chain.then(async () => {
+      await result;
+      return this.consume(task.slab, targets);
+    });
     const done = this.chain;
     done.catch(() => {});
     this.inflight.push(done);
   }
 
-  private run(task: CompressTask, transfer: ArrayBuffer[]): Promise<ArrayBuffer> {
+  private run(task: CompressTask, transfer: ArrayBuffer[]): Promise<unknown> {
     const timeout = AbortSignal.timeout(this.opts.taskTimeoutMs);
     const signal = AbortSignal.any([this.opts.signal, timeout]);
-    return (this.pool.run(task, { signal, transferList: transfer }) as Promise<ArrayBuffer>).catch((err) => {
+    return this.pool.run(task, { signal, transferList: transfer }).catch((err: unknown) => {
       if (timeout.aborted && !this.opts.signal.aborted) {
         const firstPath = task.paths.slice(0, task.paths.indexOf('\0'));
         const where =
@@ -312,9 +328,9 @@ export class DataPipeline {
     });
   }
 
-  private consume(buf: ArrayBuffer, targets: Target[]): Promise<void> | undefined {
+  private consume(slab: number, targets: Target[]): Promise<void> | undefined {
     if (this.writeError) throw this.writeError;
-    const r = unpackResult(buf);
+    const r = unpackResult(this.opts.slabs.buffers[slab] as SharedArrayBuffer);
     this.stats.blocksCompressed += r.compressed;
     this.stats.blocksFromCache += r.fromCache;
     const at = this.end;
@@ -325,7 +341,7 @@ export class DataPipeline {
         writeAt(this.opts.dataFd, r.body, at).then(
           () => {
             this.pendingWrites--;
-            if (this.spares.length < this.opts.window) this.spares.push(buf);
+            this.opts.slabs.release(slab);
           },
           (err: unknown) => {
             this.writeError ??= err;

@@ -1,7 +1,7 @@
 /**
  * Messages between the main thread and the compression workers. A task is a list of items in image order; its
- * result travels back as one transferred ArrayBuffer (compressed bytes, then a table of block size words), so
- * nothing large is copied or serialised.
+ * result (compressed bytes, then a table of block size words) is written into a slab of memory shared with the
+ * main thread, so nothing large is copied, serialised or moved.
  */
 import type { CompressorConfig } from './native.js';
 
@@ -42,10 +42,14 @@ export interface CompressTask {
   rootLength: number;
   items: Float64Array;
   buffers: Uint8Array[];
-  /** A consumed result's buffer, handed back for the worker to write this result into. */
-  spare?: ArrayBuffer;
-  /** Least size of a new result buffer: enough for the largest task, so every buffer can come back as a spare. */
-  capacity: number;
+  /** Index of the result slab ({@link WorkerData}) to write the result into. */
+  slab: number;
+}
+
+/** What every worker gets at start-up. */
+export interface WorkerData {
+  /** Result slabs, each large enough for any task's result. */
+  slabs: SharedArrayBuffer[];
 }
 
 /** Whole-file SHA-256 of each path (first `sizes[i]` bytes), to find identical files. */
@@ -81,22 +85,21 @@ export interface TaskResult {
 
 /**
  * Layout: [prefix][body, padded to 4][table: per item (bytes, word count, words…)]. The worker compresses straight
- * into the body, so the buffer is sized for the worst case up front and moved, never copied.
+ * into the body, so the slab is sized for the worst case up front.
  */
 export function sealResult(
-  buf: ArrayBuffer,
+  buf: ArrayBufferLike,
   bodyLength: number,
   table: number[],
   compressed: number,
   fromCache: number,
-): ArrayBuffer {
+): void {
   const at = RESULT_PREFIX + ((bodyLength + 3) & ~3);
   new Uint32Array(buf, at, table.length).set(table);
   new Uint32Array(buf, 0, PREFIX_WORDS).set([bodyLength, table.length, compressed, fromCache]);
-  return buf;
 }
 
-export function unpackResult(buf: ArrayBuffer): TaskResult {
+export function unpackResult(buf: ArrayBufferLike): TaskResult {
   const [bodyLength = 0, tableLength = 0, compressed = 0, fromCache = 0] = new Uint32Array(
     buf,
     0,

@@ -2,11 +2,10 @@
  * Piscina worker: reads file ranges by path (directory source) or takes bytes (tar source), cuts them into blocks,
  * stores all-zero blocks as sparse and compresses the rest synchronously. One compressor per worker thread.
  */
-import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { move } from 'piscina';
+import { workerData } from 'node:worker_threads';
 import { type CompressorConfig, type NativeBlockCompressor, native } from './native.js';
 import {
   BLOCKS,
@@ -22,7 +21,12 @@ import {
   sealResult,
   splitPaths,
   type Task,
+  type WorkerData,
 } from './protocol.js';
+
+const { slabs } = workerData as WorkerData;
+// Loaded only when used (the block cache): every worker pays for its imports at start-up.
+const require = createRequire(import.meta.url);
 
 /** Compresses `block` into `dst` (same length as the block); returns the length, or 0 when it does not shrink. */
 type CompressFn = (block: Uint8Array, dst: Uint8Array) => number;
@@ -41,8 +45,7 @@ function compressorFor(cfg: CompressorConfig): Compressor {
   let fn: CompressFn;
   let nativeCompressor: NativeBlockCompressor | undefined;
   if (cfg.comp === 'zstd') {
-    // Loaded only when used: every worker pays for its imports at start-up, while the walk needs the cores.
-    const { Compressor } = createRequire(import.meta.url)('zstd-napi') as typeof import('zstd-napi');
+    const { Compressor } = require('zstd-napi') as typeof import('zstd-napi');
     const z = new Compressor();
     z.setParameters({ compressionLevel: cfg.level ?? 15 });
     fn = (block, dst) => {
@@ -139,7 +142,7 @@ function cachePath(dir: string, key: string): string {
   return join(dir, key.slice(0, 2), key);
 }
 
-function compressTask(task: CompressTask): ArrayBuffer {
+function compressTask(task: CompressTask): number {
   const { cfg } = task;
   const bs = cfg.blockSize;
   const { fn: compress, native: mapped } = compressorFor(task.cfg);
@@ -158,10 +161,9 @@ function compressTask(task: CompressTask): ArrayBuffer {
     items++;
   }
   // Compressed or raw, a block never takes more room than its input.
-  const need = resultCapacity(input, blocks, items);
-  // A spare from an earlier result saves allocating, page-faulting and garbage-collecting megabytes per task.
-  const buf =
-    task.spare && task.spare.byteLength >= need ? task.spare : new ArrayBuffer(Math.max(need, task.capacity));
+  const buf = slabs[task.slab] as SharedArrayBuffer;
+  if (buf.byteLength < resultCapacity(input, blocks, items))
+    throw new Error('internal error: task larger than its result slab');
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;
   const table: number[] = [];
@@ -172,6 +174,7 @@ function compressTask(task: CompressTask): ArrayBuffer {
     if (sparseOk && isZero(data)) return 0;
     let key: string | undefined;
     if (task.cacheDir) {
+      const { createHash } = require('node:crypto') as typeof import('node:crypto');
       key = createHash('sha256').update(settingsKey).update(data).digest('hex');
       try {
         const hit = readFileSync(cachePath(task.cacheDir, key));
@@ -242,7 +245,8 @@ function compressTask(task: CompressTask): ArrayBuffer {
     }
     table.push(at - before, words.length, ...words);
   }
-  return sealResult(buf, at - RESULT_PREFIX, table, compressed, fromCache);
+  sealResult(buf, at - RESULT_PREFIX, table, compressed, fromCache);
+  return task.slab;
 }
 
 function hashTask(task: HashTask): string[] {
@@ -259,5 +263,5 @@ function hashTask(task: HashTask): string[] {
 
 export default function run(task: Task): unknown {
   if (task.op === 'hash') return hashTask(task);
-  return move(compressTask(task));
+  return compressTask(task);
 }

@@ -10,7 +10,9 @@ import { feedDirectory } from './dir-feed.js';
 import { DirectoryWalker } from './dir-source.js';
 import { findRoot, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
-import { DataPipeline } from './pipeline.js';
+import { DataPipeline, resultBytes, slabsFor } from './pipeline.js';
+import type { WorkerData } from './protocol.js';
+import { ResultSlabs } from './result-slabs.js';
 import { serializeTree } from './serialize.js';
 import { readTarTree } from './tar-source.js';
 import type { TreeNode } from './tree.js';
@@ -54,11 +56,15 @@ export async function writeImage(
 ): Promise<WriteResult> {
   signal.throwIfAborted();
   const tmp = join(dirname(out), `.${out.split('/').pop()}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const window = o.processors * 4;
+  const taskBytes = taskBytesFor(o.cfg.comp);
+  const slabs = new ResultSlabs(slabsFor(window), resultBytes(taskBytes, o.cfg.blockSize));
   const pool = new Piscina({
     filename: workerPath(),
     minThreads: o.processors,
     maxThreads: o.processors,
     idleTimeout: 1000,
+    workerData: { slabs: slabs.buffers } satisfies WorkerData,
   });
   if (o.cacheDir) mkdirSync(o.cacheDir, { recursive: true });
   const writer = new (native().SquashWriter)(tmp, { ...o.cfg, mkfsTime: o.mkfsTime });
@@ -81,8 +87,9 @@ export async function writeImage(
     dataFd,
     ...(o.cacheDir ? { cacheDir: o.cacheDir } : {}),
     rootLength,
-    taskBytes: taskBytesFor(o.cfg.comp),
-    window: o.processors * 4,
+    taskBytes,
+    window,
+    slabs,
     signal,
     taskTimeoutMs: o.stallTimeoutMs,
     onBytes,

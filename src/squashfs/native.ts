@@ -87,8 +87,11 @@ interface NativeAddon {
   scanDir(dir: Buffer | string, xattrs: boolean): ScannedDir;
   /** Fills `dst` from the file at `offset` (path: raw bytes as a latin1 string). Error code ESHRANK: the file ended first. */
   readRange(path: string, offset: number, dst: Uint8Array): void;
-  /** SHA-256 of the file's first `size` bytes. */
-  hashFile(path: string, size: number): Buffer;
+  /**
+   * SHA-256 of the first `sizes[i]` bytes of each file into `out` (32 bytes each). `paths`: raw path bytes as
+   * latin1, each ended by a NUL. A failure's `index` names the file.
+   */
+  hashFiles(paths: string, sizes: Float64Array, out: Uint8Array): void;
 }
 
 /** Numbers per entry in {@link ScannedDir.stats}, in this order. */

@@ -250,15 +250,16 @@ function compressTask(task: CompressTask): number {
 }
 
 function hashTask(task: HashTask): string[] {
-  const { hashFile } = native();
-  return splitPaths(task.paths).map((path, i) => {
-    const size = task.sizes[i] as number;
-    try {
-      return hashFile(path, size).toString('hex');
-    } catch (err) {
-      return readError(displayPath(path, task.rootLength), size, err);
-    }
-  });
+  const digests = new Uint8Array(32 * task.sizes.length);
+  try {
+    native().hashFiles(task.paths, task.sizes, digests);
+  } catch (err) {
+    const i = (err as { index?: number }).index ?? 0;
+    const path = splitPaths(task.paths)[i] ?? '';
+    return readError(displayPath(path, task.rootLength), task.sizes[i] as number, err);
+  }
+  const hex = Buffer.from(digests.buffer).toString('hex');
+  return Array.from(task.sizes, (_, i) => hex.slice(64 * i, 64 * i + 64));
 }
 
 export default function run(task: Task): unknown {

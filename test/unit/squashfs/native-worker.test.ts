@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,6 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../../src/squashfs/native.js';
+import { joinPaths } from '../../../src/squashfs/protocol.js';
 
 describe('native compressors', () => {
   it('compress gzip blocks as zlib streams and report blocks that do not shrink', () => {
@@ -184,5 +185,50 @@ describe('native compressors', () => {
     });
 
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  });
+
+  describe('hashFiles', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hash-files-'));
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it("gives the SHA-256 of each file's first `size` bytes, a batch per call", () => {
+      const bodies = [
+        Buffer.alloc(0),
+        Buffer.from('x'),
+        randomBytes((1 << 20) + 5),
+        Buffer.from('tail kept'),
+      ];
+      const paths = bodies.map((b, i) => {
+        const p = join(dir, `f${i}`);
+        writeFileSync(p, b);
+        return p;
+      });
+      // The last file is longer than the size the walk saw: only that many bytes count.
+      writeFileSync(paths[3] as string, Buffer.concat([bodies[3] as Buffer, Buffer.from('grown later')]));
+      const sizes = Float64Array.from(bodies, (b) => b.length);
+      const out = new Uint8Array(32 * bodies.length);
+      native().hashFiles(joinPaths(paths), sizes, out);
+      bodies.forEach((b, i) => {
+        const want = createHash('sha256').update(b).digest();
+        expect(Buffer.from(out.subarray(32 * i, 32 * i + 32)).equals(want)).toBe(true);
+      });
+    });
+
+    it('names the failing file by its index: ENOENT when gone, ESHRANK when shorter than its size', () => {
+      const ok = join(dir, 'ok');
+      writeFileSync(ok, 'abc');
+      const out = new Uint8Array(64);
+      const fail = (paths: string[], sizes: number[]) => {
+        try {
+          native().hashFiles(joinPaths(paths), Float64Array.from(sizes), out);
+        } catch (e) {
+          return `${(e as NodeJS.ErrnoException).code} ${(e as { index?: number }).index}`;
+        }
+        return 'no error';
+      };
+      expect(fail([ok, join(dir, 'missing')], [3, 1])).toBe('ENOENT 1');
+      expect(fail([ok, ok], [3, 4])).toBe('ESHRANK 1');
+      expect(fail([ok], [3])).toBe('no error');
+    });
   });
 });

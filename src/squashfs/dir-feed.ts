@@ -75,9 +75,9 @@ export async function feedDirectory(
     feeder.stop();
     throw err;
   }
+  walked(bytes);
   feeder.end();
   await feeder.done;
-  walked(bytes);
 
   const hashOf = await hashes.all();
   const firstBy = new Map<string, TreeNode>();

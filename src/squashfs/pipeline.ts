@@ -87,9 +87,9 @@ function chunkOf(taskBytes: number, blockSize: number): number {
 
 /** Result room for the largest task. */
 export function resultBytes(taskBytes: number, blockSize: number): number {
-  // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks, a tail
-  // and the fragment block that tail closes.
-  const most = taskBytes + chunkOf(taskBytes, blockSize) + blockSize;
+  // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks (a chunk,
+  // or up to `taskBytes` carried by the main thread), a tail and the fragment block that tail closes.
+  const most = taskBytes + Math.max(chunkOf(taskBytes, blockSize), taskBytes) + 2 * blockSize;
   const items = TASK_ITEMS + 2;
   return resultCapacity(most, Math.ceil(most / blockSize) + items, items);
 }

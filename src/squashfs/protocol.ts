@@ -74,6 +74,22 @@ export function resultCapacity(inputBytes: number, blocks: number, items: number
   return RESULT_PREFIX + body + 4 * (items * 2 + blocks);
 }
 
+/** Room the result of a task with these records needs: every block stored raw, the worst case. */
+export function taskResultBytes(items: Float64Array, blockSize: number): number {
+  let input = 0;
+  let blocks = 0;
+  let records = 0;
+  for (let r = 0; r < items.length; r += ITEM.size) {
+    if (items[r + ITEM.kind] === PART) continue;
+    // A fragment record's length is the bytes of its tails: one block, stored in no more room than that.
+    const len = items[r + ITEM.length] as number;
+    input += len;
+    blocks += Math.max(1, Math.ceil(len / blockSize));
+    records++;
+  }
+  return resultCapacity(input, blocks, records);
+}
+
 export interface TaskResult {
   /** Compressed bytes of all items, in item order. */
   body: Uint8Array;

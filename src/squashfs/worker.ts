@@ -8,19 +8,17 @@ import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
 import { type CompressorConfig, type NativeBlockCompressor, native } from './native.js';
 import {
-  BLOCKS,
   type CompressTask,
   displayPath,
   FRAGMENT,
   type HashTask,
   ITEM,
-  PART,
   RAW_BIT,
   RESULT_PREFIX,
-  resultCapacity,
   sealResult,
   splitPaths,
   type Task,
+  taskResultBytes,
   type WorkerData,
 } from './protocol.js';
 
@@ -149,20 +147,8 @@ function compressTask(task: CompressTask): number {
   const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
   const rec = new Records(task);
   const count = task.items.length / ITEM.size;
-  let input = 0;
-  let blocks = 0;
-  let items = 0;
-  for (let r = 0; r < count; r++) {
-    const kind = rec.num(r, ITEM.kind);
-    if (kind === PART) continue;
-    const len = kind === BLOCKS ? rec.num(r, ITEM.length) : bs;
-    input += len;
-    blocks += Math.ceil(len / bs);
-    items++;
-  }
-  // Compressed or raw, a block never takes more room than its input.
   const buf = slabs[task.slab] as SharedArrayBuffer;
-  if (buf.byteLength < resultCapacity(input, blocks, items))
+  if (buf.byteLength < taskResultBytes(task.items, bs))
     throw new Error('internal error: task larger than its result slab');
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;

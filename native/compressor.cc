@@ -2,6 +2,8 @@
 #include <sqfs/compressor.h>
 
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "addon.h"
 #include "fs_util.h"
@@ -14,6 +16,10 @@ namespace {
 
 // SquashFS marks a data block stored uncompressed with this bit of its size word.
 constexpr uint32_t kRawBit = 1u << 24;
+
+// A task's records, as src/squashfs/protocol.ts lays them out: ITEM fields and record kinds.
+constexpr size_t kItemKind = 0, kItemSrc = 1, kItemOffset = 2, kItemLength = 3, kItemSize = 5;
+constexpr double kBlocks = 0, kFragment = 1;
 
 bool AllZero(const uint8_t *p, size_t n) {
   uint64_t acc = 0;
@@ -74,7 +80,7 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "BlockCompressor",
                        {InstanceMethod("compress", &BlockCompressor::Compress),
-                        InstanceMethod("compressFile", &BlockCompressor::CompressFile)});
+                        InstanceMethod("compressTask", &BlockCompressor::CompressTask)});
   }
 
   explicit BlockCompressor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlockCompressor>(info) {
@@ -85,6 +91,7 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
     sqfs_compressor_t *raw = CreateBlockCompressor(cfg, &ret);
     if (ret != 0 || raw == nullptr) throw SqfsError(info.Env(), ret, "creating compressor", "");
     cmp_.reset(raw);
+    block_size_ = cfg.block_size;
   }
 
  private:
@@ -102,30 +109,114 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
     return Napi::Number::New(env, n);
   }
 
-  // compressFile(path, offset, length, blockSize, out, words) → bytes written to out. Maps the range and
-  // compresses it block by block straight from the page cache: words[i] gets block i's size word (0 for an
-  // all-zero block, left out of out; the raw bit for one stored as is). out must hold `length` bytes.
-  Napi::Value CompressFile(const Napi::CallbackInfo &info) {
+  // compressTask(items: Float64Array, paths, out: Uint8Array, table: Uint32Array) → [body bytes, table words,
+  // blocks compressed]. A whole task of file-backed records in one call: BLOCKS records are mapped and cut
+  // into blocks (all-zero ones left out); a FRAGMENT record's PART records are read and compressed as one
+  // block (never sparse). out gets the bodies in record order; table gets, per record, its bytes, its word
+  // count and its words. paths: raw path bytes as latin1, each ended by a NUL. A failure carries the index of
+  // the record it hit.
+  Napi::Value CompressTask(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 6 || !info[4].IsTypedArray() || !info[5].IsTypedArray())
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
       throw Napi::TypeError::New(
-          env, "compressFile(path, offset, length, blockSize, out: Uint8Array, words: Uint32Array)");
-    std::string path = RawPath(env, info[0]);
-    auto offset = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
-    auto length = static_cast<size_t>(info[2].As<Napi::Number>().Int64Value());
-    auto blockSize = static_cast<size_t>(info[3].As<Napi::Number>().Int64Value());
-    auto out = info[4].As<Napi::Uint8Array>();
-    auto words = info[5].As<Napi::Uint32Array>();
-    if (blockSize == 0 || out.ByteLength() < length || words.ElementLength() * blockSize < length)
-      throw Napi::RangeError::New(env, "compressFile: out or words too small for the range");
-    MappedRange map(env, path, offset, length);
-    BlockRun run{cmp_.get(), map.data(), length, blockSize, out.Data(), words.Data(), 0, 0};
-    if (!RunGuarded(map.data(), length, CompressRun, &run)) throw ShrankError(env, path);
-    if (run.error < 0) throw SqfsError(env, run.error, "compressing a block", path);
-    return Napi::Number::New(env, static_cast<double>(run.used));
+          env, "compressTask(items: Float64Array, paths, out: Uint8Array, table: Uint32Array)");
+    auto items = info[0].As<Napi::Float64Array>();
+    std::vector<std::string> paths = SplitPaths(RawPath(env, info[1]));
+    auto outArr = info[2].As<Napi::Uint8Array>();
+    auto tableArr = info[3].As<Napi::Uint32Array>();
+    uint8_t *out = outArr.Data();
+    uint32_t *table = tableArr.Data();
+    const size_t outCap = outArr.ByteLength(), tableCap = tableArr.ElementLength();
+    const size_t bs = block_size_;
+    size_t used = 0, words = 0, compressed = 0;
+    const size_t count = items.ElementLength() / kItemSize;
+    auto num = [&](size_t r, size_t field) { return items[r * kItemSize + field]; };
+    auto pathOf = [&](size_t r) -> const std::string & {
+      auto src = static_cast<size_t>(num(r, kItemSrc));
+      if (num(r, kItemSrc) < 0 || src >= paths.size())
+        throw Napi::RangeError::New(env, "compressTask: bad path index");
+      return paths[src];
+    };
+    thread_local std::vector<uint8_t> frag;
+    for (size_t r = 0; r < count; r++) {
+      size_t at = r;
+      try {
+        const double kind = num(r, kItemKind);
+        const auto length = static_cast<size_t>(num(r, kItemLength));
+        const size_t nwords = kind == kBlocks ? (length + bs - 1) / bs : 1;
+        if (used + length > outCap || words + 2 + nwords > tableCap)
+          throw Napi::RangeError::New(env, "compressTask: out or table too small for the task");
+        uint32_t *rec = table + words;
+        rec[1] = static_cast<uint32_t>(nwords);
+        if (kind == kBlocks) {
+          const std::string &path = pathOf(r);
+          MappedRange map(env, path, static_cast<uint64_t>(num(r, kItemOffset)), length);
+          BlockRun run{cmp_.get(), map.data(), length, bs, out + used, rec + 2, 0, 0};
+          if (!RunGuarded(map.data(), length, CompressRun, &run)) throw ShrankError(env, path);
+          if (run.error < 0) throw SqfsError(env, run.error, "compressing a block", path);
+          for (size_t i = 0; i < nwords; i++) compressed += rec[2 + i] != 0;
+          rec[0] = static_cast<uint32_t>(run.used);
+          used += run.used;
+        } else if (kind == kFragment) {
+          const auto parts = static_cast<size_t>(num(r, kItemSrc));
+          if (parts == 0 || length > bs || r + parts >= count)
+            throw Napi::RangeError::New(env, "compressTask: bad fragment record");
+          frag.resize(bs);
+          size_t fill = 0;
+          for (size_t p = 0; p < parts; p++) {
+            at = ++r;
+            const auto partLength = static_cast<size_t>(num(r, kItemLength));
+            if (fill + partLength > length)
+              throw Napi::RangeError::New(env, "compressTask: fragment parts overflow");
+            const std::string &path = pathOf(r);
+            Fd fd(OpenRead(env, path));
+            ReadFully(env, fd.get(), path, frag.data() + fill, partLength,
+                      static_cast<uint64_t>(num(r, kItemOffset)));
+            fill += partLength;
+          }
+          at = r;
+          sqfs_s32 n = cmp_->do_block(cmp_.get(), frag.data(), static_cast<sqfs_u32>(fill), out + used,
+                                      static_cast<sqfs_u32>(fill));
+          if (n < 0) throw SqfsError(env, n, "compressing a fragment block", "");
+          compressed++;
+          if (n == 0 || static_cast<size_t>(n) >= fill) {
+            std::memcpy(out + used, frag.data(), fill);
+            rec[2] = static_cast<uint32_t>(fill) | kRawBit;
+            n = static_cast<sqfs_s32>(fill);
+          } else {
+            rec[2] = static_cast<uint32_t>(n);
+          }
+          rec[0] = static_cast<uint32_t>(n);
+          used += static_cast<size_t>(n);
+        } else {
+          throw Napi::RangeError::New(env, "compressTask: a PART record outside a fragment");
+        }
+        words += 2 + nwords;
+      } catch (Napi::Error &e) {
+        e.Set("record", Napi::Number::New(env, static_cast<double>(at)));
+        throw;
+      }
+    }
+    auto result = Napi::Array::New(env, 3);
+    result.Set(0u, Napi::Number::New(env, static_cast<double>(used)));
+    result.Set(1u, Napi::Number::New(env, static_cast<double>(words)));
+    result.Set(2u, Napi::Number::New(env, static_cast<double>(compressed)));
+    return result;
+  }
+
+  static std::vector<std::string> SplitPaths(const std::string &joined) {
+    std::vector<std::string> out;
+    for (size_t start = 0; start < joined.size();) {
+      size_t end = joined.find('\0', start);
+      if (end == std::string::npos) end = joined.size();
+      out.emplace_back(joined, start, end - start);
+      start = end + 1;
+    }
+    return out;
   }
 
   SqfsPtr<sqfs_compressor_t> cmp_;
+  size_t block_size_ = 0;
 };
 
 void InitCompressor(Napi::Env env, Napi::Object exports) {

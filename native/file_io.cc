@@ -16,12 +16,6 @@
 
 namespace airship {
 
-static int OpenRead(Napi::Env env, const std::string &path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
-  if (fd < 0) throw ErrnoError(env, "open", path, errno);
-  return fd;
-}
-
 // readRange(path, offset, dst: Uint8Array): fills dst from the file at offset.
 static Napi::Value ReadRange(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();

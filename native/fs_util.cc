@@ -1,6 +1,8 @@
 // Path arguments and errors for the file-system calls.
 #include "fs_util.h"
 
+#include <fcntl.h>
+
 #include <cerrno>
 #include <cstring>
 
@@ -34,6 +36,12 @@ Napi::Error ShrankError(Napi::Env env, const std::string &path) {
   e.Set("code", Napi::String::New(env, "ESHRANK"));
   e.Set("path", Napi::String::New(env, path));
   return e;
+}
+
+int OpenRead(Napi::Env env, const std::string &path) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0) throw ErrnoError(env, "open", path, errno);
+  return fd;
 }
 
 void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length, uint64_t offset) {

@@ -14,6 +14,9 @@ Napi::Error ErrnoError(Napi::Env env, const char *call, const std::string &path,
 // The file ended before the bytes its size promised (code ESHRANK).
 Napi::Error ShrankError(Napi::Env env, const std::string &path);
 
+// Opens a file for reading; errors shaped like Node's.
+int OpenRead(Napi::Env env, const std::string &path);
+
 // Reads exactly `length` bytes at `offset` into dst; ESHRANK when the file ends first.
 void ReadFully(Napi::Env env, int fd, const std::string &path, uint8_t *dst, size_t length, uint64_t offset);
 

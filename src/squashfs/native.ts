@@ -64,18 +64,18 @@ export interface NativeBlockCompressor {
   /** Compressed length written to dst, or 0 when the block does not shrink. */
   compress(src: Uint8Array, dst: Uint8Array): number;
   /**
-   * Compresses `length` bytes of the file at `offset` (a multiple of the page size) block by block, read through
-   * a memory mapping, into `out`; `words[i]` gets block i's size word (0: all zero, not stored; raw bit: stored
-   * as is). Returns the bytes written. Error code ESHRANK: the file ended first.
+   * Compresses a task of file-backed records ({@link ITEM} layout) in one call: BLOCKS records block by block
+   * through a memory mapping (all-zero blocks left out, word 0), FRAGMENT records from their PART records' bytes
+   * as one block. `out` gets the bodies; `table` gets, per record, its bytes, its word count and its size words
+   * (raw bit: stored as is). Returns [body bytes, table words, blocks compressed]. `paths`: raw path bytes as
+   * latin1, each ended by a NUL. A failure's `record` is the record it hit (code ESHRANK: the file ended first).
    */
-  compressFile(
-    path: string,
-    offset: number,
-    length: number,
-    blockSize: number,
+  compressTask(
+    items: Float64Array,
+    paths: string,
     out: Uint8Array,
-    words: Uint32Array,
-  ): number;
+    table: Uint32Array,
+  ): [number, number, number];
 }
 
 interface NativeAddon {

@@ -74,8 +74,11 @@ export function resultCapacity(inputBytes: number, blocks: number, items: number
   return RESULT_PREFIX + body + 4 * (items * 2 + blocks);
 }
 
-/** Room the result of a task with these records needs: every block stored raw, the worst case. */
-export function taskResultBytes(items: Float64Array, blockSize: number): number {
+/** What a task's result holds at most: input bytes, blocks and records, and so words of its table. */
+export function taskShape(
+  items: Float64Array,
+  blockSize: number,
+): { input: number; blocks: number; records: number; tableWords: number } {
   let input = 0;
   let blocks = 0;
   let records = 0;
@@ -84,9 +87,15 @@ export function taskResultBytes(items: Float64Array, blockSize: number): number 
     // A fragment record's length is the bytes of its tails: one block, stored in no more room than that.
     const len = items[r + ITEM.length] as number;
     input += len;
-    blocks += Math.max(1, Math.ceil(len / blockSize));
+    blocks += items[r + ITEM.kind] === FRAGMENT ? 1 : Math.ceil(len / blockSize);
     records++;
   }
+  return { input, blocks, records, tableWords: 2 * records + blocks };
+}
+
+/** Room the result of a task with these records needs: every block stored raw, the worst case. */
+export function taskResultBytes(items: Float64Array, blockSize: number): number {
+  const { input, blocks, records } = taskShape(items, blockSize);
   return resultCapacity(input, blocks, records);
 }
 
@@ -106,12 +115,12 @@ export interface TaskResult {
 export function sealResult(
   buf: ArrayBufferLike,
   bodyLength: number,
-  table: number[],
+  table: ArrayLike<number>,
   compressed: number,
   fromCache: number,
 ): void {
   const at = RESULT_PREFIX + ((bodyLength + 3) & ~3);
-  new Uint32Array(buf, at, table.length).set(table);
+  new Uint32Array(buf, at, table.length).set(table as ArrayLike<number>);
   new Uint32Array(buf, 0, PREFIX_WORDS).set([bodyLength, table.length, compressed, fromCache]);
 }
 

@@ -19,6 +19,7 @@ import {
   splitPaths,
   type Task,
   taskResultBytes,
+  taskShape,
   type WorkerData,
 } from './protocol.js';
 
@@ -82,6 +83,9 @@ function readError(display: string, fileSize: number, err: unknown): never {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') fail(display, 'input file vanished', err);
   if (code === 'ESHRANK') fail(display, `input file shrank while reading (expected ${fileSize} bytes)`, err);
+  // libsquashfs' own errors come from the compressor, not the read.
+  if ((err as { sqfsCode?: number }).sqfsCode !== undefined)
+    fail(display, `cannot compress input file (${code})`, err);
   fail(display, `cannot read input file (${code})`, err);
 }
 // Input bytes read from files land here; reused across tasks (8-byte aligned for the all-zero check).
@@ -129,11 +133,11 @@ class Records {
   }
 }
 
-let wordScratch = new Uint32Array(0);
+let tableScratch = new Uint32Array(0);
 
-function wordsOf(n: number): Uint32Array {
-  if (wordScratch.length < n) wordScratch = new Uint32Array(n);
-  return wordScratch.subarray(0, n);
+function tableOf(words: number): Uint32Array {
+  if (tableScratch.length < words) tableScratch = new Uint32Array(words);
+  return tableScratch;
 }
 
 function cachePath(dir: string, key: string): string {
@@ -150,6 +154,21 @@ function compressTask(task: CompressTask): number {
   const buf = slabs[task.slab] as SharedArrayBuffer;
   if (buf.byteLength < taskResultBytes(task.items, bs))
     throw new Error('internal error: task larger than its result slab');
+  if (mapped && !task.cacheDir && task.buffers.length === 0) {
+    // Every record reads a file: the addon does the whole task in one call.
+    const table = tableOf(taskShape(task.items, bs).tableWords);
+    let done: [number, number, number];
+    try {
+      done = mapped.compressTask(task.items, task.paths, new Uint8Array(buf, RESULT_PREFIX), table);
+    } catch (err) {
+      const r = (err as { record?: number }).record;
+      if (r === undefined) throw err;
+      return rec.readFailed(r, err);
+    }
+    const [body, words, compressed] = done;
+    sealResult(buf, body, table.subarray(0, words), compressed, 0);
+    return task.slab;
+  }
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;
   const table: number[] = [];
@@ -206,25 +225,6 @@ function compressTask(task: CompressTask): number {
         used += bytes.length;
       }
       words.push(block(frag.subarray(0, used), false));
-    } else if (mapped && !task.cacheDir && rec.num(r, ITEM.src) >= 0) {
-      const length = rec.num(r, ITEM.length);
-      const w = wordsOf(Math.ceil(length / bs));
-      try {
-        at += mapped.compressFile(
-          rec.path(rec.num(r, ITEM.src)),
-          rec.num(r, ITEM.offset),
-          length,
-          bs,
-          out.subarray(at),
-          w,
-        );
-      } catch (err) {
-        rec.readFailed(r, err);
-      }
-      for (const x of w) {
-        words.push(x);
-        if (x !== 0) compressed++;
-      }
     } else {
       const bytes = rec.bytes(r, scratchOf(rec.num(r, ITEM.length)));
       for (let i = 0; i < bytes.length; i += bs) words.push(block(bytes.subarray(i, i + bs), true));

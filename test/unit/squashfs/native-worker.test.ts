@@ -7,7 +7,7 @@ import { Worker } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
 import { native } from '../../../src/squashfs/native.js';
-import { joinPaths } from '../../../src/squashfs/protocol.js';
+import { BLOCKS, FRAGMENT, joinPaths, PART } from '../../../src/squashfs/protocol.js';
 
 describe('native compressors', () => {
   it('compress gzip blocks as zlib streams and report blocks that do not shrink', () => {
@@ -101,12 +101,29 @@ describe('native compressors', () => {
     expect(out.trim()).toBe('survived');
   });
 
-  describe('compressFile (mapped reads)', () => {
+  describe('compressTask (a whole task in one call, mapped reads)', () => {
     const bs = 131072;
-    const dir = mkdtempSync(join(tmpdir(), 'compress-file-'));
+    const dir = mkdtempSync(join(tmpdir(), 'compress-task-'));
     const addon = JSON.stringify(
       new URL('../../../build/Release/airship_native.node', import.meta.url).pathname,
     );
+    type Compressor = InstanceType<ReturnType<typeof native>['BlockCompressor']>;
+    /** One BLOCKS record: `length` bytes of `file` from `offset`; returns the bytes used and the size words. */
+    const compressRange = (c: Compressor, file: string, offset: number, length: number, blockSize = bs) => {
+      const n = Math.ceil(length / blockSize);
+      const out = new Uint8Array(length);
+      const table = new Uint32Array(2 + n);
+      const [used, words, compressed] = c.compressTask(
+        Float64Array.of(BLOCKS, 0, offset, length, offset + length),
+        joinPaths([file]),
+        out,
+        table,
+      );
+      expect(words).toBe(2 + n);
+      expect(table[0]).toBe(used);
+      expect(table[1]).toBe(n);
+      return { used, out, words: [...table.subarray(2)], compressed };
+    };
 
     it('gives each block the word compress() would, skipping all-zero blocks', () => {
       const text = Buffer.from('mapped block '.repeat(bs / 13 + 1)).subarray(0, bs);
@@ -117,14 +134,13 @@ describe('native compressors', () => {
       lastByte[bs - 1] = 1;
       writeFileSync(file, Buffer.concat([noise, Buffer.alloc(bs), text, noise, lastByte]));
       const c = new (native().BlockCompressor)({ comp: 'gzip', level: 9, blockSize: bs });
-      const out = new Uint8Array(4 * bs);
-      const words = new Uint32Array(4);
-      const used = c.compressFile(file, bs, 4 * bs, bs, out, words);
+      const { used, out, words, compressed } = compressRange(c, file, bs, 4 * bs);
+      expect(compressed).toBe(3);
 
       const dst = new Uint8Array(bs);
       const textLen = c.compress(text, dst);
       const lastLen = c.compress(lastByte, new Uint8Array(bs));
-      expect([...words]).toEqual([0, textLen, bs | (1 << 24), lastLen]);
+      expect(words).toEqual([0, textLen, bs | (1 << 24), lastLen]);
       expect(used).toBe(textLen + bs + lastLen);
       expect(inflateSync(out.subarray(0, textLen)).equals(text)).toBe(true);
       expect(Buffer.from(out.subarray(textLen, textLen + bs)).equals(noise)).toBe(true);
@@ -135,12 +151,78 @@ describe('native compressors', () => {
       const file = join(dir, 'short');
       writeFileSync(file, Buffer.alloc(bs, 3));
       const c = new (native().BlockCompressor)({ comp: 'lz4', blockSize: bs });
-      const out = new Uint8Array(2 * bs);
-      expect(() => c.compressFile(file, 0, 2 * bs, bs, out, new Uint32Array(2))).toThrow(
-        expect.objectContaining({ code: 'ESHRANK' }),
+      expect(() => compressRange(c, file, 0, 2 * bs)).toThrow(
+        expect.objectContaining({ code: 'ESHRANK', record: 0 }),
       );
-      expect(() => c.compressFile(join(dir, 'none'), 0, bs, bs, out, new Uint32Array(1))).toThrow(
-        expect.objectContaining({ code: 'ENOENT' }),
+      expect(() => compressRange(c, join(dir, 'none'), 0, bs)).toThrow(
+        expect.objectContaining({ code: 'ENOENT', record: 0 }),
+      );
+    });
+
+    it("packs a fragment record from its parts (files' tails) and names a failing part by its record", () => {
+      const a = join(dir, 'tail-a');
+      const b = join(dir, 'tail-b');
+      writeFileSync(a, Buffer.concat([Buffer.alloc(bs, 1), Buffer.from('tail of a, '.repeat(50))]));
+      writeFileSync(b, Buffer.from('tail of b; '.repeat(40)));
+      const la = 550;
+      const lb = 440;
+      const c = new (native().BlockCompressor)({ comp: 'gzip', level: 9, blockSize: bs });
+      // A block of a, then a fragment of a's tail and b.
+      const items = Float64Array.of(
+        BLOCKS,
+        0,
+        0,
+        bs,
+        bs + la,
+        FRAGMENT,
+        2,
+        0,
+        la + lb,
+        la + lb,
+        PART,
+        0,
+        bs,
+        la,
+        bs + la,
+        PART,
+        1,
+        0,
+        lb,
+        lb,
+      );
+      const out = new Uint8Array(bs + la + lb);
+      const table = new Uint32Array(16);
+      const [used, words, compressed] = c.compressTask(items, joinPaths([a, b]), out, table);
+      const blockLen = c.compress(Buffer.alloc(bs, 1), new Uint8Array(bs));
+      const fragBytes = Buffer.concat([
+        Buffer.from('tail of a, '.repeat(50)),
+        Buffer.from('tail of b; '.repeat(40)),
+      ]);
+      const fragLen = c.compress(fragBytes, new Uint8Array(bs));
+      expect([...table.subarray(0, words)]).toEqual([blockLen, 1, blockLen, fragLen, 1, fragLen]);
+      expect(compressed).toBe(2);
+      expect(used).toBe(blockLen + fragLen);
+      expect(inflateSync(out.subarray(blockLen, used)).equals(fragBytes)).toBe(true);
+      // The second part's file is shorter than its record says: the error names that record.
+      const short = Float64Array.of(
+        FRAGMENT,
+        2,
+        0,
+        la + lb + 10,
+        la + lb + 10,
+        PART,
+        0,
+        bs,
+        la,
+        bs + la,
+        PART,
+        1,
+        0,
+        lb + 10,
+        lb + 10,
+      );
+      expect(() => c.compressTask(short, joinPaths([a, b]), out, table)).toThrow(
+        expect.objectContaining({ code: 'ESHRANK', record: 2 }),
       );
     });
 
@@ -148,9 +230,7 @@ describe('native compressors', () => {
       // sysfs says 4096 bytes and refuses mmap; the read then finds fewer bytes, which must be an error.
       const file = '/sys/kernel/mm/transparent_hugepage/enabled';
       const c = new (native().BlockCompressor)({ comp: 'lz4', blockSize: 4096 });
-      expect(() => c.compressFile(file, 0, 4096, 4096, new Uint8Array(4096), new Uint32Array(1))).toThrow(
-        `file shrank while reading: ${file}`,
-      );
+      expect(() => compressRange(c, file, 0, 4096, 4096)).toThrow(`file shrank while reading: ${file}`);
     });
 
     it('turns a file truncated while it is being compressed into ESHRANK, not a crash (SIGBUS)', async () => {
@@ -163,7 +243,8 @@ describe('native compressors', () => {
         const c = new a.BlockCompressor({ comp: 'xz', blockSize: ${bs} });
         parentPort.postMessage('start');
         try {
-          c.compressFile(workerData, 0, 24 << 20, ${bs}, new Uint8Array(24 << 20), new Uint32Array(192));
+          const items = Float64Array.of(${BLOCKS}, 0, 0, 24 << 20, 24 << 20);
+          c.compressTask(items, workerData + '\\0', new Uint8Array(24 << 20), new Uint32Array(194));
           parentPort.postMessage('finished');
         } catch (e) {
           parentPort.postMessage(e.code + ' ' + e.message);
@@ -180,8 +261,7 @@ describe('native compressors', () => {
       // The guard is per call: the thread (and this process) goes on mapping and compressing.
       writeFileSync(file, Buffer.alloc(bs, 5));
       const c = new (native().BlockCompressor)({ comp: 'lz4', blockSize: bs });
-      const words = new Uint32Array(1);
-      expect(c.compressFile(file, 0, bs, bs, new Uint8Array(bs), words)).toBeGreaterThan(0);
+      expect(compressRange(c, file, 0, bs).used).toBeGreaterThan(0);
     });
 
     afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -80,6 +80,12 @@ interface OpenFragment {
   buf?: Uint8Array;
 }
 
+/**
+ * Largest run of full blocks a source may carry in one reservation ({@link DataPipeline.reserveBlocks}): the tar
+ * source holds a whole file up to this size, to drop a copy before it is compressed.
+ */
+export const MAX_CARRIED_RUN = 4 << 20;
+
 /** Largest run of full blocks handed over at once: a task's worth, in whole blocks. */
 function chunkOf(taskBytes: number, blockSize: number): number {
   return Math.max(blockSize, Math.floor(taskBytes / blockSize) * blockSize);
@@ -88,8 +94,8 @@ function chunkOf(taskBytes: number, blockSize: number): number {
 /** Result room for the largest task. */
 export function resultBytes(taskBytes: number, blockSize: number): number {
   // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks (a chunk,
-  // or up to `taskBytes` carried by the main thread), a tail and the fragment block that tail closes.
-  const most = taskBytes + Math.max(chunkOf(taskBytes, blockSize), taskBytes) + 2 * blockSize;
+  // or a run the main thread carries), a tail and the fragment block that tail closes.
+  const most = taskBytes + Math.max(chunkOf(taskBytes, blockSize), MAX_CARRIED_RUN) + 2 * blockSize;
   const items = TASK_ITEMS + 2;
   return resultCapacity(most, Math.ceil(most / blockSize) + items, items);
 }
@@ -165,6 +171,8 @@ export class DataPipeline {
    * `commitBlocks` or drop it by not committing.
    */
   async reserveBlocks(length: number): Promise<Uint8Array> {
+    if (length > Math.max(this.chunk, MAX_CARRIED_RUN))
+      throw new Error('internal error: carried run too long');
     const b = this.blockBuf;
     if (b && b.used + length > b.bytes.length) await this.flush();
     if (!this.blockBuf) {
@@ -349,23 +357,29 @@ export class DataPipeline {
         ),
       () => {},
     );
+    const { table } = r;
     let loc = at;
-    r.items.forEach((item, i) => {
+    let bytes = 0;
+    for (let i = 0, k = 0; k < table.length; i++) {
       const t = targets[i] as Target;
+      const n = table[k + 1] as number;
       if ('fragment' in t) {
-        this.writer.addFragment(loc, item.words[0] as number);
+        this.writer.addFragment(loc, table[k + 2] as number);
         this.stats.fragments++;
       } else {
         const d = t.node.data as FileData;
         if (t.first) d.start = loc;
-        for (const w of item.words) {
-          d.blocks.push(w);
-          if (w === 0) d.sparse += this.bs;
+        for (let w = k + 2; w < k + 2 + n; w++) {
+          const word = table[w] as number;
+          d.blocks.push(word);
+          if (word === 0) d.sparse += this.bs;
         }
       }
-      loc += item.bytes;
-      this.opts.onBytes(t.length);
-    });
+      loc += table[k] as number;
+      bytes += t.length;
+      k += 2 + n;
+    }
+    this.opts.onBytes(bytes);
     // A slow disk holds results in memory; past a window's worth, wait for it.
     return this.pendingWrites > this.opts.window ? this.writes : undefined;
   }

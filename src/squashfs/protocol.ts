@@ -102,8 +102,11 @@ export function taskResultBytes(items: Float64Array, blockSize: number): number 
 export interface TaskResult {
   /** Compressed bytes of all items, in item order. */
   body: Uint8Array;
-  /** Per item: its size words (compressed length | RAW_BIT when stored raw, 0 when sparse) and byte count. */
-  items: { words: Uint32Array; bytes: number }[];
+  /**
+   * Per item, in item order: its byte count in the body, its word count n, then n size words (compressed length,
+   * | RAW_BIT when stored raw, 0 when sparse). Read in place: tens of thousands of items need no objects.
+   */
+  table: Uint32Array;
   compressed: number;
   fromCache: number;
 }
@@ -131,12 +134,5 @@ export function unpackResult(buf: ArrayBufferLike): TaskResult {
     PREFIX_WORDS,
   );
   const table = new Uint32Array(buf, RESULT_PREFIX + ((bodyLength + 3) & ~3), tableLength);
-  const items: TaskResult['items'] = [];
-  for (let i = 0; i < table.length; ) {
-    const bytes = table[i] as number;
-    const n = table[i + 1] as number;
-    items.push({ bytes, words: table.subarray(i + 2, i + 2 + n) });
-    i += 2 + n;
-  }
-  return { body: new Uint8Array(buf, RESULT_PREFIX, bodyLength), items, compressed, fromCache };
+  return { body: new Uint8Array(buf, RESULT_PREFIX, bodyLength), table, compressed, fromCache };
 }

@@ -6,12 +6,10 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResolvedOptions } from './options.js';
-import type { DataPipeline } from './pipeline.js';
+import { type DataPipeline, MAX_CARRIED_RUN } from './pipeline.js';
 import { ByteReader, type TarHeader, TarReader } from './tar-reader.js';
 import { encodeDev, isExcluded, type NodeKind, newDir, normalisePath, type TreeNode } from './tree.js';
 
-/** Files up to this size are hashed in memory and deduplicated before they are compressed. */
-const DEDUP_BYTES = 4 << 20;
 const XATTR_PAX = 'SCHILY.xattr.';
 
 const KINDS: Record<string, NodeKind> = {
@@ -80,7 +78,8 @@ export async function readTarTree(
   const readData = async (node: TreeNode, size: number) => {
     const full = size - (size % bs);
     const tail = size - full;
-    if (size <= DEDUP_BYTES) {
+    if (size <= MAX_CARRIED_RUN) {
+      // Files up to a carried run are hashed in memory and deduplicated before they are compressed.
       // The whole file is in hand before it is committed, so a duplicate is dropped before compression.
       const h = createHash('sha256');
       if (full > 0) h.update(await readInto(await pipeline.reserveBlocks(full)));

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { Piscina } from 'piscina';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NativeSquashWriter } from '../../../src/squashfs/native.js';
-import { DataPipeline, resultBytes, slabsFor } from '../../../src/squashfs/pipeline.js';
+import { DataPipeline, MAX_CARRIED_RUN, resultBytes, slabsFor } from '../../../src/squashfs/pipeline.js';
 import {
   type CompressTask,
   ITEM,
@@ -89,9 +89,9 @@ async function run(
       } as TreeNode;
       const full = size - (size % blockSize);
       if (carried) {
-        // The tar source: the main thread carries the bytes, up to a task's worth at a time.
+        // As the tar source does: a file up to MAX_CARRIED_RUN in one reservation, a larger one a chunk at a time.
         for (let off = 0; off < full; ) {
-          const n = Math.min(full - off, Math.floor(taskBytes / blockSize) * blockSize || blockSize);
+          const n = size <= MAX_CARRIED_RUN ? full : Math.min(full - off, p.chunk);
           await p.reserveBlocks(n);
           p.commitBlocks(node, n, off === 0);
           off += n;

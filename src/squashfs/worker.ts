@@ -1,6 +1,8 @@
 /**
- * Piscina worker: reads file ranges by path (directory source) or takes bytes (tar source), cuts them into blocks,
- * stores all-zero blocks as sparse and compresses the rest synchronously. One compressor per worker thread.
+ * Piscina worker: cuts a task's bytes into blocks, stores all-zero blocks as sparse and compresses the rest
+ * synchronously, into the task's result slab. A task whose records all read files (directory source) goes to the
+ * addon in one call; bytes carried in the task (tar source), the block cache and zstd take the path below.
+ * One compressor per worker thread.
  */
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';

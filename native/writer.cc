@@ -42,10 +42,8 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
                            InstanceMethod("adoptData", &SquashWriter::AdoptData),
                            InstanceMethod("addFragment", &SquashWriter::AddFragment),
                            InstanceMethod("addXattrs", &SquashWriter::AddXattrs),
-                           InstanceMethod("writeInode", &SquashWriter::WriteInode),
-                           InstanceMethod("beginDir", &SquashWriter::BeginDir),
-                           InstanceMethod("addEntry", &SquashWriter::AddEntry),
-                           InstanceMethod("endDir", &SquashWriter::EndDir),
+                           InstanceMethod("writeInodes", &SquashWriter::WriteInodes),
+                           InstanceMethod("writeDir", &SquashWriter::WriteDir),
                            InstanceMethod("finish", &SquashWriter::Finish),
                            InstanceMethod("close", &SquashWriter::Close),
                        });
@@ -181,28 +179,14 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     return (block << 16) | offset;
   }
 
-  // writeInode(fields: Float64Array, payload?: Uint32Array | Buffer) → inode reference. The type comes from
-  // the mode bits; payload is a file's block size words or a symlink's target.
-  Napi::Value WriteInode(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    Open(env);
-    const double *f = FieldsOf(env, info[0]);
+  // One non-directory inode; the type comes from the mode bits. payload: a file's block size words or a
+  // symlink's target.
+  uint64_t WriteLeaf(Napi::Env env, const double *f, const uint8_t *payload, size_t bytes) {
     uint32_t mode = U32At(f, kMode);
     uint32_t nlink = U32At(f, kNlink);
     uint32_t xattr = U32At(f, kXattr);
     bool ext = xattr != kNoXattr;
-    const void *payload = nullptr;
-    size_t bytes = 0;
-    if (S_ISREG(mode) && info[1].IsTypedArray()) {
-      auto blocks = info[1].As<Napi::Uint32Array>();
-      payload = blocks.Data();
-      bytes = blocks.ElementLength() * sizeof(uint32_t);
-    } else if (S_ISLNK(mode)) {
-      if (!info[1].IsBuffer()) throw Napi::TypeError::New(env, "a symlink inode needs its target");
-      auto target = info[1].As<Napi::Buffer<uint8_t>>();
-      payload = target.Data();
-      bytes = target.Length();
-    }
+    if (!S_ISREG(mode) && !S_ISLNK(mode)) bytes = 0;
     std::unique_ptr<sqfs_inode_generic_t, CFree> ino(
         static_cast<sqfs_inode_generic_t *>(std::calloc(1, sizeof(sqfs_inode_generic_t) + bytes + 4)));
     if (!ino) Check(env, SQFS_ERROR_ALLOC, "allocating an inode");
@@ -239,32 +223,73 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
       throw Napi::TypeError::New(env,
                                  "writeInode: mode " + std::to_string(mode) + " is not a non-directory type");
     }
-    return Napi::Number::New(env, static_cast<double>(Emit(env, ino.get())));
+    return Emit(env, ino.get());
   }
 
-  Napi::Value BeginDir(const Napi::CallbackInfo &info) {
-    Open(info.Env());
-    Check(info.Env(), sqfs_dir_writer_begin(dirw_.get(), 0), "starting a directory");
-    return info.Env().Undefined();
-  }
-
-  // addEntry(name: Buffer, ino, ref, mode): entries must come sorted by name bytes.
-  Napi::Value AddEntry(const Napi::CallbackInfo &info) {
+  // writeInodes(fields: Float64Array, spans: Uint32Array, payload: Uint8Array) → Float64Array of inode
+  // references. Inode i has its INODE slots at fields[i * INODE.words] and its payload (a file's block size
+  // words, a symlink's target) at payload[spans[2i], +spans[2i + 1]). A failure carries the inode's index.
+  Napi::Value WriteInodes(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    auto name = info[0].As<Napi::Buffer<char>>();
-    std::string n(name.Data(), name.Length());
-    uint32_t ino = info[1].As<Napi::Number>().Uint32Value();
-    uint64_t ref = static_cast<uint64_t>(info[2].As<Napi::Number>().Int64Value());
-    uint16_t mode = static_cast<uint16_t>(info[3].As<Napi::Number>().Uint32Value());
-    Check(env, sqfs_dir_writer_add_entry(dirw_.get(), n.c_str(), ino, ref, mode), "adding a directory entry",
-          n);
-    return env.Undefined();
+    Open(env);
+    if (info.Length() < 3 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+      throw Napi::TypeError::New(
+          env, "writeInodes(fields: Float64Array, spans: Uint32Array, payload: Uint8Array)");
+    auto fields = info[0].As<Napi::Float64Array>();
+    auto spans = info[1].As<Napi::Uint32Array>();
+    auto payload = info[2].As<Napi::Uint8Array>();
+    const size_t n = fields.ElementLength() / kFields;
+    if (spans.ElementLength() < 2 * n)
+      throw Napi::RangeError::New(env, "writeInodes: a span per inode needed");
+    auto refs = Napi::Float64Array::New(env, n);
+    for (size_t i = 0; i < n; i++) {
+      const size_t at = spans[2 * i], len = spans[2 * i + 1];
+      if (at + len > payload.ByteLength())
+        throw Napi::RangeError::New(env, "writeInodes: span past the payload");
+      try {
+        refs[i] = static_cast<double>(WriteLeaf(env, fields.Data() + i * kFields, payload.Data() + at, len));
+      } catch (Napi::Error &e) {
+        e.Set("index", Napi::Number::New(env, static_cast<double>(i)));
+        throw;
+      }
+    }
+    return refs;
   }
 
-  // endDir(fields: Float64Array) → the directory's inode reference (fields: INODE slots, parent included).
-  Napi::Value EndDir(const Napi::CallbackInfo &info) {
+  // writeDir(names: Uint8Array, nameEnds: Uint32Array, entries: Float64Array, fields: Float64Array) → the
+  // directory's inode reference. Entry i is named names[nameEnds[i - 1], nameEnds[i]) and has its inode
+  // number, inode reference and mode at entries[3i..3i + 2]; entries must come sorted by name bytes. fields:
+  // the directory's INODE slots, parent included. A failing entry's index is on the error.
+  Napi::Value WriteDir(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    const double *f = FieldsOf(env, info[0]);
+    Open(env);
+    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[1].IsTypedArray() || !info[2].IsTypedArray())
+      throw Napi::TypeError::New(
+          env,
+          "writeDir(names: Uint8Array, nameEnds: Uint32Array, entries: Float64Array, fields: Float64Array)");
+    auto names = info[0].As<Napi::Uint8Array>();
+    auto ends = info[1].As<Napi::Uint32Array>();
+    auto entries = info[2].As<Napi::Float64Array>();
+    const double *f = FieldsOf(env, info[3]);
+    const size_t n = ends.ElementLength();
+    if (entries.ElementLength() < 3 * n || (n > 0 && ends[n - 1] > names.ByteLength()))
+      throw Napi::RangeError::New(env, "writeDir: names or entries too short");
+    Check(env, sqfs_dir_writer_begin(dirw_.get(), 0), "starting a directory");
+    std::string name;
+    for (size_t i = 0, start = 0; i < n; start = ends[i], i++) {
+      if (ends[i] < start) throw Napi::RangeError::New(env, "writeDir: name ends out of order");
+      name.assign(reinterpret_cast<const char *>(names.Data()) + start, ends[i] - start);
+      try {
+        Check(env,
+              sqfs_dir_writer_add_entry(dirw_.get(), name.c_str(), static_cast<uint32_t>(entries[3 * i]),
+                                        static_cast<uint64_t>(entries[3 * i + 1]),
+                                        static_cast<uint16_t>(entries[3 * i + 2])),
+              "adding a directory entry", name);
+      } catch (Napi::Error &e) {
+        e.Set("index", Napi::Number::New(env, static_cast<double>(i)));
+        throw;
+      }
+    }
     Check(env, sqfs_dir_writer_end(dirw_.get()), "finishing a directory");
     uint32_t nlink = U32At(f, kNlink);
     std::unique_ptr<sqfs_inode_generic_t, SqfsFree> ino(

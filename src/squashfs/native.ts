@@ -51,11 +51,17 @@ export interface NativeSquashWriter {
   adoptData(end: number): void;
   addFragment(location: number, sizeWord: number): number;
   addXattrs(pairs: readonly (readonly [string, Uint8Array])[], path: string): number;
-  /** Writes a non-directory inode; `payload` is a file's block size words or a symlink's target. */
-  writeInode(fields: Float64Array, payload?: Uint32Array | Buffer): number;
-  beginDir(): void;
-  addEntry(name: Buffer, ino: number, ref: number, mode: number): void;
-  endDir(fields: Float64Array): number;
+  /**
+   * Writes non-directory inodes in order: inode i's INODE slots at `fields[i * INODE.words]`, its payload (a
+   * file's block size words, a symlink's target) at `payload[spans[2i], +spans[2i + 1])`. Returns their
+   * references; a failure's `index` names the inode.
+   */
+  writeInodes(fields: Float64Array, spans: Uint32Array, payload: Uint8Array): Float64Array;
+  /**
+   * Writes a directory: entry i named `names[nameEnds[i - 1], nameEnds[i])` with inode number, reference and
+   * mode at `entries[3i..]`, sorted by name bytes; then its inode from `fields`. Returns its reference.
+   */
+  writeDir(names: Uint8Array, nameEnds: Uint32Array, entries: Float64Array, fields: Float64Array): number;
   finish(root: { rootRef: number; rootIno: number; inodeCount: number }): number;
   close(): void;
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { inflateSync } from 'node:zlib';
 import { afterAll, describe, expect, it } from 'vitest';
-import { native } from '../../../src/squashfs/native.js';
+import { INODE, native } from '../../../src/squashfs/native.js';
 import { BLOCKS, FRAGMENT, joinPaths, PART } from '../../../src/squashfs/protocol.js';
 
 describe('native compressors', () => {
@@ -79,6 +79,44 @@ describe('native compressors', () => {
     expect((err as Error).message).toBe(
       'opening the output file failed (SQFS_ERROR_IO): /nonexistent-dir/x.sqfs',
     );
+  });
+
+  it('writes a run of inodes in one call and names the one that fails by its index', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'write-inodes-'));
+    try {
+      const w = new (native().SquashWriter)(join(dir, 'x.sqfs'), {
+        comp: 'gzip',
+        blockSize: 131072,
+        mkfsTime: 0,
+      });
+      const W = INODE.words;
+      const fields = new Float64Array(3 * W);
+      const fill = (i: number, mode: number) => {
+        fields[i * W + INODE.mode] = mode;
+        fields[i * W + INODE.ino] = i + 1;
+        fields[i * W + INODE.nlink] = 1;
+        fields[i * W + INODE.xattr] = 0xffffffff;
+        fields[i * W + INODE.fragIndex] = 0xffffffff;
+      };
+      fill(0, 0o100644);
+      fill(1, 0o120777);
+      fill(2, 0o100644);
+      const target = Buffer.from('../target');
+      const payload = new Uint8Array(16);
+      payload.set(target, 0);
+      const refs = w.writeInodes(fields, Uint32Array.of(0, 0, 0, target.length, 0, 0), payload);
+      expect(refs.length).toBe(3);
+      // References grow with each inode's place in the table (block << 16 | offset).
+      expect(refs[0]).toBeLessThan(refs[1] as number);
+      expect(refs[1]).toBeLessThan(refs[2] as number);
+      fill(1, 0o040755);
+      expect(() => w.writeInodes(fields, Uint32Array.of(0, 0, 0, 0, 0, 0), payload)).toThrow(
+        expect.objectContaining({ index: 1 }),
+      );
+      w.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('lets a worker be terminated while its native calls throw (no abort of the process)', () => {

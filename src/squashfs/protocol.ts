@@ -123,7 +123,7 @@ export function sealResult(
   fromCache: number,
 ): void {
   const at = RESULT_PREFIX + ((bodyLength + 3) & ~3);
-  new Uint32Array(buf, at, table.length).set(table as ArrayLike<number>);
+  new Uint32Array(buf, at, table.length).set(table);
   new Uint32Array(buf, 0, PREFIX_WORDS).set([bodyLength, table.length, compressed, fromCache]);
 }
 

@@ -100,9 +100,13 @@ function scratchOf(n: number): Uint8Array {
 
 /** A task's records with their paths decoded, and how to name a file in a message. */
 class Records {
-  readonly paths: string[];
-  constructor(readonly task: CompressTask) {
-    this.paths = splitPaths(task.paths);
+  private split: string[] | undefined;
+  constructor(readonly task: CompressTask) {}
+
+  /** Decoded on first use: a task the addon does whole needs its paths only to name a failure. */
+  get paths(): string[] {
+    this.split ??= splitPaths(this.task.paths);
+    return this.split;
   }
 
   num(r: number, field: number): number {

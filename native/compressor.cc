@@ -1,13 +1,13 @@
 // Block compressor for worker threads: one libsquashfs compressor per instance, called synchronously.
 #include <sqfs/compressor.h>
 
+#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "addon.h"
 #include "fs_util.h"
-#include "mapped_file.h"
 #include "sqfs_util.h"
 
 namespace airship {
@@ -35,7 +35,7 @@ bool AllZero(const uint8_t *p, size_t n) {
   return acc == 0;
 }
 
-// One file range cut into blocks; plain data only, so RunGuarded may abandon it.
+// Bytes of one file range, cut into blocks and compressed into out; words gets each block's size word.
 struct BlockRun {
   sqfs_compressor_t *cmp;
   const uint8_t *src;
@@ -47,8 +47,7 @@ struct BlockRun {
   sqfs_s32 error;
 };
 
-void CompressRun(void *arg) {
-  auto *r = static_cast<BlockRun *>(arg);
+void CompressRun(BlockRun *r) {
   for (size_t at = 0, i = 0; at < r->length; at += r->blockSize, i++) {
     const uint8_t *block = r->src + at;
     auto len = static_cast<sqfs_u32>(std::min(r->blockSize, r->length - at));
@@ -72,6 +71,9 @@ void CompressRun(void *arg) {
     }
   }
 }
+
+// Bytes read per pread of a BLOCKS range: whole blocks, small enough to stay in cache until compressed.
+size_t ChunkFor(size_t blockSize) { return blockSize * std::max<size_t>(1, (128u << 10) / blockSize); }
 
 }  // namespace
 
@@ -110,11 +112,11 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
   }
 
   // compressTask(items: Float64Array, paths, out: Uint8Array, table: Uint32Array) → [body bytes, table words,
-  // blocks compressed]. A whole task of file-backed records in one call: BLOCKS records are mapped and cut
-  // into blocks (all-zero ones left out); a FRAGMENT record's PART records are read and compressed as one
-  // block (never sparse). out gets the bodies in record order; table gets, per record, its bytes, its word
-  // count and its words. paths: raw path bytes as latin1, each ended by a NUL. A failure carries the index of
-  // the record it hit.
+  // blocks compressed]. A whole task of file-backed records in one call: BLOCKS records are read a chunk at a
+  // time and cut into blocks (all-zero ones left out); a FRAGMENT record's PART records are read and
+  // compressed as one block (never sparse). out gets the bodies in record order; table gets, per record, its
+  // bytes, its word count and its words. paths: raw path bytes as latin1, each ended by a NUL. A failure
+  // carries the index of the record it hit.
   Napi::Value CompressTask(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
@@ -138,6 +140,7 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
       return paths[src];
     };
     thread_local std::vector<uint8_t> frag;
+    thread_local std::vector<uint8_t> chunkBuf;
     for (size_t r = 0; r < count; r++) {
       size_t at = r;
       try {
@@ -150,13 +153,22 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
         rec[1] = static_cast<uint32_t>(nwords);
         if (kind == kBlocks) {
           const std::string &path = pathOf(r);
-          MappedRange map(env, path, static_cast<uint64_t>(num(r, kItemOffset)), length);
-          BlockRun run{cmp_.get(), map.data(), length, bs, out + used, rec + 2, 0, 0};
-          if (!RunGuarded(map.data(), length, CompressRun, &run)) throw ShrankError(env, path);
-          if (run.error < 0) throw SqfsError(env, run.error, "compressing a block", path);
+          Fd fd(OpenRead(env, path));
+          const auto offset = static_cast<uint64_t>(num(r, kItemOffset));
+          const size_t chunk = ChunkFor(bs);
+          chunkBuf.resize(chunk);
+          size_t runUsed = 0;
+          for (size_t pos = 0; pos < length; pos += chunk) {
+            const size_t n = std::min(chunk, length - pos);
+            ReadFully(env, fd.get(), path, chunkBuf.data(), n, offset + pos);
+            BlockRun run{cmp_.get(), chunkBuf.data(), n, bs, out + used + runUsed, rec + 2 + pos / bs, 0, 0};
+            CompressRun(&run);
+            if (run.error < 0) throw SqfsError(env, run.error, "compressing a block", path);
+            runUsed += run.used;
+          }
           for (size_t i = 0; i < nwords; i++) compressed += rec[2 + i] != 0;
-          rec[0] = static_cast<uint32_t>(run.used);
-          used += run.used;
+          rec[0] = static_cast<uint32_t>(runUsed);
+          used += runUsed;
         } else if (kind == kFragment) {
           const auto parts = static_cast<size_t>(num(r, kItemSrc));
           if (parts == 0 || length > bs || r + parts >= count)

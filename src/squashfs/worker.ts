@@ -153,19 +153,19 @@ function cachePath(dir: string, key: string): string {
 function compressTask(task: CompressTask): number {
   const { cfg } = task;
   const bs = cfg.blockSize;
-  const { fn: compress, native: mapped } = compressorFor(task.cfg);
+  const { fn: compress, native: whole } = compressorFor(task.cfg);
   const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
   const rec = new Records(task);
   const count = task.items.length / ITEM.size;
   const buf = slabs[task.slab] as SharedArrayBuffer;
   if (buf.byteLength < taskResultBytes(task.items, bs))
     throw new Error('internal error: task larger than its result slab');
-  if (mapped && !task.cacheDir && task.buffers.length === 0) {
+  if (whole && !task.cacheDir && task.buffers.length === 0) {
     // Every record reads a file: the addon does the whole task in one call.
     const table = tableOf(taskShape(task.items, bs).tableWords);
     let done: [number, number, number];
     try {
-      done = mapped.compressTask(task.items, task.paths, new Uint8Array(buf, RESULT_PREFIX), table);
+      done = whole.compressTask(task.items, task.paths, new Uint8Array(buf, RESULT_PREFIX), table);
     } catch (err) {
       const r = (err as { record?: number }).record;
       if (r === undefined) throw err;

@@ -3,11 +3,12 @@
  * ones by hashing them in the pool (nothing is read on the main thread).
  */
 import type { Piscina } from 'piscina';
+import type { Deadlines } from './deadline.js';
 import type { DirectoryWalker, WalkedFile } from './dir-source.js';
 import { Feeder } from './feeder.js';
 import type { ResolvedOptions } from './options.js';
 import type { DataPipeline, FileRef } from './pipeline.js';
-import { type HashTask, joinPaths } from './protocol.js';
+import { displayPath, type HashTask, joinPaths } from './protocol.js';
 import type { TreeNode } from './tree.js';
 
 /** Bytes per hashing task. */
@@ -32,7 +33,6 @@ export async function feedDirectory(
   walker: DirectoryWalker,
   rootLength: number,
   o: ResolvedOptions,
-  signal: AbortSignal,
   walked: (bytes: number) => void,
 ): Promise<number> {
   const bs = o.cfg.blockSize;
@@ -40,7 +40,7 @@ export async function feedDirectory(
   const waiting: WalkedFile[] = [];
   /** First files of a size that turned out to have twins (hashed, written already). */
   const twinned: WalkedFile[] = [];
-  const hashes = new HashBatches(pool, rootLength, signal, o.stallTimeoutMs);
+  const hashes = new HashBatches(pool, rootLength, pipeline.deadlines, o.stallTimeoutMs);
   let bytes = 0;
   const feeder = new Feeder<WalkedFile>((f) => feedFile(pipeline, f, bs));
   const slice: WalkedFile[] = [];
@@ -110,7 +110,7 @@ class HashBatches {
   constructor(
     private readonly pool: Piscina,
     private readonly rootLength: number,
-    private readonly signal: AbortSignal,
+    private readonly deadlines: Deadlines,
     private readonly timeoutMs: number,
   ) {}
 
@@ -126,15 +126,17 @@ class HashBatches {
     if (!files.length) return;
     this.cur = [];
     this.bytes = 0;
-    const hashes = this.pool.run(
-      {
-        op: 'hash',
-        paths: joinPaths(files.map((f) => f.source)),
-        sizes: Float64Array.from(files, (f) => f.node.size ?? 0),
-        rootLength: this.rootLength,
-      } satisfies HashTask,
-      { signal: AbortSignal.any([this.signal, AbortSignal.timeout(this.timeoutMs)]) },
-    ) as Promise<string[]>;
+    const stalled = () =>
+      new Error(
+        `hashing worker stalled: a batch starting at ${displayPath((files[0] as WalkedFile).source, this.rootLength)} did not finish within ${Math.round(this.timeoutMs / 1000)} s`,
+      );
+    const task: HashTask = {
+      op: 'hash',
+      paths: joinPaths(files.map((f) => f.source)),
+      sizes: Float64Array.from(files, (f) => f.node.size ?? 0),
+      rootLength: this.rootLength,
+    };
+    const hashes = this.deadlines.run(this.pool.run(task) as Promise<string[]>, stalled);
     // Handled here; `all` still sees the failure.
     hashes.catch(() => {});
     this.batches.push({ files, hashes });

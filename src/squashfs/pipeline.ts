@@ -7,6 +7,7 @@
 import { write } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Piscina } from 'piscina';
+import { Deadlines } from './deadline.js';
 import type { CompressorConfig, NativeSquashWriter } from './native.js';
 import {
   BLOCKS,
@@ -136,6 +137,8 @@ export class DataPipeline {
   private readonly bs: number;
   /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
   readonly chunk: number;
+  /** Time limits and abort for this run's pool tasks (the directory source's hash tasks use them too). */
+  readonly deadlines: Deadlines;
 
   constructor(
     private readonly pool: Piscina,
@@ -144,6 +147,7 @@ export class DataPipeline {
   ) {
     this.bs = opts.cfg.blockSize;
     this.end = writer.dataEnd();
+    this.deadlines = new Deadlines(opts.signal, opts.taskTimeoutMs);
     this.chunk = chunkOf(opts.taskBytes, this.bs);
     if (opts.slabs.bytes < resultBytes(opts.taskBytes, this.bs))
       throw new Error('internal error: result slabs too small for a task');
@@ -222,6 +226,7 @@ export class DataPipeline {
 
   /** Waits for what is in flight (after a failure), so nothing writes after the caller gives up. */
   async dispose(): Promise<void> {
+    this.deadlines.dispose();
     await Promise.allSettled([this.chain, this.writes]);
   }
 
@@ -318,22 +323,22 @@ export class DataPipeline {
   }
 
   private run(task: CompressTask, transfer: ArrayBuffer[]): Promise<unknown> {
-    const timeout = AbortSignal.timeout(this.opts.taskTimeoutMs);
-    const signal = AbortSignal.any([this.opts.signal, timeout]);
-    return this.pool.run(task, { signal, transferList: transfer }).catch((err: unknown) => {
-      if (timeout.aborted && !this.opts.signal.aborted) {
-        const firstPath = task.paths.slice(0, task.paths.indexOf('\0'));
-        const where =
-          task.items[ITEM.kind] === BLOCKS && firstPath
-            ? displayPath(firstPath, task.rootLength)
-            : 'a fragment block';
-        throw new Error(
-          `compression worker stalled: a task starting at ${where} did not finish within ${Math.round(this.opts.taskTimeoutMs / 1000)} s`,
-          { cause: err },
-        );
-      }
-      throw this.opts.signal.aborted ? (this.opts.signal.reason ?? err) : err;
-    });
+    const { signal, taskTimeoutMs } = this.opts;
+    const stalled = (): Error => {
+      const firstPath = task.paths.slice(0, task.paths.indexOf('\0'));
+      const where =
+        task.items[ITEM.kind] === BLOCKS && firstPath
+          ? displayPath(firstPath, task.rootLength)
+          : 'a fragment block';
+      return new Error(
+        `compression worker stalled: a task starting at ${where} did not finish within ${Math.round(taskTimeoutMs / 1000)} s`,
+      );
+    };
+    return this.deadlines
+      .run(this.pool.run(task, { transferList: transfer }), stalled)
+      .catch((err: unknown) => {
+        throw signal.aborted ? (signal.reason ?? err) : err;
+      });
   }
 
   private consume(slab: number, targets: Target[]): Promise<void> | undefined {

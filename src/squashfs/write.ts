@@ -63,6 +63,8 @@ export async function writeImage(
     filename: workerPath(),
     minThreads: o.processors,
     maxThreads: o.processors,
+    // A second task waits in each worker, so a worker goes on without a round trip to this thread.
+    concurrentTasksPerWorker: 2,
     idleTimeout: 1000,
     workerData: { slabs: slabs.buffers } satisfies WorkerData,
   });
@@ -104,7 +106,7 @@ export async function writeImage(
       progress({ phase: 'scan', done: 0 });
       const walker = new DirectoryWalker(source, { excludes: o.excludes, noXattrs: o.noXattrs });
       root = walker.root;
-      duplicateFiles = await feedDirectory(pool, pipeline, walker, rootLength, o, signal, (bytes) => {
+      duplicateFiles = await feedDirectory(pool, pipeline, walker, rootLength, o, (bytes) => {
         total = bytes;
         progress({ phase: 'scan', done: walker.entries, total: walker.entries });
       });

@@ -14,7 +14,8 @@ export class Deadlines {
   /** One abort listener for all the run's tasks (a listener per task would pile up on the caller's signal). */
   constructor(
     private readonly signal: AbortSignal,
-    private readonly ms: number,
+    /** How long a task may take, from when it is handed to the pool. */
+    readonly ms: number,
   ) {
     signal.addEventListener('abort', this.onAbort, { once: true });
   }

@@ -40,7 +40,7 @@ export async function feedDirectory(
   const waiting: WalkedFile[] = [];
   /** First files of a size that turned out to have twins (hashed, written already). */
   const twinned: WalkedFile[] = [];
-  const hashes = new HashBatches(pool, rootLength, pipeline.deadlines, o.stallTimeoutMs);
+  const hashes = new HashBatches(pool, rootLength, pipeline.deadlines);
   let bytes = 0;
   const feeder = new Feeder<WalkedFile>((f) => feedFile(pipeline, f, bs));
   const slice: WalkedFile[] = [];
@@ -111,7 +111,6 @@ class HashBatches {
     private readonly pool: Piscina,
     private readonly rootLength: number,
     private readonly deadlines: Deadlines,
-    private readonly timeoutMs: number,
   ) {}
 
   add(f: WalkedFile): void {
@@ -128,7 +127,7 @@ class HashBatches {
     this.bytes = 0;
     const stalled = () =>
       new Error(
-        `hashing worker stalled: a batch starting at ${displayPath((files[0] as WalkedFile).source, this.rootLength)} did not finish within ${Math.round(this.timeoutMs / 1000)} s`,
+        `hashing worker stalled: a batch starting at ${displayPath((files[0] as WalkedFile).source, this.rootLength)} did not finish within ${Math.round(this.deadlines.ms / 1000)} s`,
       );
     const task: HashTask = {
       op: 'hash',

@@ -1,11 +1,15 @@
-import { closeSync, mkdtempSync, openSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Piscina } from 'piscina';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Deadlines } from '../../../src/squashfs/deadline.js';
+import { feedDirectory } from '../../../src/squashfs/dir-feed.js';
+import { DirectoryWalker } from '../../../src/squashfs/dir-source.js';
 import type { NativeSquashWriter } from '../../../src/squashfs/native.js';
+import type { ResolvedOptions } from '../../../src/squashfs/options.js';
 import { DataPipeline, resultBytes, slabsFor } from '../../../src/squashfs/pipeline.js';
+import { sealResult } from '../../../src/squashfs/protocol.js';
 import { ResultSlabs } from '../../../src/squashfs/result-slabs.js';
 import { NO_XATTRS, type TreeNode } from '../../../src/squashfs/tree.js';
 
@@ -118,6 +122,46 @@ describe('the pipeline keeps time limits and abort on its side of the pool', () 
     // No signal reaches piscina: it would keep every other task off a worker running one.
     expect(opts.length).toBeGreaterThan(0);
     for (const o of opts) expect(o).not.toHaveProperty('signal');
+  });
+
+  it('fails a hashing batch that does not finish in time with an error naming its first file', async () => {
+    // Two files of one size: the directory source hashes both before it writes the second.
+    const src = join(dir, 'twins');
+    mkdirSync(src);
+    writeFileSync(join(src, 'a'), 'same size 1');
+    writeFileSync(join(src, 'b'), 'same size 2');
+    const blockSize = 131072;
+    const slabs = new ResultSlabs(slabsFor(2), resultBytes(1 << 20, blockSize));
+    const pool = {
+      run: (task: { op: string; slab?: number }) => {
+        if (task.op === 'hash') return never;
+        sealResult(slabs.buffers[task.slab as number] as SharedArrayBuffer, 0, [0, 1, 0], 0, 0);
+        return Promise.resolve(task.slab);
+      },
+    } as unknown as Piscina;
+    const writer = { dataEnd: () => 0, adoptData: () => {}, addFragment: () => 0 };
+    const fd = openSync(join(dir, 'data'), 'w');
+    const o = { cfg: { comp: 'gzip', blockSize }, stallTimeoutMs: 50 } as ResolvedOptions;
+    const pipeline = new DataPipeline(pool, writer as unknown as NativeSquashWriter, {
+      cfg: o.cfg,
+      dataFd: fd,
+      rootLength: src.length,
+      taskBytes: 1 << 20,
+      window: 2,
+      slabs,
+      signal: new AbortController().signal,
+      taskTimeoutMs: o.stallTimeoutMs,
+      onBytes: () => {},
+    });
+    const walker = new DirectoryWalker(src, { excludes: new Set(), noXattrs: true });
+    try {
+      await expect(feedDirectory(pool, pipeline, walker, src.length, o, () => {})).rejects.toThrow(
+        /hashing worker stalled: a batch starting at \/a did not finish within 0 s/,
+      );
+    } finally {
+      await pipeline.dispose();
+      closeSync(fd);
+    }
   });
 
   it('fails with the abort reason when the caller aborts', async () => {

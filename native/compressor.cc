@@ -141,6 +141,8 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
     };
     thread_local std::vector<uint8_t> frag;
     thread_local std::vector<uint8_t> chunkBuf;
+    const size_t chunk = ChunkFor(bs);
+    chunkBuf.resize(chunk);
     for (size_t r = 0; r < count; r++) {
       size_t at = r;
       try {
@@ -155,8 +157,6 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
           const std::string &path = pathOf(r);
           Fd fd(OpenRead(env, path));
           const auto offset = static_cast<uint64_t>(num(r, kItemOffset));
-          const size_t chunk = ChunkFor(bs);
-          chunkBuf.resize(chunk);
           size_t runUsed = 0;
           for (size_t pos = 0; pos < length; pos += chunk) {
             const size_t n = std::min(chunk, length - pos);

@@ -323,7 +323,7 @@ export class DataPipeline {
   }
 
   private run(task: CompressTask, transfer: ArrayBuffer[]): Promise<unknown> {
-    const { signal, taskTimeoutMs } = this.opts;
+    const { taskTimeoutMs } = this.opts;
     const stalled = (): Error => {
       const firstPath = task.paths.slice(0, task.paths.indexOf('\0'));
       const where =
@@ -334,11 +334,8 @@ export class DataPipeline {
         `compression worker stalled: a task starting at ${where} did not finish within ${Math.round(taskTimeoutMs / 1000)} s`,
       );
     };
-    return this.deadlines
-      .run(this.pool.run(task, { transferList: transfer }), stalled)
-      .catch((err: unknown) => {
-        throw signal.aborted ? (signal.reason ?? err) : err;
-      });
+    // An abort rejects with the caller's reason here; writeImage maps any later failure to it as well.
+    return this.deadlines.run(this.pool.run(task, { transferList: transfer }), stalled);
   }
 
   private consume(slab: number, targets: Target[]): Promise<void> | undefined {

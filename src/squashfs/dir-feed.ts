@@ -24,9 +24,8 @@ const WALK_SLICE = 64;
  * hashed in the pool, and a copy then points at the earlier file's data instead of being written again. The
  * rest go in walk order, so neighbours share fragment blocks as they do in mksquashfs' images (the order is
  * worth over 1% of size at gzip). Which files wait depends only on the tree, so the image does too.
- * Whole files, not blocks: SquashFS stores a file's blocks as one run, so a block can be shared only as part of
- * a whole run. On the Debian root such runs are 9 of ~4,000 full blocks and tails shared by different files none;
- * hashing every block before compressing would cost more than it saves.
+ * Runs of blocks repeated from other files are found later, by the pipeline (see written-runs.ts): hashing
+ * every block before compressing would cost more than it saves (9 of ~4,000 full blocks on the Debian root).
  * @param walked called when the walk is done, with the bytes of all files.
  * @returns how many files were copies.
  */

@@ -22,6 +22,7 @@ import {
 } from './protocol.js';
 import type { ResultSlabs } from './result-slabs.js';
 import type { FileData, TreeNode } from './tree.js';
+import { WrittenRuns } from './written-runs.js';
 
 /** Items per task: bounds the per-task table and the message size. */
 const TASK_ITEMS = 256;
@@ -34,6 +35,17 @@ async function writeAt(fd: number, bytes: Uint8Array, position: number): Promise
   for (let done = 0; done < bytes.length; ) {
     const { bytesWritten } = await writeFd(fd, bytes, done, bytes.length - done, position + done);
     done += bytesWritten;
+  }
+}
+
+/** Writes `body` at `position` without the ranges in `cuts` (start, end pairs, in order): what follows closes up. */
+async function writeWithout(fd: number, body: Uint8Array, position: number, cuts: number[]): Promise<void> {
+  let from = 0;
+  for (let i = 0; i <= cuts.length; i += 2) {
+    const to = i < cuts.length ? (cuts[i] as number) : body.length;
+    if (to > from) await writeAt(fd, body.subarray(from, to), position);
+    position += to - from;
+    from = i < cuts.length ? (cuts[i + 1] as number) : to;
   }
 }
 
@@ -59,6 +71,8 @@ export interface PipelineStats {
   blocksCompressed: number;
   blocksFromCache: number;
   fragments: number;
+  /** Data blocks not written because a file's whole run of blocks was in the image already. */
+  blocksShared: number;
 }
 
 /** A file the workers read themselves (directory source). */
@@ -115,7 +129,7 @@ function dataOf(node: TreeNode): FileData {
 }
 
 export class DataPipeline {
-  readonly stats: PipelineStats = { blocksCompressed: 0, blocksFromCache: 0, fragments: 0 };
+  readonly stats: PipelineStats = { blocksCompressed: 0, blocksFromCache: 0, fragments: 0, blocksShared: 0 };
   private readonly inflight: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
   /** The task being filled: records ({@link ITEM}) and the paths they name. */
@@ -135,6 +149,7 @@ export class DataPipeline {
   private writeError: unknown;
   private end: number;
   private readonly bs: number;
+  private readonly runs: WrittenRuns;
   /** Largest run of full blocks to hand over at once: a task's worth, in whole blocks. */
   readonly chunk: number;
   /** Time limits and abort for this run's pool tasks (the directory source's hash tasks use them too). */
@@ -147,6 +162,7 @@ export class DataPipeline {
   ) {
     this.bs = opts.cfg.blockSize;
     this.end = writer.dataEnd();
+    this.runs = new WrittenRuns(opts.dataFd);
     this.deadlines = new Deadlines(opts.signal, opts.taskTimeoutMs);
     this.chunk = chunkOf(opts.taskBytes, this.bs);
     if (opts.slabs.bytes < resultBytes(opts.taskBytes, this.bs))
@@ -338,17 +354,57 @@ export class DataPipeline {
     return this.deadlines.run(this.pool.run(task, { transferList: transfer }), stalled);
   }
 
-  private consume(slab: number, targets: Target[]): Promise<void> | undefined {
+  private async consume(slab: number, targets: Target[]): Promise<void> {
     if (this.writeError) throw this.writeError;
     const r = unpackResult(this.opts.slabs.buffers[slab] as SharedArrayBuffer);
     this.stats.blocksCompressed += r.compressed;
     this.stats.blocksFromCache += r.fromCache;
+    const { table, body } = r;
+    this.runs.beginTask(body);
+    const settle = () => this.settleWrites();
+    /** Body ranges not written: runs of blocks the image holds already. */
+    const cuts: number[] = [];
     const at = this.end;
-    this.end += r.body.length;
+    let loc = at;
+    let off = 0;
+    let bytes = 0;
+    for (let i = 0, k = 0; k < table.length; i++) {
+      const t = targets[i] as Target;
+      const len = table[k] as number;
+      const n = table[k + 1] as number;
+      if ('fragment' in t) {
+        this.writer.addFragment(loc, table[k + 2] as number);
+        this.stats.fragments++;
+        loc += len;
+      } else {
+        const d = t.node.data as FileData;
+        const words = table.subarray(k + 2, k + 2 + n);
+        const whole = t.first && t.length === Math.floor((t.node.size ?? 0) / this.bs) * this.bs;
+        const earlier = whole ? await this.runs.find(words, off, settle) : undefined;
+        if (earlier !== undefined) {
+          d.start = earlier;
+          cuts.push(off, off + len);
+          this.stats.blocksShared += n;
+        } else {
+          if (t.first) d.start = loc;
+          this.runs.add(words, off, loc);
+          loc += len;
+        }
+        for (let w = 0; w < n; w++) {
+          const word = words[w] as number;
+          d.blocks.push(word);
+          if (word === 0) d.sparse += this.bs;
+        }
+      }
+      off += len;
+      bytes += t.length;
+      k += 2 + n;
+    }
+    this.end = loc;
     this.pendingWrites++;
     this.writes = this.writes.then(
       () =>
-        writeAt(this.opts.dataFd, r.body, at).then(
+        writeWithout(this.opts.dataFd, body, at, cuts).then(
           () => {
             this.pendingWrites--;
             this.opts.slabs.release(slab);
@@ -359,30 +415,14 @@ export class DataPipeline {
         ),
       () => {},
     );
-    const { table } = r;
-    let loc = at;
-    let bytes = 0;
-    for (let i = 0, k = 0; k < table.length; i++) {
-      const t = targets[i] as Target;
-      const n = table[k + 1] as number;
-      if ('fragment' in t) {
-        this.writer.addFragment(loc, table[k + 2] as number);
-        this.stats.fragments++;
-      } else {
-        const d = t.node.data as FileData;
-        if (t.first) d.start = loc;
-        for (let w = k + 2; w < k + 2 + n; w++) {
-          const word = table[w] as number;
-          d.blocks.push(word);
-          if (word === 0) d.sparse += this.bs;
-        }
-      }
-      loc += table[k] as number;
-      bytes += t.length;
-      k += 2 + n;
-    }
     this.opts.onBytes(bytes);
     // A slow disk holds results in memory; past a window's worth, wait for it.
-    return this.pendingWrites > this.opts.window ? this.writes : undefined;
+    if (this.pendingWrites > this.opts.window) await this.writes;
+  }
+
+  /** Waits for the writes queued so far, so the image can be read back. */
+  private async settleWrites(): Promise<void> {
+    await this.writes;
+    if (this.writeError) throw this.writeError;
   }
 }

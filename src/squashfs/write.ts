@@ -32,6 +32,8 @@ export interface WriteResult {
   blocksFromCache: number;
   /** Files whose data matched an earlier file and was not written again. */
   duplicateFiles: number;
+  /** Data blocks not written because a file's whole run of blocks was in the image already. */
+  blocksShared: number;
   fragments: number;
 }
 
@@ -136,6 +138,7 @@ export async function writeImage(
       blocksCompressed: pipeline.stats.blocksCompressed,
       blocksFromCache: pipeline.stats.blocksFromCache,
       duplicateFiles,
+      blocksShared: pipeline.stats.blocksShared,
       fragments: pipeline.stats.fragments,
     };
   } catch (err) {

@@ -21,6 +21,8 @@ import { join } from 'node:path';
 import { native } from '../../../src/squashfs/native.js';
 
 export const MTIME = 1_700_000_000;
+/** Data blocks of makeTree's files that repeat a run of run-a's: run-middle's 3 and run-prefix's 2. */
+export const SHARED_BLOCKS = 5;
 const BS = 128 * 1024;
 
 function setXattr(path: string, name: string, value: Buffer): void {
@@ -55,6 +57,15 @@ export function makeTree(root: string, opts: { wide?: number } = {}): void {
   f('text', 'hello squashfs\n'.repeat(20000));
   f('dup-a', rnd(BS + 500, 3));
   f('dup-b', rnd(BS + 500, 3));
+  // Files whose blocks are a run of run-a's: written once (see SHARED_BLOCKS). run-near differs from run-a in
+  // the middle of its second block only, so a match on block edges alone would be wrong.
+  const run = rnd(4 * BS + 100, 5);
+  f('run-a', run);
+  f('run-middle', run.subarray(BS, 4 * BS));
+  const near = Buffer.from(run.subarray(0, 2 * BS));
+  near[BS + BS / 2] = (near[BS + BS / 2] as number) ^ 1;
+  f('run-near', near);
+  f('run-prefix', Buffer.concat([run.subarray(0, 2 * BS), Buffer.from('its own tail')]));
   // Large sparse file: a hole, some data, a hole, a tail.
   const fd = openSync(join(root, 'sparse'), 'w');
   writeSync(fd, rnd(5000, 4), 0, 5000, 40 * BS + 17);

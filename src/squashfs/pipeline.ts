@@ -379,6 +379,7 @@ export class DataPipeline {
       } else {
         const d = t.node.data as FileData;
         const words = table.subarray(k + 2, k + 2 + n);
+        // Only a file handed over in one piece (up to a chunk) can be matched: all its blocks are in this result.
         const whole = t.first && t.length === Math.floor((t.node.size ?? 0) / this.bs) * this.bs;
         const earlier = whole ? await this.runs.find(words, off, settle) : undefined;
         if (earlier !== undefined) {

@@ -58,7 +58,7 @@ export function makeTree(root: string, opts: { wide?: number } = {}): void {
   f('dup-a', rnd(BS + 500, 3));
   f('dup-b', rnd(BS + 500, 3));
   // Files whose blocks are a run of run-a's: written once (see SHARED_BLOCKS). run-near differs from run-a in
-  // the middle of its second block only, so a match on block edges alone would be wrong.
+  // the middle of its second block only and keeps its own blocks (the byte-for-byte check is unit-tested).
   const run = rnd(4 * BS + 100, 5);
   f('run-a', run);
   f('run-middle', run.subarray(BS, 4 * BS));

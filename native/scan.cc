@@ -38,8 +38,8 @@ enum Stat { kMode, kUid, kGid, kMtime, kSize, kNlink, kDev, kIno, kRdevMajor, kR
 // Xattr names of an entry, not following a symlink. Most entries have none, so listing relative to the
 // directory already open saves the kernel a full path walk per entry; older kernels get the path call.
 static ssize_t ListXattrNames(int dfd, const char *name, const std::string &path, char *list, size_t size) {
-  static std::atomic<bool> haveAt{
-      true};  // shared by the threads that load the addon; a fact about the kernel
+  // Shared by the threads that load the addon: it is a fact about the kernel.
+  static std::atomic<bool> haveAt{true};
   if (dfd >= 0 && haveAt.load(std::memory_order_relaxed)) {
     ssize_t n = syscall(SYS_listxattrat, dfd, name, AT_SYMLINK_NOFOLLOW, list, size);
     if (n >= 0 || errno != ENOSYS) return n;

@@ -381,14 +381,15 @@ export class DataPipeline {
         const words = table.subarray(k + 2, k + 2 + n);
         // Only a file handed over in one piece (up to a chunk) can be matched: all its blocks are in this result.
         const whole = t.first && t.length === Math.floor((t.node.size ?? 0) / this.bs) * this.bs;
-        const earlier = whole ? await this.runs.find(words, off, settle) : undefined;
+        const keys = this.runs.keys(words, off);
+        const earlier = whole ? await this.runs.find(words, keys, off, settle) : undefined;
         if (earlier !== undefined) {
           d.start = earlier;
           cuts.push(off, off + len);
           this.stats.blocksShared += n;
         } else {
           if (t.first) d.start = loc;
-          this.runs.add(words, off, loc);
+          this.runs.add(words, keys, off, loc);
           loc += len;
         }
         for (let w = 0; w < n; w++) {

@@ -17,13 +17,13 @@ function sizeOf(word: number): number {
 }
 
 export class WrittenRuns {
+  /** Per block written, in order: where it lies and its key (which includes its size word). */
   private readonly loc: number[] = [];
-  private readonly word: number[] = [];
   private readonly key: string[] = [];
-  /** Where a block of the task being consumed sits in its body (valid from `taskStart` on). */
-  private readonly bodyOff: number[] = [];
   private readonly byKey = new Map<string, number[]>();
+  /** Index of the current task's first block; its blocks sit in `body` at `taskOff[j - taskStart]`. */
   private taskStart = 0;
+  private taskOff: number[] = [];
   private body: Uint8Array = new Uint8Array(0);
 
   /** @param fd the image, open for reading: blocks of earlier tasks are compared with what was written. */
@@ -32,20 +32,30 @@ export class WrittenRuns {
   /** Starts a task's result: blocks added from now on are in `body` until the next task. */
   beginTask(body: Uint8Array): void {
     this.taskStart = this.loc.length;
+    this.taskOff = [];
     this.body = body;
   }
 
-  /** Records a file's blocks, written at `at` from `off` in the current body. Sparse blocks end a run. */
-  add(words: ArrayLike<number>, off: number, at: number): void {
+  /** Keys of a file's blocks at `off` in the current body, for {@link find} and {@link add}; sparse blocks get ''. */
+  keys(words: ArrayLike<number>, off: number): string[] {
+    const out: string[] = [];
     for (let i = 0; i < words.length; i++) {
-      const w = words[i] as number;
-      const size = sizeOf(w);
+      const size = sizeOf(words[i] as number);
+      out.push(size > 0 ? this.keyAt(words[i] as number, off) : '');
+      off += size;
+    }
+    return out;
+  }
+
+  /** Records a file's blocks, written at `at` from `off` in the current body. Sparse blocks end a run. */
+  add(words: ArrayLike<number>, keys: readonly string[], off: number, at: number): void {
+    for (let i = 0; i < words.length; i++) {
+      const size = sizeOf(words[i] as number);
+      const key = keys[i] as string;
       if (size > 0) {
-        const key = this.keyAt(w, off);
         const idx = this.loc.push(at) - 1;
-        this.word.push(w);
         this.key.push(key);
-        this.bodyOff.push(off);
+        this.taskOff.push(off);
         const list = this.byKey.get(key);
         if (!list) this.byKey.set(key, [idx]);
         else if (list.length < MAX_CANDIDATES) list.push(idx);
@@ -61,31 +71,26 @@ export class WrittenRuns {
    */
   async find(
     words: ArrayLike<number>,
+    keys: readonly string[],
     off: number,
     settle: () => Promise<void>,
   ): Promise<number | undefined> {
-    if (words.length === 0) return undefined;
-    for (let i = 0; i < words.length; i++) if (sizeOf(words[i] as number) === 0) return undefined;
-    const candidates = this.byKey.get(this.keyAt(words[0] as number, off));
-    if (!candidates) return undefined;
-    for (const start of candidates) {
-      if (!this.lines(start, words, off)) continue;
+    if (keys.length === 0 || keys.includes('')) return undefined;
+    for (const start of this.byKey.get(keys[0] as string) ?? []) {
+      if (!this.lines(start, words, keys)) continue;
       if (start < this.taskStart) await settle();
       if (this.sameBytes(start, words, off)) return this.loc[start];
     }
     return undefined;
   }
 
-  /** Same sizes and keys, back to back in the image: cheap checks before reading any bytes. */
-  private lines(start: number, words: ArrayLike<number>, off: number): boolean {
-    if (start + words.length > this.loc.length) return false;
+  /** Same keys, back to back in the image: cheap checks before reading any bytes. */
+  private lines(start: number, words: ArrayLike<number>, keys: readonly string[]): boolean {
+    if (start + keys.length > this.loc.length) return false;
     let at = this.loc[start] as number;
-    for (let i = 0; i < words.length; i++) {
-      const j = start + i;
-      const w = words[i] as number;
-      if (this.loc[j] !== at || this.word[j] !== w || this.key[j] !== this.keyAt(w, off)) return false;
-      at += sizeOf(w);
-      off += sizeOf(w);
+    for (let i = 0; i < keys.length; i++) {
+      if (this.loc[start + i] !== at || this.key[start + i] !== keys[i]) return false;
+      at += sizeOf(words[i] as number);
     }
     return true;
   }
@@ -97,7 +102,7 @@ export class WrittenRuns {
       const mine = this.body.subarray(off, off + size);
       let theirs: Uint8Array;
       if (j >= this.taskStart) {
-        const o = this.bodyOff[j] as number;
+        const o = this.taskOff[j - this.taskStart] as number;
         theirs = this.body.subarray(o, o + size);
       } else {
         theirs = new Uint8Array(size);

@@ -33,6 +33,10 @@ describe('WrittenRuns', () => {
   const settle = async () => {
     settles++;
   };
+  const add = (runs: WrittenRuns, words: number[], off: number, at: number) =>
+    runs.add(words, runs.keys(words, off), off, at);
+  const find = (runs: WrittenRuns, words: number[], off: number) =>
+    runs.find(words, runs.keys(words, off), off, settle);
   beforeEach(() => {
     dir = mkdtempSync(join(tmpdir(), 'runs-'));
     fd = openSync(join(dir, 'image'), 'w+');
@@ -46,40 +50,40 @@ describe('WrittenRuns', () => {
   it('finds a run inside the same task, also one starting mid-file', async () => {
     const runs = new WrittenRuns(fd);
     runs.beginTask(body(block(1), block(2), block(3), block(2), block(3)));
-    runs.add([RAW, RAW, RAW], 0, AT);
-    expect(await runs.find([RAW, RAW], 3 * SIZE, settle)).toBe(AT + SIZE);
+    add(runs, [RAW, RAW, RAW], 0, AT);
+    expect(await find(runs, [RAW, RAW], 3 * SIZE)).toBe(AT + SIZE);
     expect(settles).toBe(0);
   });
 
   it('refuses a run whose key matches but whose bytes differ', async () => {
     const runs = new WrittenRuns(fd);
     runs.beginTask(body(block(1), block(2), block(1), block(2, true)));
-    runs.add([RAW, RAW], 0, AT);
-    expect(await runs.find([RAW, RAW], 2 * SIZE, settle)).toBeUndefined();
+    add(runs, [RAW, RAW], 0, AT);
+    expect(await find(runs, [RAW, RAW], 2 * SIZE)).toBeUndefined();
   });
 
   it('reads an earlier task back from the image once its writes have settled', async () => {
     const runs = new WrittenRuns(fd);
     const first = body(block(1), block(2));
     runs.beginTask(first);
-    runs.add([RAW, RAW], 0, AT);
+    add(runs, [RAW, RAW], 0, AT);
     writeSync(fd, first, 0, first.length, AT);
     runs.beginTask(body(block(1), block(2)));
-    expect(await runs.find([RAW, RAW], 0, settle)).toBe(AT);
+    expect(await find(runs, [RAW, RAW], 0)).toBe(AT);
     expect(settles).toBe(1);
     // What is on disk decides: change a middle byte there and the run no longer matches.
     writeSync(fd, new Uint8Array([0xee]), 0, 1, AT + SIZE + SIZE / 2);
-    expect(await runs.find([RAW, RAW], 0, settle)).toBeUndefined();
+    expect(await find(runs, [RAW, RAW], 0)).toBeUndefined();
   });
 
   it('needs the blocks back to back, of the same size word, and none sparse', async () => {
     const runs = new WrittenRuns(fd);
     runs.beginTask(body(block(1), block(2), block(1), block(2)));
-    runs.add([RAW], 0, AT);
-    runs.add([RAW], SIZE, AT + 5 * SIZE); // a fragment block lies between
-    expect(await runs.find([RAW, RAW], 2 * SIZE, settle)).toBeUndefined();
-    expect(await runs.find([SIZE, RAW], 2 * SIZE, settle)).toBeUndefined(); // stored compressed, not raw
-    expect(await runs.find([RAW, 0], 2 * SIZE, settle)).toBeUndefined();
-    expect(await runs.find([RAW], 2 * SIZE, settle)).toBe(AT);
+    add(runs, [RAW], 0, AT);
+    add(runs, [RAW], SIZE, AT + 5 * SIZE); // a fragment block lies between
+    expect(await find(runs, [RAW, RAW], 2 * SIZE)).toBeUndefined();
+    expect(await find(runs, [SIZE, RAW], 2 * SIZE)).toBeUndefined(); // stored compressed, not raw
+    expect(await find(runs, [RAW, 0], 2 * SIZE)).toBeUndefined();
+    expect(await find(runs, [RAW], 2 * SIZE)).toBe(AT);
   });
 });

@@ -78,6 +78,35 @@ describe('TarReader', () => {
     const r = new TarReader(
       new ByteReader(Readable.from([header(Buffer.from('f'), '0', 10).subarray(0, 300)]), 1000),
     );
-    await expect(r.next()).rejects.toThrow('tar stream ended early: needed 512 bytes, got 300');
+    await expect(r.next()).rejects.toThrow('tar stream: archive truncated in a header (entry #1 at byte 0)');
+  });
+
+  it('requires the end-of-archive marker: a stream that stops at an entry boundary is truncated', async () => {
+    const entry = Buffer.concat([header(Buffer.from('f'), '0', 3), pad(Buffer.from('abc'))]);
+    const r = new TarReader(new ByteReader(Readable.from([entry]), 1000));
+    expect((await r.next())?.name.toString()).toBe('f');
+    await r.readData(new Uint8Array(3));
+    await r.endEntry();
+    await expect(r.next()).rejects.toThrow(
+      'tar stream: archive truncated before a header: no end-of-archive marker (entry #2 at byte 1024)',
+    );
+  });
+
+  it('refuses a header whose checksum does not match, naming it and its offset', async () => {
+    const bad = header(Buffer.from('evil'), '0', 0);
+    bad[0] = 0x45; // 'E': the stored checksum was computed over 'e'
+    const r = new TarReader(new ByteReader(Readable.from([bad, Buffer.alloc(1024)]), 1000));
+    await expect(r.next()).rejects.toThrow('header checksum mismatch (entry #1 "Evil" at byte 0)');
+  });
+
+  it('refuses malformed numbers instead of reading them as 0 or NaN', async () => {
+    const pax = paxRecord('mtime', Buffer.from('soon'));
+    const tar = Buffer.concat([
+      header(Buffer.from('x'), 'x', pax.length),
+      pad(pax),
+      header(Buffer.from('f'), '0', 0),
+    ]);
+    const r = new TarReader(new ByteReader(Readable.from([tar, Buffer.alloc(1024)]), 1000));
+    await expect(r.next()).rejects.toThrow('PAX mtime is not a number ("soon")');
   });
 });

@@ -43,6 +43,19 @@ export async function squash(opts: SquashOptions): Promise<SquashResult> {
       unit: p.phase === 'data' ? 'bytes' : 'entries',
     }),
   );
+  // Once per run, with counts: a damaged cache costs time, never correctness.
+  if (result.cacheEntriesBad > 0)
+    emit({
+      stage: 'squashfs',
+      kind: 'warning',
+      message: `block cache ${opts.cacheDir}: ${result.cacheEntriesBad} bad entr${result.cacheEntriesBad === 1 ? 'y' : 'ies'} (truncated, altered or not a file) ignored and rewritten`,
+    });
+  if (result.cacheEntriesUnwritable > 0)
+    emit({
+      stage: 'squashfs',
+      kind: 'warning',
+      message: `block cache ${opts.cacheDir}: ${result.cacheEntriesUnwritable} entr${result.cacheEntriesUnwritable === 1 ? 'y' : 'ies'} could not be written (read-only or full?)`,
+    });
   const elapsedMs = Date.now() - started;
   emit({ stage: 'squashfs', kind: 'done', message: `${opts.out}: ${result.bytes} bytes`, elapsedMs });
   return { ...result, out: opts.out, elapsedMs };

@@ -1,8 +1,8 @@
 /**
  * The block cache (`--cache DIR`): one file per compressed block, named by the SHA-256 of the block's
  * uncompressed bytes and the compressor settings. The folder may be shared, copied or damaged, so an entry is
- * data to check, never trusted: every hit is checked against the block it stands for, and a bad entry is a miss
- * that gets rewritten. Entries live directly in DIR (no fan-out folders an entry could replace with a symlink),
+ * data to check, never trusted: every hit is decompressed and compared with the block it stands for, and a bad
+ * entry is a miss that gets rewritten. Entries live directly in DIR (no fan-out folders an entry could replace with a symlink),
  * are opened without following symlinks or blocking on FIFOs, and are written as an O_EXCL temp file renamed
  * over the entry, so nothing planted in DIR can make a run read or write outside it.
  *
@@ -10,7 +10,8 @@
  * (0xffffffff: the compressor's default), block size, uncompressed length, body length, SHA-256 of the
  * uncompressed bytes, SHA-256 of the body; then the body. The name already covers the settings and the
  * uncompressed hash; the header repeats them so an entry renamed or copied over another is caught, and the body
- * hash catches a body cut, zeroed or changed in place.
+ * hash catches a body cut, zeroed or changed in place, both before any decompression. Only the decompressed
+ * bytes, though, prove that a well-formed entry written by someone else holds this block.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -58,6 +59,11 @@ function header(cfg: CompressorConfig, length: number, hash: Buffer, body: Uint8
   return h;
 }
 
+/** Decompresses `src` into `dst`: the bytes written, or -1 when `src` is not a valid block that fits. */
+export type Decompress = (src: Uint8Array, dst: Uint8Array) => number;
+
+let scratch = Buffer.alloc(0);
+
 /** A verified hit: the stored body (compressed, or the block itself when `raw`). */
 export interface CacheHit {
   body: Buffer;
@@ -67,13 +73,14 @@ export interface CacheHit {
 /**
  * Looks the block up. Returns the hit, 'miss' when there is no entry, or 'bad' when something is there but is
  * not a valid entry for exactly this block and these settings (truncated, wrong length, bad header, hash
- * mismatch, unreadable, or not a regular file).
+ * mismatch, a body that does not decompress to the block, unreadable, or not a regular file).
  */
 export function readEntry(
   dir: string,
   cfg: CompressorConfig,
   data: Uint8Array,
   hash: Buffer,
+  decompress: Decompress,
 ): CacheHit | 'miss' | 'bad' {
   let fd: number;
   try {
@@ -95,7 +102,12 @@ export function readEntry(
     const raw = buf[6] === 1;
     const want = header(cfg, data.length, hash, body, raw);
     if (!buf.subarray(0, HEADER_BYTES).equals(want)) return 'bad';
-    if (raw ? body.length !== data.length || !body.equals(data) : body.length >= data.length) return 'bad';
+    if (raw) return body.length === data.length && body.equals(data) ? { body, raw } : 'bad';
+    if (body.length >= data.length) return 'bad';
+    // One byte of room: a body that decompresses to more than the block fails the length check.
+    if (scratch.length < data.length + 1) scratch = Buffer.alloc(data.length + 1);
+    const out = scratch.subarray(0, data.length + 1);
+    if (decompress(body, out) !== data.length || !out.subarray(0, data.length).equals(data)) return 'bad';
     return { body, raw };
   } catch {
     return 'bad';

@@ -7,7 +7,12 @@
 import { createRequire } from 'node:module';
 import { workerData } from 'node:worker_threads';
 import { blockHash, readEntry, writeEntry } from './block-cache.js';
-import { type CompressorConfig, type NativeBlockCompressor, native } from './native.js';
+import {
+  type CompressorConfig,
+  type NativeBlockCompressor,
+  type NativeBlockDecompressor,
+  native,
+} from './native.js';
 import {
   type CompressTask,
   displayPath,
@@ -61,6 +66,15 @@ function compressorFor(cfg: CompressorConfig): Compressor {
   }
   current = { key, fn, ...(nativeCompressor ? { native: nativeCompressor } : {}) };
   return current;
+}
+
+let decompressor: { key: string; d: NativeBlockDecompressor } | undefined;
+
+/** The block cache's check: cached bodies are decompressed and compared with the block. */
+function decompressorFor(cfg: CompressorConfig): NativeBlockDecompressor {
+  const key = `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
+  if (decompressor?.key !== key) decompressor = { key, d: new (native().BlockDecompressor)(cfg) };
+  return decompressor.d;
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -182,7 +196,8 @@ function compressTask(task: CompressTask): number {
     let hash: Buffer | undefined;
     if (task.cacheDir) {
       hash = blockHash(data);
-      const hit = readEntry(task.cacheDir, cfg, data, hash);
+      const d = decompressorFor(cfg);
+      const hit = readEntry(task.cacheDir, cfg, data, hash, (src, dst) => d.decompress(src, dst));
       if (hit === 'bad') cacheStats.bad++;
       else if (hit !== 'miss') {
         cacheStats.fromCache++;

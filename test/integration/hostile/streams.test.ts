@@ -385,6 +385,17 @@ const cacheCases: CacheCase[] = [
     bad: 1,
   },
   {
+    // Another block's entry with its header rewritten to claim this block: header and body hash agree, so only
+    // decompressing the body and comparing with the block catches it.
+    name: 'forged entry: consistent header, another block inside',
+    damage: (c, e) => {
+      const other = readFileSync(join(c, e[1] as string));
+      const claimed = Buffer.from((e[0] as string).slice(0, 64), 'hex');
+      writeFileSync(first(c, e), Buffer.concat([other.subarray(0, 24), claimed, other.subarray(56)]));
+    },
+    bad: 1,
+  },
+  {
     name: 'body byte flipped, header intact',
     damage: (c, e) => {
       const b = readFileSync(first(c, e));

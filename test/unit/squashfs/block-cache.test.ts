@@ -9,52 +9,69 @@ import {
   readEntry,
   writeEntry,
 } from '../../../src/squashfs/block-cache.js';
-import type { CompressorConfig } from '../../../src/squashfs/native.js';
+import { type CompressorConfig, native } from '../../../src/squashfs/native.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'block-cache-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cfg: CompressorConfig = { comp: 'zstd', level: 15, blockSize: 4096 };
-const data = Buffer.alloc(4096, 0x61);
+const compressor = new (native().BlockCompressor)(cfg);
+const decompressor = new (native().BlockDecompressor)(cfg);
+const decompress = (src: Uint8Array, dst: Uint8Array) => decompressor.decompress(src, dst);
+
+function compressed(block: Buffer): Buffer {
+  const dst = Buffer.alloc(block.length);
+  return dst.subarray(0, compressor.compress(block, dst));
+}
+
+const data = Buffer.from('block cache test '.repeat(241).slice(0, 4096));
 const hash = blockHash(data);
-const body = Buffer.from('pretend-compressed');
+const body = compressed(data);
+const read = () => readEntry(dir, cfg, data, hash, decompress);
+const file = join(dir, entryName(cfg, hash));
 
 describe('block cache entries', () => {
   it('reads back what it wrote, and nothing for other settings', () => {
-    expect(readEntry(dir, cfg, data, hash)).toBe('miss');
+    expect(body.length).toBeGreaterThan(0);
+    expect(read()).toBe('miss');
     expect(writeEntry(dir, cfg, data, hash, body, false)).toBe(true);
-    const hit = readEntry(dir, cfg, data, hash);
-    expect(hit).not.toBe('miss');
-    expect(hit).not.toBe('bad');
+    const hit = read();
+    expect(hit).toHaveProperty('body');
     expect((hit as { body: Buffer }).body.equals(body)).toBe(true);
-    expect(readEntry(dir, { ...cfg, level: 3 }, data, hash)).toBe('miss');
+    expect(readEntry(dir, { ...cfg, level: 3 }, data, hash, decompress)).toBe('miss');
     expect(readdirSync(dir)).toEqual([entryName(cfg, hash)]);
+  });
+
+  it('refuses a well-formed entry whose body decompresses to other bytes (written by someone else)', () => {
+    const other = Buffer.from(data);
+    other[100] = 0x21;
+    // A consistent header and body hash, filed under this block's name: only decompressing catches it.
+    expect(writeEntry(dir, cfg, data, hash, compressed(other), false)).toBe(true);
+    expect(read()).toBe('bad');
   });
 
   it('refuses an entry whose header names other settings even under this name', () => {
     const other = { ...cfg, blockSize: 8192 };
-    const file = join(dir, entryName(cfg, hash));
     writeEntry(dir, other, data, hash, body, false);
     writeFileSync(file, readFileSync(join(dir, entryName(other, hash))));
-    expect(readEntry(dir, cfg, data, hash)).toBe('bad');
+    expect(read()).toBe('bad');
   });
 
   it('refuses a raw entry whose body is not the block', () => {
     writeEntry(dir, cfg, data, hash, Buffer.alloc(4096, 0x62), true);
-    expect(readEntry(dir, cfg, data, hash)).toBe('bad');
+    expect(read()).toBe('bad');
   });
 
   it('refuses a header-only entry and replaces a symlink entry without writing through it', () => {
-    const file = join(dir, entryName(cfg, hash));
     writeFileSync(file, Buffer.alloc(HEADER_BYTES));
-    expect(readEntry(dir, cfg, data, hash)).toBe('bad');
+    expect(read()).toBe('bad');
     const target = join(dir, 'target');
     writeFileSync(target, 'keep');
     rmSync(file);
     symlinkSync(target, file);
-    expect(readEntry(dir, cfg, data, hash)).toBe('bad');
+    expect(read()).toBe('bad');
     expect(writeEntry(dir, cfg, data, hash, body, false)).toBe(true);
     expect(readFileSync(target, 'utf8')).toBe('keep');
-    expect(readEntry(dir, cfg, data, hash)).toHaveProperty('body');
+    expect(read()).toHaveProperty('body');
   });
 });

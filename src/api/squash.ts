@@ -26,6 +26,11 @@ export interface SquashResult extends WriteResult {
  * @throws UsageError for invalid options.
  * @throws Error naming the entry when an input file vanishes, shrinks or cannot be read; when a worker or the tar
  *   stream stalls for `stallTimeoutMs`; or the abort reason when `signal` fires. No output file is left behind.
+ * @throws TarFormatError (src/squashfs/tar-reader.ts) naming the entry, its ordinal and header offset when the tar
+ *   stream is malformed, truncated or has no end-of-archive marker, or an entry's name or numbers cannot go into
+ *   the image (absolute, `..`, NUL, a component over 255 bytes, ids or mtime over 32 bits, a duplicate).
+ *   A bad `cacheDir` entry is not an error: it is recompressed, rewritten and counted in
+ *   {@link WriteResult.cacheEntriesBad} (with one `warning` progress event).
  */
 export async function squash(opts: SquashOptions): Promise<SquashResult> {
   const resolved = resolveOptions(opts);

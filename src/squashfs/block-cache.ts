@@ -8,10 +8,10 @@
  *
  * Entry layout (little-endian): magic "AIBC", version, compressor id, flags (bit 0: stored raw), 0, level
  * (0xffffffff: the compressor's default), block size, uncompressed length, body length, SHA-256 of the
- * uncompressed bytes, SHA-256 of the body; then the body. The name already covers the settings and the
- * uncompressed hash; the header repeats them so an entry renamed or copied over another is caught, and the body
- * hash catches a body cut, zeroed or changed in place, both before any decompression. Only the decompressed
- * bytes, though, prove that a well-formed entry written by someone else holds this block.
+ * uncompressed bytes; then the body. The name already covers the settings and the uncompressed hash; the header
+ * repeats them so an entry renamed or copied over another, or cut short, is caught before any decompression. No
+ * hash of the body: only its decompressed bytes prove that an entry holds this block (a body hash would not stop
+ * a well-formed entry written by someone else), and comparing them catches every change to the body as well.
  */
 import { createHash } from 'node:crypto';
 import {
@@ -29,7 +29,7 @@ import type { CompressorConfig } from './native.js';
 
 const MAGIC = 0x43424941; // "AIBC" read as a little-endian u32
 const VERSION = 1;
-export const HEADER_BYTES = 24 + 32 + 32;
+export const HEADER_BYTES = 24 + 32;
 /** SquashFS compressor ids. */
 const COMP_ID: Record<CompressorConfig['comp'], number> = { gzip: 1, xz: 4, lz4: 5, zstd: 6 };
 const DEFAULT_LEVEL = 0xffff_ffff;
@@ -44,7 +44,13 @@ export function entryName(cfg: CompressorConfig, hash: Buffer): string {
   return `${hash.toString('hex')}.${cfg.comp}-${cfg.level ?? 'd'}-${cfg.blockSize}`;
 }
 
-function header(cfg: CompressorConfig, length: number, hash: Buffer, body: Uint8Array, raw: boolean): Buffer {
+function header(
+  cfg: CompressorConfig,
+  length: number,
+  hash: Buffer,
+  bodyLength: number,
+  raw: boolean,
+): Buffer {
   const h = Buffer.alloc(HEADER_BYTES);
   h.writeUInt32LE(MAGIC, 0);
   h[4] = VERSION;
@@ -53,9 +59,8 @@ function header(cfg: CompressorConfig, length: number, hash: Buffer, body: Uint8
   h.writeUInt32LE(cfg.level ?? DEFAULT_LEVEL, 8);
   h.writeUInt32LE(cfg.blockSize, 12);
   h.writeUInt32LE(length, 16);
-  h.writeUInt32LE(body.length, 20);
+  h.writeUInt32LE(bodyLength, 20);
   hash.copy(h, 24);
-  createHash('sha256').update(body).digest().copy(h, 56);
   return h;
 }
 
@@ -100,7 +105,7 @@ export function readEntry(
     if (readSync(fd, buf, 0, st.size, 0) !== st.size) return 'bad';
     const body = buf.subarray(HEADER_BYTES);
     const raw = buf[6] === 1;
-    const want = header(cfg, data.length, hash, body, raw);
+    const want = header(cfg, data.length, hash, body.length, raw);
     if (!buf.subarray(0, HEADER_BYTES).equals(want)) return 'bad';
     if (raw) return body.length === data.length && body.equals(data) ? { body, raw } : 'bad';
     if (body.length >= data.length) return 'bad';
@@ -143,7 +148,7 @@ export function writeEntry(
   }
   let open = true;
   try {
-    const bytes = Buffer.concat([header(cfg, data.length, hash, body, raw), body]);
+    const bytes = Buffer.concat([header(cfg, data.length, hash, body.length, raw), body]);
     if (writeSync(fd, bytes) !== bytes.length) throw new Error('short write');
     open = false;
     closeSync(fd);

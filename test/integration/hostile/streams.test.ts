@@ -385,7 +385,7 @@ const cacheCases: CacheCase[] = [
     bad: 1,
   },
   {
-    // Another block's entry with its header rewritten to claim this block: header and body hash agree, so only
+    // Another block's entry with its header rewritten to claim this block: the header is consistent, so only
     // decompressing the body and comparing with the block catches it.
     name: 'forged entry: consistent header, another block inside',
     damage: (c, e) => {

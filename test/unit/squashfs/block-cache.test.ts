@@ -45,7 +45,7 @@ describe('block cache entries', () => {
   it('refuses a well-formed entry whose body decompresses to other bytes (written by someone else)', () => {
     const other = Buffer.from(data);
     other[100] = 0x21;
-    // A consistent header and body hash, filed under this block's name: only decompressing catches it.
+    // A consistent header filed under this block's name: only decompressing catches it.
     expect(writeEntry(dir, cfg, data, hash, compressed(other), false)).toBe(true);
     expect(read()).toBe('bad');
   });

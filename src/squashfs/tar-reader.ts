@@ -254,7 +254,11 @@ export class TarReader {
           this.fail('a lone zero block inside the archive (the end-of-archive marker is two zero blocks)');
         return null;
       }
-      if (!checksumOk(block)) this.fail('header checksum mismatch', longName ?? field(block, 0, 100));
+      if (!checksumOk(block)) {
+        if (at === 0)
+          this.fail('not a tar archive (the first header has a bad checksum; decompress a .tar.gz first)');
+        this.fail('header checksum mismatch', longName ?? field(block, 0, 100));
+      }
       const type = String.fromCharCode(block[156] || 0x30);
       let size: number;
       try {

@@ -17,6 +17,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY_FILE, plantCanary } from '../../helpers/canary.js';
 import { runCli } from '../../helpers/cli.js';
@@ -226,6 +227,14 @@ const streams: StreamCase[] = [
     name: 'bad header checksum',
     stream: tar(ok, file('tampered', 'x', { badChecksum: true })),
     expect: ['header checksum mismatch', '"tampered"', 'at byte 1024'],
+  },
+  {
+    name: 'a gzip-compressed tar',
+    // Lines of varying numbers, so the compressed stream is longer than one header block.
+    stream: gzipSync(
+      tar(file('log', Array.from({ length: 3000 }, (_, i) => `${(i * 2654435761) % 4093}`).join('\n'))),
+    ),
+    expect: ['not a tar archive', 'at byte 0'],
   },
   {
     name: 'file under a file',

@@ -95,8 +95,16 @@ describe('TarReader', () => {
   it('refuses a header whose checksum does not match, naming it and its offset', async () => {
     const bad = header(Buffer.from('evil'), '0', 0);
     bad[0] = 0x45; // 'E': the stored checksum was computed over 'e'
-    const r = new TarReader(new ByteReader(Readable.from([bad, Buffer.alloc(1024)]), 1000));
-    await expect(r.next()).rejects.toThrow('header checksum mismatch (entry #1 "Evil" at byte 0)');
+    const good = header(Buffer.from('ok'), '0', 0);
+    const r = new TarReader(new ByteReader(Readable.from([good, bad, Buffer.alloc(1024)]), 1000));
+    await r.next();
+    await r.endEntry();
+    await expect(r.next()).rejects.toThrow('header checksum mismatch (entry #2 "Evil" at byte 512)');
+  });
+
+  it('says a stream whose first block is not a header is not a tar archive', async () => {
+    const r = new TarReader(new ByteReader(Readable.from([Buffer.alloc(1024, 0x1f)]), 1000));
+    await expect(r.next()).rejects.toThrow('not a tar archive');
   });
 
   it('refuses malformed numbers instead of reading them as 0 or NaN', async () => {

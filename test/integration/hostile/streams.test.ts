@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import {
   existsSync,
+  linkSync,
   mkdirSync,
   mkdtempSync,
   readdirSync,
@@ -424,6 +425,16 @@ const cacheCases: CacheCase[] = [
     damage: (c, e) => {
       rmSync(first(c, e));
       symlinkSync(CANARY_FILE, first(c, e));
+    },
+    bad: 1,
+  },
+  {
+    // A hard link is a regular file, so O_NOFOLLOW does not stop it: the entry is read (and refused), and the
+    // rewrite replaces the link rather than writing into the host file.
+    name: 'entry hard-linked to the host canary',
+    damage: (c, e) => {
+      rmSync(first(c, e));
+      linkSync(CANARY_FILE, first(c, e));
     },
     bad: 1,
   },

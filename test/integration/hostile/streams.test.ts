@@ -243,6 +243,14 @@ const streams: StreamCase[] = [
     expect: ['a path component is not a directory', '/f'],
   },
   {
+    name: 'file under a symlink aimed at a host folder',
+    stream: tar(
+      header('evil', { type: '2', link: '/tmp/aib-canary/victim' }),
+      file('evil/keep.txt', 'pwned\n'),
+    ),
+    expect: ['a path component is not a directory', '/evil'],
+  },
+  {
     name: 'oversized size field (8 GiB declared, 1 KiB sent)',
     stream: Buffer.concat([header('huge', { size: 0o77777777777 }), Buffer.alloc(1024, 0x62)]),
     expect: ['archive truncated in entry data', '"huge"'],

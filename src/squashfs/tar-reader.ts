@@ -229,8 +229,7 @@ export class TarReader {
       throw err;
     }
     if (!got) {
-      if (this.ordinal === 0 && this.offset === 0)
-        this.fail('empty stream: no tar archive (no end-of-archive marker)');
+      if (this.reader.position === 0) this.fail('empty stream: no tar archive (no end-of-archive marker)');
       this.fail(`archive truncated before ${what}: no end-of-archive marker`, entry);
     }
     return got as Buffer;
@@ -241,14 +240,14 @@ export class TarReader {
     let longName: Buffer | undefined;
     let longLink: Buffer | undefined;
     const pax = new Map<string, Buffer>(this.global);
+    let extended = false;
     this.offset = this.reader.position;
     for (;;) {
       const at = this.reader.position;
       const block = await this.need(512, 'a header', longName ?? pax.get('path'));
       if (block.every((x) => x === 0)) {
         this.offset = at;
-        if (longName || longLink || pax.size > this.global.size)
-          this.fail('end-of-archive marker right after a long-name or PAX header');
+        if (extended) this.fail('end-of-archive marker right after a long-name or PAX header');
         const second = await this.need(512, 'the second block of the end-of-archive marker');
         if (!second.every((x) => x === 0))
           this.fail('a lone zero block inside the archive (the end-of-archive marker is two zero blocks)');
@@ -270,6 +269,8 @@ export class TarReader {
       if (type === 'L' || type === 'K' || type === 'x' || type === 'g') {
         const cap = type === 'L' || type === 'K' ? MAX_LONG_NAME : MAX_PAX_HEADER;
         if (size > cap) this.fail(`'${type}' header of ${size} bytes (at most ${cap})`, longName);
+        // A global header applies to what follows, if anything; the others belong to the next entry.
+        if (type !== 'g') extended = true;
         const body = await this.need(size, `a '${type}' header body`, longName);
         await this.need(pad(size), `a '${type}' header body`, longName);
         try {

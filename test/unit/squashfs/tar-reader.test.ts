@@ -102,6 +102,21 @@ describe('TarReader', () => {
     await expect(r.next()).rejects.toThrow('header checksum mismatch (entry #2 "Evil" at byte 512)');
   });
 
+  it('refuses an end marker right after a long-name header, allows one after a global PAX header', async () => {
+    const long = Buffer.from('some/long/name\0');
+    const cut = Buffer.concat([
+      header(Buffer.from('././@LongLink'), 'L', long.length),
+      pad(long),
+      Buffer.alloc(1024),
+    ]);
+    const r = new TarReader(new ByteReader(Readable.from([cut]), 1000));
+    await expect(r.next()).rejects.toThrow('end-of-archive marker right after a long-name or PAX header');
+    const comment = paxRecord('comment', Buffer.from('made by a tool'));
+    const g = Buffer.concat([header(Buffer.from('pax_global_header'), 'g', comment.length), pad(comment)]);
+    const empty = new TarReader(new ByteReader(Readable.from([g, Buffer.alloc(1024)]), 1000));
+    expect(await empty.next()).toBeNull();
+  });
+
   it('says a stream whose first block is not a header is not a tar archive', async () => {
     const r = new TarReader(new ByteReader(Readable.from([Buffer.alloc(1024, 0x1f)]), 1000));
     await expect(r.next()).rejects.toThrow('not a tar archive');

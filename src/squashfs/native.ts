@@ -84,8 +84,14 @@ export interface NativeBlockCompressor {
   ): [number, number, number];
 }
 
+export interface NativeBlockDecompressor {
+  /** Decompresses `src` into `dst`; returns the bytes written, or -1 when `src` is not a valid block that fits. */
+  decompress(src: Uint8Array, dst: Uint8Array): number;
+}
+
 interface NativeAddon {
   info(): NativeInfo;
+  BlockDecompressor: new (opts: CompressorConfig) => NativeBlockDecompressor;
   SquashWriter: new (path: string, opts: CompressorConfig & { mkfsTime: number }) => NativeSquashWriter;
   BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
   readXattrs(path: Buffer | string): [string, Buffer][];

@@ -119,9 +119,9 @@ async function locateRoots(
 /** Reads `rel` from every root that has it, in layer order. */
 async function layers(roots: readonly string[], rel: string): Promise<Source[]> {
   const out: Source[] = [];
-  for (const root of roots) {
+  for (const [i, root] of roots.entries()) {
     const p = join(root, rel);
-    if (await isFile(p)) out.push(await readVarsFile(p));
+    if (await isFile(p)) out.push({ ...(await readVarsFile(p)), bundled: i === 0 });
   }
   return out;
 }

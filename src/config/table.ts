@@ -21,7 +21,8 @@ export function loadTable(
   const diagnostics: Diagnostic[] = sources.flatMap((s) => s.problems);
   const table = mergeLayers([builtinSource({ ...defaults }), ...sources]);
   diagnostics.push(...applyAppends(table, kind.lists, RESERVED));
-  diagnostics.push(...resolveTemplates(table));
-  const v = validateTable(table, kind);
+  const templates = resolveTemplates(table);
+  diagnostics.push(...templates.diagnostics);
+  const v = validateTable(table, kind, templates.referenced);
   return { table, values: v.values, extra: v.extra, diagnostics: [...diagnostics, ...v.diagnostics] };
 }

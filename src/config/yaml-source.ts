@@ -23,6 +23,8 @@ export interface Source {
   vars: Record<string, unknown>;
   /** Syntax errors and structural problems (top level not a mapping). */
   problems: Diagnostic[];
+  /** Set on files of the bundled defaults: a variable there that nothing uses is not the user's mistake. */
+  bundled?: boolean;
   /** Position of the value (or, with `atKey`, of the key) at `path`. */
   locate(path: KeyPath, atKey?: boolean): Located;
 }

@@ -39,14 +39,16 @@ function shorten(s: string): string {
 function unsupported(s: string, at: number): string {
   const kind = s[at + 1];
   const piece = shorten(s.slice(at, at + 60));
-  if (kind === '%') return `Jinja statement "${piece}" is not supported: only {{ variable_name }} is understood`;
+  if (kind === '%')
+    return `Jinja statement "${piece}" is not supported: only {{ variable_name }} is understood`;
   if (kind === '#') {
     return `"${piece}" reads as a Jinja comment; only {{ variable_name }} is understood (text with "{#" cannot be used)`;
   }
   const close = s.indexOf('}}', at);
   const inner = close < 0 ? s.slice(at) : s.slice(at, close + 2);
   if (close < 0) return `unterminated template "${piece}": only {{ variable_name }} is understood`;
-  if (/[\r\n]/.test(inner)) return `template "${shorten(inner)}" spans lines: only {{ variable_name }} on one line is understood`;
+  if (/[\r\n]/.test(inner))
+    return `template "${shorten(inner)}" spans lines: only {{ variable_name }} on one line is understood`;
   return `unsupported template "${shorten(inner)}": only {{ variable_name }} is understood (no filters, calls or expressions)`;
 }
 
@@ -137,7 +139,10 @@ export function resolveTemplates(
       if (!r.ok) return s;
       if (r.value !== null && typeof r.value === 'object') {
         diags.push(
-          diagnosticAt(where(table, owner, path), `"{{ ${expr} }}" is a list or mapping and cannot be placed inside text`),
+          diagnosticAt(
+            where(table, owner, path),
+            `"{{ ${expr} }}" is a list or mapping and cannot be placed inside text`,
+          ),
         );
         return s;
       }

@@ -68,6 +68,37 @@ function checkUserData(text: string, file: string): Diagnostic[] {
   return out;
 }
 
+/** A host name as RFC 1123 allows it: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The config-drive's names: cloud-init writes `hostname` to /etc/hostname and /etc/hosts as it is. */
+function checkMeta(meta: Record<string, unknown>, file: string, text: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (k: string) => {
+    const i = text.indexOf(`"${k}"`);
+    return i < 0 ? undefined : positionOfOffset(text, i);
+  };
+  const add = (k: string, message: string) => {
+    const position = at(k);
+    out.push({ severity: 'error', file, key: k, ...(position ? { position } : {}), message });
+  };
+  for (const k of ['hostname', 'name', 'uuid'] as const) {
+    if (!(k in meta)) continue;
+    const v = meta[k];
+    if (typeof v !== 'string') add(k, `expected ${k} to be a string`);
+    else if (k === 'hostname' && !HOSTNAME.test(v)) {
+      add(
+        k,
+        `${JSON.stringify(v.slice(0, 80))} is not a host name (letters, digits and "-" in dot-separated labels of at most 63, no "-" at either end)`,
+      );
+    } else if (k === 'uuid' && !UUID.test(v)) add(k, `${JSON.stringify(v.slice(0, 80))} is not a UUID`);
+    else if (k === 'name' && /[\u0000-\u001f\u007f]/.test(v)) add(k, 'name holds a control character');
+  }
+  return out;
+}
+
 export async function loadIso(
   roots: readonly string[],
 ): Promise<{ vars: IsoVars; diagnostics: Diagnostic[] }> {
@@ -101,6 +132,7 @@ export async function loadIso(
     }
   } else diagnostics.push(missing('user_data'));
 
+  let metaText = '';
   const json = async (picked: Picked | undefined, name: string): Promise<Record<string, unknown>> => {
     if (!picked) {
       diagnostics.push(missing(name));
@@ -109,6 +141,7 @@ export async function loadIso(
     const p = picked.path;
     const t = await text(picked);
     if (t === undefined) return {};
+    if (name === 'meta_data.json') metaText = t;
     const r = parseJsonFile(t, p);
     if (r.problem) {
       diagnostics.push(r.problem);
@@ -128,16 +161,7 @@ export async function loadIso(
   };
   const network = await json(networkPicked, 'network_data.json');
   const meta = await json(metaPicked, 'meta_data.json');
-  for (const k of ['hostname', 'name', 'uuid'] as const) {
-    if (k in meta && typeof meta[k] !== 'string' && metaPath) {
-      diagnostics.push({
-        severity: 'error',
-        file: metaPath,
-        key: k,
-        message: `expected ${k} to be a string`,
-      });
-    }
-  }
+  if (metaPath) diagnostics.push(...checkMeta(meta, metaPath, metaText));
   return {
     vars: {
       img_name: ISO_IMAGE_NAME,

@@ -7,6 +7,7 @@ import { parseDocument } from 'yaml';
 import type { Diagnostic } from '../errors.js';
 import { exists, parseJsonFile, positionOfOffset, readManifestFile } from './files.js';
 import { ISO_IMAGE_NAME } from './role-defaults.js';
+import { firstControl } from './schemas/common.js';
 import type { IsoVars } from './types.js';
 import { MAX_ALIAS_COUNT } from './yaml-source.js';
 
@@ -94,7 +95,7 @@ function checkMeta(meta: Record<string, unknown>, file: string, text: string): D
         `${JSON.stringify(v.slice(0, 80))} is not a host name (letters, digits and "-" in dot-separated labels of at most 63, no "-" at either end)`,
       );
     } else if (k === 'uuid' && !UUID.test(v)) add(k, `${JSON.stringify(v.slice(0, 80))} is not a UUID`);
-    else if (k === 'name' && /[\u0000-\u001f\u007f]/.test(v)) add(k, 'name holds a control character');
+    else if (k === 'name' && firstControl(v) !== undefined) add(k, 'name holds a control character');
   }
   return out;
 }

@@ -134,12 +134,18 @@ function checked<T extends z.ZodType<string>>(base: T, check: (s: string) => str
   });
 }
 
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+/** The first C0/C1 control character or Unicode line separator in `s`, as a code point. */
+export function firstControl(s: string): number | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return c;
+  }
+  return undefined;
+}
 
 function controlChar(s: string): string | undefined {
-  const m = CONTROL.exec(s);
-  if (!m) return undefined;
-  const c = m[0].codePointAt(0)!;
+  const c = firstControl(s);
+  if (c === undefined) return undefined;
   const what =
     c === 10
       ? 'a line break'

@@ -1,6 +1,6 @@
 /** `rootfs/multistrap-vars.yaml`: where the root filesystem's packages come from. */
 import { z } from 'zod';
-import { count, fileName, known, lineText, list, looseBool, name, describe as show, text } from './common.js';
+import { count, fileName, known, lineText, list, looseBool, name, describe as show } from './common.js';
 import type { VarsKind } from './kind.js';
 
 /** One word of an apt source line (suite, component): no blank, bracket, quote or option. */

@@ -24,5 +24,9 @@ export function loadTable(
   const templates = resolveTemplates(table);
   diagnostics.push(...templates.diagnostics);
   const v = validateTable(table, kind, templates.referenced);
-  return { table, values: v.values, extra: v.extra, diagnostics: [...diagnostics, ...v.diagnostics] };
+  // A value whose template was refused is still the template text: its schema finding would repeat the point.
+  const at = (d: Diagnostic) => `${d.file}:${d.position?.line}:${d.position?.column}`;
+  const templated = new Set(templates.diagnostics.filter((d) => d.position).map(at));
+  const rest = v.diagnostics.filter((d) => !templated.has(at(d)));
+  return { table, values: v.values, extra: v.extra, diagnostics: [...diagnostics, ...rest] };
 }

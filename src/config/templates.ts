@@ -104,7 +104,9 @@ export function resolveTemplates(
       for (const [k, v] of Object.entries(value)) {
         const at = k.search(JINJA_OPEN);
         if (at >= 0) {
-          diags.push(diagnosticAt(where(table, owner, [...path, k], true), `key ${unsupported(k, at)}`));
+          diags.push(
+            diagnosticAt(where(table, owner, [...path, k], true), `in a key: ${unsupported(k, at)}`),
+          );
         }
         out[k] = walk(owner, v, [...path, k]);
       }

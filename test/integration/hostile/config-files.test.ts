@@ -1,11 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CANARY_FILE, plantCanary } from '../../helpers/canary.js';
-import { runCli } from '../../helpers/cli.js';
+import { ROOT, runCli } from '../../helpers/cli.js';
 
 /**
  * Things in place of a manifest file that cannot be committed as fixtures (FIFOs, sockets, devices, huge files,
@@ -145,6 +145,38 @@ describe('hostile config files', () => {
     expect(r.status).toBe(2);
     // The CLI's own start-up is most of this; the old reader blocked on a FIFO and spent 30 s on 56 MB.
     expect(took).toBeLessThan(3000);
+    canary.check();
+  });
+
+  // Root reads any file, so the CLI runs as nobody here (setpriv), on a file only root may read.
+  it('an unreadable vars file: exit 2 naming the file', () => {
+    const canary = plantCanary();
+    const dir = join(root, 'unreadable', 'manifests');
+    mkdirSync(join(dir, 'rootfs'), { recursive: true });
+    const file = join(dir, OSCONFIG);
+    writeFileSync(file, 'sysctl: []\n', { mode: 0o600 });
+    chmodSync(root, 0o755);
+    chmodSync(join(root, 'unreadable'), 0o755);
+    const main = join(ROOT, 'dist/src/cli/main.js');
+    const r = spawnSync(
+      'setpriv',
+      [
+        '--reuid',
+        '65534',
+        '--regid',
+        '65534',
+        '--clear-groups',
+        process.execPath,
+        main,
+        'config',
+        'validate',
+        '--workdir',
+        dir,
+      ],
+      { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: '/nonexistent' } },
+    );
+    expect(r.stderr).toContain(`error: ${file}: cannot be read: permission denied`);
+    expect(r.status).toBe(2);
     canary.check();
   });
 });

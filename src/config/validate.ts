@@ -71,16 +71,28 @@ export function validateTable(
       out.diagnostics.push(diagnosticAt(w, reserved));
       continue;
     }
+    const ours = w.file === '(built-in default)' || entry.parts.every((p) => p.source.bundled);
     const schema = kind.vars[name] ?? kind.patterns.find((p) => p.re.test(name))?.schema;
     if (schema) {
       const r = parseVar(table, name, schema, value);
       if (!r.ok) failed.set(name, r.diagnostics);
       else if (kind.vars[name]) out.values[name] = r.data;
-      else out.extra[name] = r.data;
+      else {
+        out.extra[name] = r.data;
+        // A `<name>_packages` list only acts through a template that names it.
+        if (!ours && !referenced.has(name)) {
+          out.diagnostics.push(
+            diagnosticAt(
+              w,
+              `package list "${name}" is named by no template (e.g. packages: "{{ ${name} }}" in a repo), so it would have no effect`,
+            ),
+          );
+        }
+      }
       continue;
     }
     out.extra[name] = value;
-    if (w.file === '(built-in default)' || entry.parts.every((p) => p.source.bundled)) continue;
+    if (ours) continue;
     if (kind.ignored.has(name)) {
       out.diagnostics.push(
         diagnosticAt(

@@ -15,7 +15,7 @@ import type { KeyPath } from './yaml-source.js';
 const JINJA_OPEN = /\{[{%#]/;
 /** `{{ name }}` at the current position; blanks but no line breaks inside. */
 const SIMPLE = /\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}/y;
-const WHOLE = /^[ \t]*\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}[ \t]*$/;
+const WHOLE = /^\s*\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}\s*$/;
 
 /**
  * Facts Ansible would supply. `ansible_processor_vcpus` is 0, which every consumer reads as "all cores":

@@ -67,9 +67,20 @@ export const repoSchema = known({
   components: components.default(['main']),
   packages: list(packageName).default([]),
   register_repo_with_rootfs: looseBool.default(true),
-  keyring_pkg: name.optional(),
+  keyring_pkg: packageName.optional(),
+  /** Checked where it is resolved (it must be a keyring file inside the manifests folder or the host's keyrings). */
   keyring_file: name.optional(),
-  keyring_url: name.optional(),
+  keyring_url: name
+    .transform((v, ctx): string => {
+      try {
+        if (['http:', 'https:'].includes(new URL(v).protocol) && !/[\s"'`\\]/.test(v)) return v;
+      } catch {
+        // reported below
+      }
+      ctx.addIssue({ code: 'custom', message: `expected an http or https URL, got ${show(v)}` });
+      return z.NEVER;
+    })
+    .optional(),
   omitdebsrc: looseBool.default(false),
 });
 

@@ -4,9 +4,9 @@
  * anything else (a FIFO, socket, device or folder in its place, a dangling symlink, a symlink or reference
  * leading out of the folder, an unreadable file) is a finding about that file, decided without blocking.
  */
-import { constants } from 'node:fs';
+import { constants, type Stats } from 'node:fs';
 import { lstat, open, readlink, realpath, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve, sep } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Diagnostic, SourcePosition } from '../errors.js';
 import { jsonErrorOffset } from './json-position.js';
 import { parseYamlSource, type Source } from './yaml-source.js';
@@ -44,24 +44,18 @@ function fileProblem(file: string, message: string, position?: SourcePosition): 
   return { severity: 'error', file, key: '', ...(position ? { position } : {}), message };
 }
 
-function kindOf(st: {
-  isDirectory(): boolean;
-  isFIFO(): boolean;
-  isSocket(): boolean;
-  isCharacterDevice(): boolean;
-  isBlockDevice(): boolean;
-}): string {
+function kindOf(st: Stats): string {
   if (st.isDirectory()) return 'a folder';
   if (st.isFIFO()) return 'a FIFO (named pipe)';
   if (st.isSocket()) return 'a socket';
   if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
+  return 'a special file';
 }
 
 /** Whether `path` is `root` or below it (both absolute, resolved). */
 function inside(root: string, path: string): boolean {
   const rel = relative(root, path);
-  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !rel.startsWith(sep));
+  return rel === '' || (!rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel));
 }
 
 /** The text of a manifest file, or the finding that stops it from being one. */

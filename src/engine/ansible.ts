@@ -1,6 +1,7 @@
 /**
- * ansible-playbook against a running container over the docker connection. Variables go in a JSON file
- * (`-e @file`), never on the command line, so passwords do not show up in process lists or logs.
+ * ansible-playbook against a running container over the docker connection. Variables go in a file
+ * (`-e @file`, written by `unsafeVarsYaml` of ansible-vars.ts, so no string in it is ever templated), never on
+ * the command line, so passwords do not show up in process lists or logs.
  */
 import { run } from './exec.js';
 

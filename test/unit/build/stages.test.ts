@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import { mmdebstrapArgs, sourceLine } from '../../../src/engine/mmdebstrap.js';
 import { labelChanges, splitRef } from '../../../src/engine/docker.js';
 import { embeddedGrubCfg, liveGrubCfg } from '../../../src/stages/livecd.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { ROLE_VARIABLES } from '../../../src/config/osconfig.js';
+import { defaultSettings } from '../../../src/config/settings.js';
 import { ansibleCause, osconfigExtraVars } from '../../../src/stages/osconfig.js';
 import { aptCause, nicLinkFile, proxySecrets, unapprovedPreferences } from '../../../src/stages/rootfs.js';
 import { canonicalJson, digestOf } from '../../../src/stages/store.js';
@@ -74,9 +77,15 @@ describe('osconfig', () => {
     const out = 'TASK [osconfig : Run user scripts] ***\nfatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}\n';
     expect(ansibleCause(out)).toBe('task "osconfig : Run user scripts" failed: fatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}');
   });
-  it('passes unknown variables through and sets the run context', () => {
-    const vars = { extra: { foo: 1 }, sysctl: [] } as unknown as Parameters<typeof osconfigExtraVars>[0];
-    expect(osconfigExtraVars(vars, 'qcow')).toEqual({ foo: 1, sysctl: [], run_context: 'qcow', proxy: '', no_proxy: '' });
+  it('hands the role only its documented variables and sets the run context', async () => {
+    const { config } = await loadConfig(defaultSettings(), { aptRoot: 'test/fixtures/config/apt/deb822' });
+    const vars = { ...config.osconfig, extra: { ansible_connection: 'local', foo: 1 } };
+    const out = osconfigExtraVars(vars, 'qcow', 'http://proxy:3128');
+    expect(Object.keys(out).sort()).toEqual(
+      [...ROLE_VARIABLES, 'run_context', 'proxy', 'no_proxy'].sort(),
+    );
+    expect(out).toMatchObject({ sysctl: config.osconfig.sysctl, run_context: 'qcow', proxy: 'http://proxy:3128', no_proxy: '' });
+    expect(out).not.toHaveProperty('ansible_connection');
   });
 });
 

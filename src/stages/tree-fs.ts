@@ -139,14 +139,19 @@ export class ImageTree {
     const parent = this.walk(parts.slice(0, -1), true) as number;
     try {
       const old = this.tryOpen(parent, name, this.k.O_PATH | C.O_NOFOLLOW, path);
+      let flags = C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW;
       if (old !== undefined) {
-        const isDir = fstatSync(old).isDirectory();
+        const st = fstatSync(old);
         closeSync(old);
-        if (isDir) throw this.refuse(path, 'is a folder');
-        native().unlinkat(parent, name, 0);
+        if (st.isDirectory()) throw this.refuse(path, 'is a folder');
+        // A plain file is rewritten in place (its inode keeps what fakeroot recorded for it); a link, or a
+        // file hard-linked elsewhere, is replaced.
+        if (st.isFile() && st.nlink === 1) flags = C.O_WRONLY | C.O_TRUNC | C.O_NOFOLLOW | C.O_NONBLOCK;
+        else native().unlinkat(parent, name, 0);
       }
-      const fd = this.openAt(parent, name, C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW, mode, path);
+      const fd = this.openAt(parent, name, flags, mode, path);
       try {
+        if (!fstatSync(fd).isFile()) throw this.refuse(path, 'is not a regular file');
         const buf = typeof data === 'string' ? Buffer.from(data) : data;
         for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at, buf.length - at);
         fchmodSync(fd, mode);
@@ -308,7 +313,8 @@ export class ImageTree {
 
   private openAt(dirfd: number, name: string, flags: number, mode: number, shown: string): number {
     try {
-      return native().openat2(dirfd, name, flags, mode, this.walkFlags);
+      // openat2 refuses a mode without O_CREAT.
+      return native().openat2(dirfd, name, flags, flags & C.O_CREAT ? mode : 0, this.walkFlags);
     } catch (err) {
       throw this.wrap(err, shown, dirfd, name);
     }

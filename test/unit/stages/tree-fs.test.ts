@@ -3,6 +3,7 @@
  * tree (outside it) whose content must never change and never be read back.
  */
 import {
+  linkSync,
   lstatSync,
   mkdirSync,
   mkdtempSync,
@@ -94,6 +95,16 @@ describe('ImageTree writes', () => {
     }
     // The in-tree target of a replaced in-tree link is left alone too.
     expect(readFileSync(join(tree, 'etc/hostname'), 'utf8')).toBe('inside\n');
+  });
+
+  it('rewrites a plain file in place but replaces one hard-linked elsewhere', () => {
+    const ino = lstatSync(join(tree, 'etc/hostname')).ino;
+    img.writeFile('etc/hostname', 'in place\n');
+    expect(lstatSync(join(tree, 'etc/hostname')).ino).toBe(ino);
+    linkSync(join(tree, 'etc/hostname'), join(tree, 'etc/hardlink'));
+    img.writeFile('etc/hardlink', 'replaced\n');
+    expect(readFileSync(join(tree, 'etc/hostname'), 'utf8')).toBe('in place\n');
+    expect(readFileSync(join(tree, 'etc/hardlink'), 'utf8')).toBe('replaced\n');
   });
 
   it('overwrites a regular file and makes missing parents', () => {

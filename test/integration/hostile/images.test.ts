@@ -7,13 +7,13 @@
  * image where they cannot mask each other, because each QCOW cut costs a minute.
  */
 import { spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ext4Cat } from '../../../src/engine/mkfs.js';
 import { checkQcow2, convertToRaw } from '../../../src/engine/qemu-img.js';
 import { builtImage } from '../../helpers/built-image.js';
-import { CANARY_FILE, CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
+import { CANARY_DIR, CANARY_FILE, CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
 import { ROOT, runCli } from '../../helpers/cli.js';
 
 const MiB = 1024 * 1024;
@@ -189,6 +189,7 @@ describe('hostile images through cut-image', () => {
       hostileImage(tag, c.setup);
       const outDir = join(work, `out-${n}`);
       const canary = plantCanary();
+      const CANARY_TEXT = readFileSync(CANARY_FILE, 'utf8');
       const r = runCli(
         [
           'cut-image',
@@ -213,6 +214,11 @@ describe('hostile images through cut-image', () => {
         ],
         { BOOT_TIMEOUT: '0' },
       );
+      // Content first: other test files running at the same time re-plant the shared canary (new inodes and
+      // times, same content), which check() cannot tell from a hostile write.
+      expect(readFileSync(CANARY_FILE, 'utf8')).toBe(CANARY_TEXT);
+      expect(readdirSync(CANARY_FOLDER)).toEqual(['keep.txt']);
+      expect(readdirSync(CANARY_DIR).sort()).toEqual(['canary.txt', 'victim']);
       canary.check();
       if (r.status !== c.exit) throw new Error(`exit ${r.status}, expected ${c.exit}:\n${r.stderr}`);
       if (c.message) expect(r.stderr).toContain(c.message);

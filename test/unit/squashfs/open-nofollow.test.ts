@@ -51,6 +51,14 @@ describe('directory-source file opens', () => {
     expect(() => read(swapped('fifo'))).toThrow(expect.objectContaining({ code: 'ENOTREG' }));
   });
 
+  it('scanDir refuses a folder swapped for a symlink after the walk', () => {
+    const p = join(dir, 'swapped-folder');
+    symlinkSync(dir, p);
+    // O_DIRECTORY | O_NOFOLLOW on a link fails with ENOTDIR.
+    expect(() => native().scanDir(p, false)).toThrow(expect.objectContaining({ code: 'ENOTDIR' }));
+    expect(native().scanDir(dir, false).ends.length).toBeGreaterThan(0);
+  });
+
   it.each(reads)('%s still reads a regular file', (_name, read) => {
     const p = join(dir, `plain-${_name}`);
     writeFileSync(p, Buffer.alloc(SIZE, 'p'));

@@ -7,9 +7,11 @@
  *
  * Policy (why not RESOLVE_IN_ROOT, which would keep a link inside the tree): the files the cut writes must
  * land where the boot loader and cloud-init look for them, not wherever a link inside the image points. So
- * a symlink in a parent folder is refused (BuildError naming it); a symlink or file in the last component
- * of a write is removed and a new file made with O_CREAT | O_EXCL (it is ours to replace); a read refuses a
- * symlink anywhere, the last component included.
+ * a symlink in a parent folder is refused (BuildError naming it); a symlink (or a file hard-linked elsewhere)
+ * in the last component of a write is removed and a new file made with O_CREAT | O_EXCL, since that file is
+ * ours to replace, and a plain file is rewritten in place; a read refuses a symlink anywhere, the last
+ * component included. Folders a tool will copy by following links (mcopy for the ESP) are checked by
+ * {@link refuseLinksIn}.
  */
 import {
   constants as C,

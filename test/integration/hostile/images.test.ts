@@ -157,7 +157,18 @@ function docker(args: string[]): string {
 /** Commits the test image plus `setup` as `localhost/aib-hostile/image-builder:<tag>-debian_bookworm`. */
 function hostileImage(tag: string, setup: string): void {
   const name = `aib-hostile-${tag}-${process.pid}`;
-  docker(['run', '--name', name, '--entrypoint', '/bin/sh', base, '-c', `set -e; ${setup}`]);
+  docker([
+    'run',
+    '--network',
+    'none',
+    '--name',
+    name,
+    '--entrypoint',
+    '/bin/sh',
+    base,
+    '-c',
+    `set -e; ${setup}`,
+  ]);
   try {
     const ref = `localhost/${PREFIX}/image-builder:${tag}-${DISTRO}`;
     docker(['commit', name, ref]);

@@ -11,6 +11,7 @@ import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { exists, isDir, readVarsFile } from './files.js';
 import { loadIso } from './iso.js';
+import { DISTROS, distroOverlayDir } from './distro.js';
 import { buildLivecd } from './livecd.js';
 import { type AptSource, readHostAptSources } from './mirror.js';
 import { buildMultistrap } from './multistrap.js';
@@ -69,13 +70,29 @@ function problem(file: string, key: string, message: string): Diagnostic {
   return { severity: 'error', file, key, message };
 }
 
-/** The manifests folders in layer order, and findings about locating them. */
+/**
+ * The manifests folders in layer order, and findings about locating them. The first `ours` of them are the
+ * bundled defaults (the bundled folder, then the DISTRO's set).
+ */
 async function locateRoots(
   settings: Settings,
   bundled: string,
-): Promise<{ roots: string[]; user: string | null; diagnostics: Diagnostic[] }> {
+): Promise<{ roots: string[]; ours: number; user: string | null; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
   const roots = [bundled];
+  if (!DISTROS[settings.distro]) {
+    const known = Object.keys(DISTROS);
+    diagnostics.push(
+      problem(
+        '(--distro, environment variable DISTRO)',
+        'DISTRO',
+        `"${settings.distro}" is not a distribution with a defaults set${suggestion(settings.distro, known)}; known: ${known.join(', ')}`,
+      ),
+    );
+  }
+  const overlay = distroOverlayDir(bundled, settings.distro);
+  if (overlay) roots.push(overlay);
+  const ours = roots.length;
   let user: string | null = null;
   if (settings.workdir) {
     if (!(await isDir(settings.workdir))) {
@@ -113,16 +130,16 @@ async function locateRoots(
       }
     }
   }
-  return { roots, user, diagnostics };
+  return { roots, ours, user, diagnostics };
 }
 
 /** Reads `rel` from every root that has it, in layer order. */
-async function layers(roots: readonly string[], rel: string): Promise<Source[]> {
+async function layers(roots: readonly string[], rel: string, ours = 1): Promise<Source[]> {
   const out: Source[] = [];
   for (const [i, root] of roots.entries()) {
     const p = join(root, rel);
     // Whatever is there is read (a FIFO or a dangling symlink is a finding, never a reason to use defaults).
-    if (await exists(p)) out.push({ ...(await readVarsFile(p, root)), bundled: i === 0 });
+    if (await exists(p)) out.push({ ...(await readVarsFile(p, root)), bundled: i < ours });
   }
   return out;
 }
@@ -130,6 +147,7 @@ async function layers(roots: readonly string[], rel: string): Promise<Source[]> 
 async function loadBundles(
   settings: Settings,
   roots: readonly string[],
+  ours: number,
   rootfsOsconfig: readonly Source[],
 ): Promise<{ bundles: QcowBundle[]; diagnostics: Diagnostic[] }> {
   const diagnostics: Diagnostic[] = [];
@@ -138,7 +156,7 @@ async function loadBundles(
   if (!SAFE_NAME.test(bundle)) {
     return { bundles: [], diagnostics: [problem(bundle, 'QCOW_BUNDLE', `"${bundle}" is not a folder name`)] };
   }
-  const userRoots = roots.slice(1);
+  const userRoots = roots.slice(ours);
   const names = new Set<string>();
   for (const r of userRoots) for (const n of (await subdirs(join(r, bundle))) ?? []) names.add(n);
   if (names.size === 0) {
@@ -178,10 +196,14 @@ async function loadBundles(
     const rel = join(bundle, name);
     const osTable = loadTable(
       OSCONFIG_DEFAULTS,
-      [...rootfsOsconfig, ...(await layers(roots, join(rel, 'osconfig-vars.yaml')))],
+      [...rootfsOsconfig, ...(await layers(roots, join(rel, 'osconfig-vars.yaml'), ours))],
       osconfigKind,
     );
-    const qcowTable = loadTable(QCOW_DEFAULTS, await layers(roots, join(rel, 'qcow-vars.yaml')), qcowKind);
+    const qcowTable = loadTable(
+      QCOW_DEFAULTS,
+      await layers(roots, join(rel, 'qcow-vars.yaml'), ours),
+      qcowKind,
+    );
     const qcow = buildQcow(qcowTable, name);
     diagnostics.push(...osTable.diagnostics, ...qcowTable.diagnostics, ...qcow.diagnostics);
     let dir = join(bundled, rel);
@@ -209,25 +231,25 @@ function dedupe(diags: readonly Diagnostic[]): Diagnostic[] {
 export async function loadConfig(settings: Settings, options: LoadOptions = {}): Promise<LoadedConfig> {
   const bundled = options.bundledDir ?? bundledManifestsDir();
   const host: AptSource[] = await readHostAptSources(options.aptRoot ?? '/');
-  const { roots, user, diagnostics } = await locateRoots(settings, bundled);
+  const { roots, ours, user, diagnostics } = await locateRoots(settings, bundled);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
 
   const msTable = loadTable(
     MULTISTRAP_DEFAULTS,
-    await layers(roots, 'rootfs/multistrap-vars.yaml'),
+    await layers(roots, 'rootfs/multistrap-vars.yaml', ours),
     multistrapKind,
   );
   const multistrap = buildMultistrap(msTable, host);
-  const rootfsOsconfig = await layers(roots, 'rootfs/osconfig-vars.yaml');
+  const rootfsOsconfig = await layers(roots, 'rootfs/osconfig-vars.yaml', ours);
   const osTable = loadTable(OSCONFIG_DEFAULTS, rootfsOsconfig, osconfigKind);
   const lcTable = loadTable(
     LIVECD_DEFAULTS,
-    await layers(roots, 'rootfs/livecdcontent-vars.yaml'),
+    await layers(roots, 'rootfs/livecdcontent-vars.yaml', ours),
     livecdKind,
   );
   const livecd = buildLivecd(lcTable);
   const iso = await loadIso(roots);
-  const bundles = await loadBundles(settings, roots, rootfsOsconfig);
+  const bundles = await loadBundles(settings, roots, ours, rootfsOsconfig);
 
   const all = dedupe([
     ...msTable.diagnostics,

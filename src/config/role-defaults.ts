@@ -14,18 +14,28 @@ export const MULTISTRAP_DEFAULTS: Readonly<Record<string, unknown>> = {
   multistrap_retries: 3,
   multistrap_retries_delay: 3,
   repos: [],
-  unapproved_packages: [],
+  unapproved_packages: ['unattended-upgrades', 'systemd-timesyncd'],
 };
 
-/** Serial and VGA console, so a boot test sees the login prompt on the serial port. */
+/**
+ * The original's grub settings: serial console first then VGA (the last `console=` is /dev/console), IOMMU in
+ * pass-through, hugetlb cgroup off, DPDK socket memory and RCU callback polling for data-plane nodes. The
+ * serial speed is written as the original writes it; the `--speed` given to GRUB takes only its digits.
+ */
 export const GRUB_DEFAULTS = {
-  GRUB_TIMEOUT: 5,
+  GRUB_TIMEOUT: 10,
   GRUB_CMDLINE_LINUX_DEFAULT: [
-    { name: 'console', value: 'tty0' },
     { name: 'console', value: 'ttyS0,115200n8' },
+    { name: 'console', value: 'tty0' },
+    { name: 'amd_iommu', value: 'on' },
+    { name: 'intel_iommu', value: 'on' },
+    { name: 'iommu', value: 'pt' },
+    { name: 'cgroup_disable', value: 'hugetlb' },
+    { name: 'dpdk-socket-mem', value: '4096,4096' },
+    { name: 'rcu_nocb_poll', value: 'true' },
   ],
   GRUB_SERIAL_COMMAND: [
-    { name: 'speed', value: '115200' },
+    { name: 'speed', value: 'ttyS0,115200n8' },
     { name: 'unit', value: '0' },
     { name: 'word', value: '8' },
     { name: 'parity', value: 'no' },
@@ -33,17 +43,80 @@ export const GRUB_DEFAULTS = {
   ],
 };
 
+const nv = (name: string, value: string) => ({ name, value });
+
+/** The original's 24 kernel settings: bridge netfilter, conntrack, ARP, TCP keepalive, neighbour tables, RA off. */
+export const SYSCTL_DEFAULTS = [
+  nv('net.bridge.bridge-nf-call-ip6tables', '1'),
+  nv('net.bridge.bridge-nf-call-iptables', '1'),
+  nv('net.nf_conntrack_max', '1048576'),
+  nv('kernel.panic', '3'),
+  nv('kernel.pid_max', '4194303'),
+  nv('net.ipv4.conf.default.arp_accept', '1'),
+  nv('net.ipv4.conf.all.arp_accept', '1'),
+  nv('net.ipv4.tcp_keepalive_intvl', '15'),
+  nv('net.ipv4.tcp_keepalive_time', '30'),
+  nv('net.ipv4.tcp_keepalive_probes', '8'),
+  nv('net.ipv4.tcp_retries2', '5'),
+  nv('net.ipv4.neigh.default.gc_thresh1', '4096'),
+  nv('net.ipv4.neigh.default.gc_thresh3', '16384'),
+  nv('net.ipv4.conf.default.rp_filter', '2'),
+  nv('net.ipv6.conf.all.accept_ra', '0'),
+  nv('net.ipv6.conf.default.accept_ra', '0'),
+  nv('net.ipv6.conf.lo.accept_ra', '0'),
+  nv('net.ipv6.conf.lo.disable_ipv6', '0'),
+  nv('net.netfilter.nf_conntrack_acct', '1'),
+  nv('fs.suid_dumpable', '2'),
+  nv('fs.inotify.max_user_watches', '1048576'),
+  nv('fs.protected_hardlinks', '1'),
+  nv('fs.protected_symlinks', '1'),
+  nv('kernel.sysrq', '8'),
+];
+
+const limit = (name: string, domain: string, type: string, item: string, value: string) => ({
+  name,
+  domain,
+  type,
+  item,
+  value,
+});
+
+/** No core dumps for system users; a million open files for root and everyone (soft 65536). */
+export const LIMITS_DEFAULTS = [
+  limit('core_dump', '0:', 'hard', 'core', '0'),
+  limit('nofile-root-soft', 'root', 'soft', 'nofile', '65536'),
+  limit('nofile-root-hard', 'root', 'hard', 'nofile', '1048576'),
+  limit('nofile-all-soft', '*', 'soft', 'nofile', '65536'),
+  limit('nofile-all-hard', '*', 'hard', 'nofile', '1048576'),
+];
+
+/** VLANs, bonds, IPVS (kube-proxy's ipvs mode) and bridge netfilter loaded at boot; krbd never. */
+export const KERNEL_DEFAULTS = {
+  modules: {
+    load: ['8021q', 'bonding', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'br_netfilter'].map((name) => ({
+      name,
+    })),
+    blacklist: [{ name: 'krbd' }],
+  },
+};
+
+/** `/etc/issue` escapes: host name, tty, OS, kernel, address; the motd script prints the distribution. */
+export const BANNER_DEFAULTS = {
+  login: 'Airship Node \\l: \\n.\\o\nKernel: \\s \\m \\r \\v\nIP address: \\4\n',
+  motd: '#!/bin/sh\n. /etc/lsb-release\nprintf "Airship Node, based on: %s (%s %s %s)\\n" "$DISTRIB_DESCRIPTION" "$(uname -o)" "$(uname -r)" "$(uname -m)"\n',
+};
+
 export const OSCONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
   default_run_context: 'common',
   qcow_run_context: 'qcow',
-  kernel: { modules: { load: [], blacklist: [] } },
-  banners: { login: '', motd: '' },
+  kernel: KERNEL_DEFAULTS,
+  banners: BANNER_DEFAULTS,
   kubelet: { extra_systemd_args: [] },
   grub: GRUB_DEFAULTS,
   grub_cmdline_linux_default_append: [],
-  kdump_tools: { crashkernel: '' },
-  limits: [],
-  sysctl: [],
+  kdump_tools: { crashkernel: '768M' },
+  limits: LIMITS_DEFAULTS,
+  sysctl: SYSCTL_DEFAULTS,
   directories: [],
   files: [],
   systemd: [],
@@ -67,7 +140,7 @@ const fstab = (fsck: number) => ({ options: 'defaults,errors=remount-ro,noatime'
  * bios_grub, the ESP and /boot placed before it on the disk.
  */
 export const QCOW_DEFAULTS: Readonly<Record<string, unknown>> = {
-  qcow_capacity: '8G',
+  qcow_capacity: '19G',
   qcow_compress: true,
   qcow_compression_type: 'zlib',
   partitions: [

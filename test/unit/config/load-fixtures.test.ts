@@ -106,11 +106,11 @@ describe('bundled defaults', () => {
     ]);
     expect(config.multistrap.repos[0]!.keyring_file).toBe('/usr/share/keyrings/debian-archive-keyring.gpg');
     expect(config.multistrap.unreachable_hints).toEqual([]);
-    expect(config.multistrap.unapproved_packages).toEqual(['unattended-upgrades']);
+    expect(config.multistrap.unapproved_packages).toEqual(['unattended-upgrades', 'systemd-timesyncd']);
     expect(config.livecdcontent.mksquashfs_compression).toBe('lz4');
     expect(config.iso.meta_data.hostname).toBe('ephemeral');
     const cp = config.qcowBundles.find((b) => b.name === 'control-plane')!;
-    expect(cp.qcow.capacity_bytes).toBe(8 * 2 ** 30);
+    expect(cp.qcow.capacity_bytes).toBe(19 * 2 ** 30);
     expect(cp.qcow.partitions.map((p) => p.mount)).toEqual(['/', 'none', '/boot/efi', '/boot']);
     expect(config.osconfig.files[0]!.run_contexts).toEqual(['common']);
   });

@@ -12,7 +12,7 @@ describe('merging a user folder over the defaults', () => {
     expect(repos.map((r) => r.name)).toEqual(['Debian', 'Debian-Updates', 'Debian-Security', 'Vendor']);
     // debian_packages_append reaches the bundled repo through "{{ debian_packages }}".
     expect(repos[0]!.packages.at(-1)).toBe('vim');
-    expect(repos[0]!.packages[0]).toBe('linux-image-amd64');
+    expect(repos[0]!.packages).toContain('linux-image-amd64');
     expect(repos[3]).toMatchObject({
       packages: ['vendor-tools'],
       components: ['main', 'non-free'],

@@ -56,7 +56,7 @@ describe('host apt sources', () => {
     try {
       const diags = await loadErrors({}, { aptRoot: empty });
       expect(diags).toHaveLength(1);
-      expect(diags[0]).toMatchObject({ key: 'repos[0].source', position: { line: 48, column: 13 } });
+      expect(diags[0]).toMatchObject({ key: 'repos[0].source', position: { line: 114, column: 13 } });
       expect(diags[0]!.message).toContain('this machine has no apt sources');
     } finally {
       await rm(empty, { recursive: true, force: true });

@@ -197,7 +197,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     value: 'LIST',
     env: 'NO_PROXY',
     kind: 'string',
-    default: '',
+    default: 'localhost,127.0.0.1',
     help: 'comma-separated hosts that bypass the proxy',
     commands: ['build', 'cut-image', 'config'],
   },

@@ -45,7 +45,8 @@ export function earlyConfig(plan: DiskPlan): string {
 }
 
 /**
- * The kernel command line with a serial console. The config loader has already merged the bundle's
+ * The kernel command line with a serial console and the kdump reservation (`kdump_tools.crashkernel`, which
+ * the original added through /etc/default/grub.d). The config loader has already merged the bundle's
  * `grub_cmdline_linux_default_append` into GRUB_CMDLINE_LINUX_DEFAULT.
  */
 export function kernelCmdline(os: OsconfigVars): string {
@@ -53,7 +54,23 @@ export function kernelCmdline(os: OsconfigVars): string {
   const words = items.map((i) => (i.value === '' ? i.name : `${i.name}=${i.value}`));
   if (!items.some((i) => i.name === 'console' && i.value.startsWith('ttyS0')))
     words.push('console=ttyS0,115200');
+  if (os.kdump_tools.crashkernel !== '' && !items.some((i) => i.name === 'crashkernel'))
+    words.push(`crashkernel=${os.kdump_tools.crashkernel}`);
   return words.join(' ');
+}
+
+/**
+ * GRUB's `serial` command from GRUB_SERIAL_COMMAND (`--name=value` each). A speed written as the original
+ * writes it (`ttyS0,115200n8`) gives its digits, as our /etc/default/grub.d template does.
+ */
+export function serialCommand(os: OsconfigVars): string {
+  const items = os.grub.GRUB_SERIAL_COMMAND;
+  if (items.length === 0) return 'serial --unit=0 --speed=115200';
+  const args = items.map((i) => {
+    const value = i.name === 'speed' ? (/(?:^|,)(\d+)/.exec(i.value)?.[1] ?? i.value) : i.value;
+    return `--${i.name}=${value}`;
+  });
+  return `serial ${args.join(' ')}`;
 }
 
 export function grubCfg(plan: DiskPlan, kernelVersion: string, os: OsconfigVars): string {
@@ -62,7 +79,7 @@ export function grubCfg(plan: DiskPlan, kernelVersion: string, os: OsconfigVars)
   const t = Number.isFinite(os.grub.GRUB_TIMEOUT) ? os.grub.GRUB_TIMEOUT : 5;
   return [
     `set timeout=${t}`,
-    'serial --unit=0 --speed=115200',
+    serialCommand(os),
     'terminal_input console serial',
     'terminal_output console serial',
     `menuentry 'Debian GNU/Linux ${kernelVersion}' {`,

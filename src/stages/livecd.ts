@@ -6,7 +6,7 @@
  *   /livecd/live/filesystem.squashfs   root of the osconfig'd image minus /boot and /live (live-boot's default path)
  *   /livecd/live/vmlinuz               kernel from the image's /boot
  *   /livecd/live/initrd.img            initrd from the image's /boot (live-boot hooks included)
- *   /livecd/boot/grub/grub.cfg         live entry: boot=live, console=tty0 console=ttyS0,115200n8
+ *   /livecd/boot/grub/grub.cfg         live entry: {@link LIVE_KERNEL_ARGS}
  *   /livecd/boot/grub/bios.img         i386-pc El Torito image (cdboot.img + standalone core, grub.cfg embedded)
  *   /livecd/boot/grub/efi.img          FAT ESP image with EFI/BOOT/BOOTX64.EFI (x86_64-efi standalone)
  *
@@ -84,6 +84,22 @@ export function embeddedGrubCfg(): string {
   ].join('\n');
 }
 
+/**
+ * The live kernel's command line: the original's (`nomodeset`, a 70% tmpfs overlay, cgroup v1 for the
+ * container runtime of its time, cloud-init told the config drive is its datasource) with both consoles, so
+ * the boot is readable on the serial port. `quiet` is left out for the same reason.
+ */
+export const LIVE_KERNEL_ARGS = [
+  'boot=live',
+  'components',
+  'nomodeset',
+  'overlay-size=70%',
+  'systemd.unified_cgroup_hierarchy=0',
+  'ds=ConfigDrive',
+  'console=tty0',
+  'console=ttyS0,115200n8',
+] as const;
+
 export function liveGrubCfg(timeout: number): string {
   return [
     `search --no-floppy --set=root --file /${LIVECD_MARKER}`,
@@ -94,7 +110,7 @@ export function liveGrubCfg(timeout: number): string {
     'set default=0',
     '',
     'menuentry "Airship ephemeral (live)" {',
-    '    linux /live/vmlinuz boot=live components console=tty0 console=ttyS0,115200n8',
+    `    linux /live/vmlinuz ${LIVE_KERNEL_ARGS.join(' ')}`,
     '    initrd /live/initrd.img',
     '}',
     '',

@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../api/config.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
+import { DISTROS, distroOverlayDir } from './distro.js';
 import { exists, isDir, readVarsFile } from './files.js';
 import { loadIso } from './iso.js';
-import { DISTROS, distroOverlayDir } from './distro.js';
 import { buildLivecd } from './livecd.js';
 import { type AptSource, readHostAptSources } from './mirror.js';
 import { buildMultistrap } from './multistrap.js';
@@ -24,7 +24,8 @@ import { osconfigKind } from './schemas/osconfig.js';
 import { qcowKind } from './schemas/qcow.js';
 import { imageReference, type Settings } from './settings.js';
 import { loadTable } from './table.js';
-import type { BuildConfig, QcowBundle } from './types.js';
+import type { BuildConfig, OsconfigVars, QcowBundle } from './types.js';
+import { loadScriptFolders } from './user-scripts.js';
 import type { Source } from './yaml-source.js';
 
 export interface LoadOptions {
@@ -250,6 +251,19 @@ export async function loadConfig(settings: Settings, options: LoadOptions = {}):
   const livecd = buildLivecd(lcTable);
   const iso = await loadIso(roots);
   const bundles = await loadBundles(settings, roots, ours, rootfsOsconfig);
+  const scripts = await loadScriptFolders(roots.slice(ours));
+  const withScripts = (
+    os: OsconfigVars,
+    runtime: readonly { file_content: string }[] = [],
+  ): OsconfigVars => ({
+    ...os,
+    user_scripts: [
+      ...os.user_scripts,
+      ...scripts.scripts,
+      // The original ran a bundle's qcow_container_runtime_scripts in the QCOW after its osconfig pass.
+      ...runtime.map((r) => ({ file_content: r.file_content, run_contexts: ['qcow' as const] })),
+    ],
+  });
 
   const all = dedupe([
     ...msTable.diagnostics,
@@ -259,6 +273,7 @@ export async function loadConfig(settings: Settings, options: LoadOptions = {}):
     ...livecd.diagnostics,
     ...iso.diagnostics,
     ...bundles.diagnostics,
+    ...scripts.diagnostics,
   ]);
   const errors = all.filter((d) => d.severity === 'error');
   if (errors.length > 0) throw new ConfigError(errors);
@@ -267,10 +282,13 @@ export async function loadConfig(settings: Settings, options: LoadOptions = {}):
     imageRef: imageReference(settings),
     manifestsDir: user,
     multistrap: multistrap.vars,
-    osconfig: buildOsconfig(osTable),
+    osconfig: withScripts(buildOsconfig(osTable)),
     livecdcontent: livecd.vars,
     iso: iso.vars,
-    qcowBundles: bundles.bundles,
+    qcowBundles: bundles.bundles.map((b) => ({
+      ...b,
+      osconfig: withScripts(b.osconfig, b.qcow.qcow_container_runtime_scripts),
+    })),
   };
   return { config, warnings: all.filter((d) => d.severity === 'warning') };
 }

@@ -93,14 +93,16 @@ export function validateTable(
     }
     out.extra[name] = value;
     if (ours) continue;
-    if (kind.ignored.has(name)) {
-      out.diagnostics.push(
-        diagnosticAt(
-          w,
-          `${name} named a path inside the original's build container; it has no effect here and is ignored`,
-          'warning',
-        ),
-      );
+    const fixed = kind.containerPaths.get(name);
+    if (fixed) {
+      if (String(value) !== fixed.value) {
+        out.diagnostics.push(
+          diagnosticAt(
+            w,
+            `${name} is a fixed path of the original's build container (${fixed.value}: here ${fixed.here}); it cannot be changed, so ${JSON.stringify(value)} would have no effect: remove it`,
+          ),
+        );
+      }
     } else if (!referenced.has(name)) {
       out.diagnostics.push(
         diagnosticAt(

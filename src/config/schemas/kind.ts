@@ -11,8 +11,9 @@ export interface VarsKind {
   /** Variables matched by name, e.g. `<name>_packages`. */
   readonly patterns: readonly { re: RegExp; schema: z.ZodType }[];
   /**
-   * Variables of the original that only described paths inside its build container. Accepted so that a copy of
-   * the original's defaults loads, reported as having no effect.
+   * Variables of the original that named fixed paths inside its build container, each with the original's
+   * value and what that value is here. The original's value is what happens here too, so a copy of the
+   * original's defaults loads; any other value is refused (it could not take effect).
    */
-  readonly ignored: ReadonlySet<string>;
+  readonly containerPaths: ReadonlyMap<string, { value: string; here: string }>;
 }

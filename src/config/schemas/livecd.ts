@@ -38,5 +38,8 @@ export const livecdKind: VarsKind = {
   },
   lists: new Set(),
   patterns: [],
-  ignored: new Set(['root_chroot', 'root_image']),
+  containerPaths: new Map([
+    ['root_chroot', { value: 'build', here: 'the image built by the build command' }],
+    ['root_image', { value: 'build', here: 'the image built by the build command' }],
+  ]),
 };

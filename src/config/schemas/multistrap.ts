@@ -104,5 +104,7 @@ export const multistrapKind: VarsKind = {
   },
   lists: new Set(['repos', 'unapproved_packages']),
   patterns: [{ re: /^[a-z0-9_]+_packages$/, schema: list(packageName) }],
-  ignored: new Set(['rootfs_root']),
+  containerPaths: new Map([
+    ['rootfs_root', { value: 'build', here: 'the root filesystem the rootfs stage bootstraps' }],
+  ]),
 };

@@ -153,7 +153,17 @@ export const osconfigKind: VarsKind = {
     'fetch_from_url',
   ]),
   patterns: [],
-  ignored: new Set(['rootfs_root', 'user_scripts_dir_default', 'user_scripts_dir_qcow']),
+  containerPaths: new Map([
+    ['rootfs_root', { value: 'build', here: 'the image the osconfig role is applied to' }],
+    [
+      'user_scripts_dir_default',
+      { value: '/config/scripts/common', here: "the manifests folder's scripts/common/ (run in name order)" },
+    ],
+    [
+      'user_scripts_dir_qcow',
+      { value: '/config/scripts/qcow', here: "the manifests folder's scripts/qcow/ (run in name order)" },
+    ],
+  ]),
 };
 
 export { userScript };

@@ -76,5 +76,13 @@ export const qcowKind: VarsKind = {
   },
   lists: new Set(['partitions', 'qcow_container_runtime_scripts']),
   patterns: [],
-  ignored: new Set(['src', 'dst', 'nbd_build_dir', 'img_output_dir']),
+  containerPaths: new Map([
+    ['src', { value: '/build', here: 'the image cut-image reads' }],
+    ['dst', { value: '/chroot', here: 'a scratch folder of cut-image' }],
+    [
+      'nbd_build_dir',
+      { value: '/tmp/nbd_build_dir', here: 'a scratch folder of cut-image (no nbd device is used)' },
+    ],
+    ['img_output_dir', { value: '/config', here: 'the output folder, OUT_DIR / --out-dir' }],
+  ]),
 };

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { bootPathOn, earlyConfig, grubCfg, kernelCmdline } from '../../../src/stages/grub-config.js';
+import {
+  bootPathOn,
+  earlyConfig,
+  grubCfg,
+  kernelCmdline,
+  serialCommand,
+} from '../../../src/stages/grub-config.js';
 import { planDisk } from '../../../src/stages/qcow-layout.js';
 import { cutTestConfig, osconfig, xfsLayout } from '../../integration/cut/fixture-config.js';
 
@@ -40,5 +46,43 @@ describe('grub config', () => {
     ];
     os.grub_cmdline_linux_default_append = [{ name: 'hugepages', value: '16' }];
     expect(kernelCmdline(os)).toBe('quiet hugepages=16 console=ttyS0,115200');
+  });
+
+  it('carries kdump_tools.crashkernel on the kernel command line, once', () => {
+    const os = osconfig();
+    os.kdump_tools.crashkernel = '768M';
+    expect(
+      kernelCmdline(os)
+        .split(' ')
+        .filter((w) => w.startsWith('crashkernel=')),
+    ).toEqual(['crashkernel=768M']);
+    os.grub.GRUB_CMDLINE_LINUX_DEFAULT = [
+      ...os.grub.GRUB_CMDLINE_LINUX_DEFAULT,
+      { name: 'crashkernel', value: '1G' },
+    ];
+    expect(
+      kernelCmdline(os)
+        .split(' ')
+        .filter((w) => w.startsWith('crashkernel=')),
+    ).toEqual(['crashkernel=1G']);
+  });
+
+  it("writes GRUB's serial command from GRUB_SERIAL_COMMAND (the original's speed spelling gives its digits)", () => {
+    const os = osconfig();
+    os.grub.GRUB_SERIAL_COMMAND = [
+      { name: 'speed', value: 'ttyS0,115200n8' },
+      { name: 'unit', value: '1' },
+      { name: 'word', value: '8' },
+      { name: 'parity', value: 'no' },
+      { name: 'stop', value: '1' },
+    ];
+    expect(serialCommand(os)).toBe('serial --speed=115200 --unit=1 --word=8 --parity=no --stop=1');
+    expect(grubCfg(plan(), 'K', os)).toContain(
+      '\nserial --speed=115200 --unit=1 --word=8 --parity=no --stop=1\n',
+    );
+    os.grub.GRUB_SERIAL_COMMAND = [{ name: 'speed', value: '9600' }];
+    expect(serialCommand(os)).toBe('serial --speed=9600');
+    os.grub.GRUB_SERIAL_COMMAND = [];
+    expect(serialCommand(os)).toBe('serial --unit=0 --speed=115200');
   });
 });

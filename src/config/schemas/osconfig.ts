@@ -123,8 +123,11 @@ const sysctlItem = known({ name: fieldName, value: lineText });
 export const osconfigKind: VarsKind = {
   title: 'osconfig',
   vars: {
-    default_run_context: name,
-    qcow_run_context: name,
+    // Names the role's run contexts; another name would match no item, so only the original's are taken.
+    default_run_context: z.literal('common', {
+      error: 'expected common: the run context of the shared base image has this one name',
+    }),
+    qcow_run_context: z.literal('qcow', { error: 'expected qcow: the run context of a QCOW has this one name' }),
     kernel,
     banners,
     kubelet: known({ extra_systemd_args: list(argument).default([]) }),

@@ -54,7 +54,9 @@ describe('DISTRO=ubuntu_focal config --json on the original manifests', () => {
     ) as ReturnType<typeof effective>;
     expect(effective(printed)).toEqual(expected);
     // The facts the issue names, read from the expected file so a regenerated file cannot drop them unseen.
-    const repos = expected.multistrap.repos as { name: string; suite: string; packages: string[] }[];
+    const { repos } = expected.multistrap as unknown as {
+      repos: { name: string; suite: string; packages: string[] }[];
+    };
     expect(repos.map((x) => `${x.name}/${x.suite}`)).toEqual([
       'Ubuntu/focal',
       'Ubuntu-Updates/focal-updates',

@@ -127,7 +127,9 @@ export const osconfigKind: VarsKind = {
     default_run_context: z.literal('common', {
       error: 'expected common: the run context of the shared base image has this one name',
     }),
-    qcow_run_context: z.literal('qcow', { error: 'expected qcow: the run context of a QCOW has this one name' }),
+    qcow_run_context: z.literal('qcow', {
+      error: 'expected qcow: the run context of a QCOW has this one name',
+    }),
     kernel,
     banners,
     kubelet: known({ extra_systemd_args: list(argument).default([]) }),

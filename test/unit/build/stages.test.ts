@@ -96,6 +96,21 @@ describe('livecd', () => {
     expect(cfg).toContain('console=tty0 console=ttyS0,115200n8');
     expect(cfg).toContain('search --no-floppy --set=root --file /.airship-livecd');
   });
+  it("carries the original's live command line: nomodeset, overlay-size, cgroup v1, ds=ConfigDrive", () => {
+    const linux = liveGrubCfg(0)
+      .split('\n')
+      .find((l) => l.trim().startsWith('linux '));
+    expect(linux?.trim().split(/\s+/).slice(2)).toEqual([
+      'boot=live',
+      'components',
+      'nomodeset',
+      'overlay-size=70%',
+      'systemd.unified_cgroup_hierarchy=0',
+      'ds=ConfigDrive',
+      'console=tty0',
+      'console=ttyS0,115200n8',
+    ]);
+  });
   it('finds the media from the embedded config but keeps the memdisk prefix modules load from', () => {
     const cfg = embeddedGrubCfg();
     expect(cfg).toContain('search --no-floppy --set=root --file /.airship-livecd');

@@ -76,8 +76,17 @@ export function validateTable(
     if (schema) {
       const r = parseVar(table, name, schema, value);
       if (!r.ok) failed.set(name, r.diagnostics);
-      else if (kind.vars[name]) out.values[name] = r.data;
-      else {
+      else if (kind.vars[name]) {
+        out.values[name] = r.data;
+        if (kind.templateOnly?.has(name) && !ours && !referenced.has(name)) {
+          out.diagnostics.push(
+            diagnosticAt(
+              w,
+              `${name} acts only through a template that names it (e.g. "{{ ${name} }}" in a repo's packages), and none does here, so it would have no effect${name === 'k8s_version' ? "; no repo installs Kubernetes (DISTRO=ubuntu_focal has the original's Kubernetes repository)" : ''}`,
+            ),
+          );
+        }
+      } else {
         out.extra[name] = r.data;
         // A `<name>_packages` list only acts through a template that names it.
         if (!ours && !referenced.has(name)) {

@@ -15,5 +15,7 @@ export interface VarsKind {
    * value and what that value is here. The original's value is what happens here too, so a copy of the
    * original's defaults loads; any other value is refused (it could not take effect).
    */
+  /** Known variables that act only through a template naming them (`kubelet={{ k8s_version }}`). */
+  readonly templateOnly?: ReadonlySet<string>;
   readonly containerPaths: ReadonlyMap<string, { value: string; here: string }>;
 }

@@ -104,6 +104,7 @@ export const multistrapKind: VarsKind = {
   },
   lists: new Set(['repos', 'unapproved_packages']),
   patterns: [{ re: /^[a-z0-9_]+_packages$/, schema: list(packageName) }],
+  templateOnly: new Set(['k8s_version', 'kernel_base_pkg', 'kernel_headers_pkg']),
   containerPaths: new Map([
     ['rootfs_root', { value: 'build', here: 'the root filesystem the rootfs stage bootstraps' }],
   ]),

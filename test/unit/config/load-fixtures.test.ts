@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { redactSecrets } from '../../../src/config/redact.js';
 import { parseYamlSource } from '../../../src/config/yaml-source.js';
-import { AIRSHIP, airshipWithRoleDefaults, FIXTURES, load } from './fixtures.js';
+import { AIRSHIP, airshipWithRoleDefaults, FIXTURES, load, loadErrors } from './fixtures.js';
 
 const MANIFESTS = join(AIRSHIP, 'manifests');
 
@@ -37,9 +37,20 @@ describe('the original airship manifests', () => {
     ['k8s-1.18', '1.18.20-00'],
     ['k8s-1.19', '1.19.14-00'],
     ['k8s-1.21', '1.21.2-00'],
-  ])('with profile %s set k8s_version %s', async (profile, version) => {
-    const { config } = await load({ workdir: MANIFESTS, profile });
+  ])('with profile %s and DISTRO=ubuntu_focal install Kubernetes %s', async (profile, version) => {
+    const { config } = await load({ workdir: MANIFESTS, profile, distro: 'ubuntu_focal' });
     expect(config.multistrap.extra.k8s_version).toBe(version);
+    expect(config.multistrap.repos.find((r) => r.name === 'Kubernetes')!.packages).toContain(
+      `kubelet=${version}`,
+    );
+  });
+
+  it('with a k8s profile on the Debian defaults (no Kubernetes repo) refuse k8s_version: it would install nothing', async () => {
+    const errors = await loadErrors({ workdir: MANIFESTS, profile: 'k8s-1.19' });
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatchObject({ key: 'k8s_version' });
+    expect(errors[0]!.file).toContain('profiles/k8s-1.19/manifests/rootfs/multistrap-vars.yaml');
+    expect(errors[0]!.message).toContain('no repo installs Kubernetes');
   });
 
   it('load with the role defaults copied in: Ubuntu repos are kept and reported, k8s_version reaches packages', async () => {

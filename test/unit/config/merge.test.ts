@@ -132,13 +132,13 @@ describe('merging a user folder over the defaults', () => {
 
   it('finds profiles beside a manifests folder given as "."', async () => {
     const s = await scratch({
-      '../profiles/p/manifests/rootfs/multistrap-vars.yaml': 'k8s_version: 9.9.9-00\n',
+      '../profiles/p/manifests/rootfs/multistrap-vars.yaml': 'kernel_base_pkg: linux-image-rt-amd64\n',
     });
     const cwd = process.cwd();
     try {
       process.chdir(s.dir);
       const { config } = await load({ workdir: '.', profile: 'p' });
-      expect(config.multistrap.extra.k8s_version).toBe('9.9.9-00');
+      expect(config.multistrap.repos[0]!.packages).toContain('linux-image-rt-amd64');
     } finally {
       process.chdir(cwd);
       await s.cleanup();

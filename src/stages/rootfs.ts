@@ -40,6 +40,15 @@ export function rootfsDigestInput(m: MultistrapVars): unknown {
 }
 
 /** apt preferences that keep these packages out, also from later upgrades and as dependencies. */
+/**
+ * A repo's entry in the image's apt sources: its `deb` line and, unless `omitdebsrc`, the matching `deb-src`
+ * line, as the original's multistrap wrote them (the bootstrap itself fetches no sources).
+ */
+export function registeredSource(name: string, src: MmdebstrapSource, omitdebsrc: boolean): string {
+  const deb = sourceLine(src);
+  return `# ${name}\n${deb}\n${omitdebsrc ? '' : `${deb.replace(/^deb /, 'deb-src ')}\n`}`;
+}
+
 export function unapprovedPreferences(pkgs: readonly string[]): string {
   return pkgs
     .map((p) => `# not approved for this image\nPackage: ${p}\nPin: release *\nPin-Priority: -1\n`)
@@ -154,7 +163,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
           uploads.push({ hostPath: key, path: inside, when: 'customize' });
         }
         registered.push(
-          `# ${repo.name}\n${sourceLine({ ...src, ...(inside ? { signedBy: inside } : {}) })}\n`,
+          registeredSource(repo.name, { ...src, ...(inside ? { signedBy: inside } : {}) }, repo.omitdebsrc),
         );
       }
     }

@@ -2,6 +2,7 @@
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { registeredSource } from '../../../src/stages/rootfs.js';
 import { load, loadErrors, scratch } from './fixtures.js';
 
 describe('scripts/<run context>/ of the manifests folder', () => {
@@ -71,5 +72,17 @@ describe('DISTRO', () => {
     expect(errors).toHaveLength(1);
     expect(errors[0]!.key).toBe('DISTRO');
     expect(errors[0]!.message).toContain('known: debian_bookworm, ubuntu_focal');
+  });
+});
+
+describe('omitdebsrc', () => {
+  it('false (the default) registers a deb-src line beside the deb line, as multistrap did; true leaves it out', () => {
+    const src = { uri: 'http://mirror.example.org/debian', suite: 'bookworm', components: ['main'] };
+    expect(registeredSource('Debian', src, false)).toBe(
+      '# Debian\ndeb http://mirror.example.org/debian bookworm main\ndeb-src http://mirror.example.org/debian bookworm main\n',
+    );
+    expect(registeredSource('Debian', { ...src, signedBy: '/etc/apt/keyrings/d.gpg' }, true)).toBe(
+      '# Debian\ndeb [signed-by=/etc/apt/keyrings/d.gpg] http://mirror.example.org/debian bookworm main\n',
+    );
   });
 });

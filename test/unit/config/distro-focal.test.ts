@@ -19,10 +19,15 @@ interface Printed {
   }[];
 }
 
-/** The values that make the node: everything but the settings, paths and the display-only extras. */
+/**
+ * The values that make the node: everything but the settings, paths, the display-only extras and passwords
+ * (printed masked).
+ */
 function effective(c: Printed) {
   const { extra, ...multistrap } = c.multistrap;
-  const { extra: _shown, ...osconfig } = c.osconfig;
+  const { extra: _shown, ...rest } = c.osconfig;
+  const users = rest.user_management as Record<string, unknown>[];
+  const osconfig = { ...rest, user_management: users.map(({ password: _p, ...u }) => u) };
   return {
     multistrap: {
       ...multistrap,

@@ -7,12 +7,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { secretStrings } from '../config/redact.js';
 import type { OsconfigVars, RunContext } from '../config/types.js';
 import { runPlaybook } from '../engine/ansible.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import { bundledPlaybook } from './playbook-path.js';
-import { proxySecrets } from './rootfs.js';
 
 /**
  * A session id for container labels: `p<pid>-<random>`. A later build removes containers of sessions whose
@@ -32,7 +32,8 @@ export interface OsconfigInput {
   /** Dockerfile instructions applied on commit (e.g. LABEL …). */
   changes?: readonly string[];
   signal?: AbortSignal;
-  onOutput?: (chunk: string) => void;
+  /** Lines of ansible-playbook's output, secrets masked. */
+  onOutput?: (line: string) => void;
 }
 
 /** The extra-vars document handed to the role: the original's variable names plus run context and proxy. */
@@ -81,7 +82,6 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
     );
     const c = await createContainer(input.image, { session: input.session, name, start: true });
     containerId = c.id;
-    const passwords = input.vars.user_management.map((u) => u.password ?? '').filter((p) => p.length > 0);
     let output = '';
     try {
       await runPlaybook({
@@ -89,8 +89,9 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
         container: c.name,
         extraVarsFile: varsFile,
         logFile: input.logFile,
-        secrets: [...passwords, ...proxySecrets(input.proxy ?? '')],
-        onOutput: (s) => {
+        // Everything `config` would mask: passwords, private keys in files, URL credentials, the proxy's.
+        secrets: secretStrings({ vars: input.vars, proxy: input.proxy ?? '' }),
+        onLine: (s) => {
           output = (output + s).slice(-200_000);
           input.onOutput?.(s);
         },

@@ -46,8 +46,13 @@ function addForms(sink: Set<string>, secret: string): void {
   sink.add(secret);
   const escaped = JSON.stringify(secret).slice(1, -1);
   if (escaped !== secret) sink.add(escaped);
-  if (/[\r\n]/.test(secret))
-    for (const line of secret.split(/\r?\n/)) if (line.trim().length >= MIN_LINE) sink.add(line.trim());
+  const lines = secret.split(/\r?\n/).map((l) => l.trim());
+  if (lines.length > 1) for (const line of lines) if (line.length >= MIN_LINE) sink.add(line);
+  // `user:password` lines (chpasswd lists, htpasswd): the password alone may be printed too.
+  for (const line of lines) {
+    const pass = /^[^:\s/]+:(\S+)$/.exec(line)?.[1];
+    if (pass && pass.length >= MIN_SECRET) sink.add(pass);
+  }
 }
 
 /** Secrets found by their form wherever they are: PEM blocks and URL credentials (raw, decoded, as Basic auth). */

@@ -15,6 +15,7 @@ import {
   pickMmdebstrapMode,
 } from '../../../src/engine/mmdebstrap.js';
 import { BuildError } from '../../../src/errors.js';
+import { writeSidecars } from '../../../src/stages/artifact.js';
 import { BOOTSTRAP_AUTH_FILE, rootfsStage } from '../../../src/stages/rootfs.js';
 
 let dir: string;
@@ -66,6 +67,26 @@ describe('masking process output by line', () => {
     await run('true', [], { logFile: old });
     expect((await stat(old)).mode & 0o777).toBe(0o600);
     expect(await readFile(old, 'utf8')).toMatch(/^earlier\n\$ true\n/);
+  });
+});
+
+describe('profile JSON', () => {
+  it('is written 0600, also over an existing wider one', async () => {
+    const art = join(dir, 'x.qcow2');
+    await writeFile(join(dir, 'x.json'), '{}');
+    await chmod(join(dir, 'x.json'), 0o644);
+    const { profile } = await writeSidecars(art, {
+      artifact: 'x.qcow2',
+      type: 'qcow',
+      md5: 'd41d8cd98f00b204e9800998ecf8427e',
+      bytes: 0,
+      image: { ref: 'r', id: 'i', digest: 'd' },
+      configDigest: 'c',
+      tool: { name: 't', version: 'v' },
+      sourceDateEpoch: 0,
+    });
+    expect(profile).toBe(join(dir, 'x.json'));
+    expect((await stat(profile)).mode & 0o777).toBe(0o600);
   });
 });
 

@@ -4,7 +4,7 @@
  * repos marked `register_repo_with_rootfs` left in the root's apt sources. Mirror credentials reach apt
  * through an auth.conf.d file that exists only during the bootstrap; no source line carries them.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aptAuthEntry, splitMirrorCredentials } from '../config/mirror.js';
@@ -209,6 +209,8 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
       ? { mode: input.mode, why: `${input.mode} mode (chosen by the caller)` }
       : await pickMmdebstrapMode();
     input.onInfo?.(`mmdebstrap ${picked.why}`);
+    // In the log too, above the command line it explains.
+    await appendFile(input.logFile, `# mmdebstrap ${picked.why}\n`, { mode: 0o600 });
     const bootstrap = input.bootstrap ?? mmdebstrap;
     for (let attempt = 1; ; attempt++) {
       let output = '';

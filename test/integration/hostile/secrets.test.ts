@@ -20,7 +20,7 @@ import {
   statSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer, type Server } from 'node:http';
+import { createServer, get as httpGet, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -29,7 +29,8 @@ import { type BuildConfig, BuildError, resolveConfig } from '../../../src/api.js
 import { removeImage } from '../../../src/engine/docker.js';
 import { newSession } from '../../../src/stages/names.js';
 import { applyOsconfig } from '../../../src/stages/osconfig.js';
-import { builtImage, TEST_MANIFESTS, TEST_SETTINGS } from '../../helpers/built-image.js';
+import { BOOTSTRAP_AUTH_FILE, rootfsStage } from '../../../src/stages/rootfs.js';
+import { builtImage, TEST_CACHE, TEST_MANIFESTS, TEST_SETTINGS } from '../../helpers/built-image.js';
 import { type Canary, plantCanary } from '../../helpers/canary.js';
 import { ROOT, runCli } from '../../helpers/cli.js';
 
@@ -150,6 +151,10 @@ let manifests: string;
 let config: BuildConfig;
 let canary: Canary;
 let fetches = 0;
+/** The Debian archive the credentialed test mirror stands in front of (this machine's own mirror). */
+const UPSTREAM = 'http://deb.debian.org/debian';
+const mirrorWant = `Basic ${Buffer.from(`mirroruser:${MIRROR_PASS}`).toString('base64')}`;
+let port = 0;
 /** Authorization headers the mirror path of the server received (apt reads them from auth.conf.d). */
 const mirrorAuth: (string | undefined)[] = [];
 
@@ -157,6 +162,19 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'aib-secrets-'));
   // Answers only with the right Basic credentials (401 with a challenge otherwise, as a real server does).
   server = createServer((req, res) => {
+    if (req.url?.startsWith('/mirror/')) {
+      // A mirror that wants credentials: with them, the real archive answers through it.
+      mirrorAuth.push(req.headers.authorization);
+      if (req.headers.authorization !== mirrorWant) {
+        res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="mirror"' }).end();
+        return;
+      }
+      httpGet(`${UPSTREAM}${req.url.slice('/mirror'.length)}`, (up) => {
+        res.writeHead(up.statusCode ?? 502, up.headers);
+        up.pipe(res);
+      }).on('error', () => res.writeHead(502).end());
+      return;
+    }
     if (req.url?.startsWith('/debian/')) {
       // Seen, then refused: the build stops at apt-get update.
       mirrorAuth.push(req.headers.authorization);
@@ -172,7 +190,7 @@ beforeAll(async () => {
     res.writeHead(200, { 'Content-Type': 'text/plain' }).end(FETCHED);
   });
   await new Promise<void>((r) => server.listen(0, '0.0.0.0', r));
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
   fetchUrl = `http://${FETCH_USER}:${FETCH_PASS}@${bridgeGateway()}:${port}/resource.txt`;
   manifests = plantManifests(dir, fetchUrl, `http://mirroruser:${MIRROR_PASS}@127.0.0.1:${port}/debian`);
   config = (await resolveConfig({ ...TEST_SETTINGS, workdir: manifests, proxy: PROXY })).config;
@@ -324,4 +342,48 @@ describe('secrets: the osconfig stage leaves none', () => {
     expect(e.message).toContain('401');
     expect(found(`${e.message}\n${e.details.logTail ?? ''}\n${readFileSync(log, 'utf8')}`)).toEqual([]);
   }, 600_000);
+});
+
+describe('secrets: a real bootstrap from a mirror that wants credentials', () => {
+  it('apt gets them from auth.conf.d; the root file system keeps neither them nor the file', async () => {
+    const cacheDir = join(dir, 'bootstrap');
+    // The debs of the shared test image's bootstrap: only the indexes come through the mirror.
+    cpSync(join(TEST_CACHE, 'apt-archives'), join(cacheDir, 'apt-archives'), { recursive: true });
+    const logFile = join(dir, 'bootstrap.log');
+    const seenBefore = mirrorAuth.length;
+    const { tar } = await rootfsStage({
+      multistrap: {
+        ...config.multistrap,
+        repos: [
+          {
+            name: 'private',
+            source: `http://mirroruser:${MIRROR_PASS}@127.0.0.1:${port}/mirror`,
+            suite: 'bookworm',
+            components: ['main'],
+            packages: [],
+            register_repo_with_rootfs: true,
+            omitdebsrc: true,
+          },
+        ],
+        unapproved_packages: [],
+      },
+      manifestsDir: null,
+      proxy: PROXY,
+      noProxy: '127.0.0.1',
+      cacheDir,
+      digest: 'secrets',
+      logFile,
+    });
+    expect(mirrorAuth.slice(seenBefore)).toContain(mirrorWant);
+    const list = sh('tar', ['-tf', tar]);
+    expect(list.status).toBe(0);
+    expect(list.stdout).toContain('./etc/apt/sources.list.d/airship.list');
+    expect(list.stdout).not.toContain(`.${BOOTSTRAP_AUTH_FILE}`);
+    const sources = sh('tar', ['-xOf', tar, './etc/apt/sources.list.d/airship.list']).stdout;
+    expect(sources).toContain(`deb http://127.0.0.1:${port}/mirror bookworm main`);
+    const grep = sh('grep', ['-caF', '-e', MIRROR_PASS, '-e', PROXY_PASS, '-e', mirrorWant.slice(6), tar]);
+    expect(grep.stdout.trim()).toBe('0');
+    expect(found(readFileSync(logFile, 'utf8'))).toEqual([]);
+    rmSync(cacheDir, { recursive: true, force: true });
+  }, 1_800_000);
 });

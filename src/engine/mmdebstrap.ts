@@ -41,7 +41,10 @@ export interface MmdebstrapOptions {
   /** Persistent /var/cache/apt/archives of previous runs. */
   archivesDir: string;
   uploads: readonly MmdebstrapUpload[];
-  /** Paths removed from the root after packages are installed (e.g. the bootstrap sources.list). */
+  /**
+   * Paths removed from the root after packages are installed (e.g. the bootstrap sources.list); a trailing `*`
+   * is a glob (`/etc/ssh/ssh_host_*`).
+   */
   removeAfter: readonly string[];
   proxy?: string;
   noProxy?: string;
@@ -82,7 +85,12 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
   };
   for (const u of o.uploads.filter((x) => x.when === 'setup')) upload(u);
   args.push(`--customize-hook=sync-out /var/cache/apt/archives ${sq(o.archivesDir)}`);
-  for (const p of o.removeAfter) args.push(`--customize-hook=rm -f "$1"${sq(p)}`);
+  for (const p of o.removeAfter)
+    args.push(
+      p.endsWith('*')
+        ? `--customize-hook=rm -f "$1"${sq(p.slice(0, -1))}*`
+        : `--customize-hook=rm -f "$1"${sq(p)}`,
+    );
   for (const u of o.uploads.filter((x) => x.when === 'customize')) upload(u);
   args.push(o.suite, o.output, ...o.sources.map(sourceLine));
   return args;

@@ -46,7 +46,8 @@ export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.co
 /** What goes into the rootfs digest: everything that changes the tar's content. */
 export function rootfsDigestInput(m: MultistrapVars): unknown {
   return {
-    v: 1,
+    // 2: SSH host keys no longer in the tar.
+    v: 2,
     arch: m.rootfs_arch,
     repos: m.repos,
     unapproved: m.unapproved_packages,
@@ -224,7 +225,14 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
           output: tmp,
           archivesDir: join(input.cacheDir, 'apt-archives'),
           uploads,
-          removeAfter: ['/etc/apt/sources.list', ...(auth ? [BOOTSTRAP_AUTH_FILE] : [])],
+          // Host keys made by openssh-server's postinst would stay in the image's first layer: every machine
+          // makes its own at first boot (osconfig installs the unit).
+          removeAfter: [
+            '/etc/apt/sources.list',
+            '/etc/ssh/ssh_host_*',
+
+            ...(auth ? [BOOTSTRAP_AUTH_FILE] : []),
+          ],
           proxy: input.proxy,
           noProxy: input.noProxy,
           logFile: input.logFile,

@@ -345,7 +345,7 @@ describe('secrets: the osconfig stage leaves none', () => {
 });
 
 describe('secrets: a real bootstrap from a mirror that wants credentials', () => {
-  it('apt gets them from auth.conf.d; the root file system keeps neither them nor the file', async () => {
+  it('apt gets them from auth.conf.d; the root file system keeps neither them, the file nor host keys', async () => {
     const cacheDir = join(dir, 'bootstrap');
     // The debs of the shared test image's bootstrap: only the indexes come through the mirror.
     cpSync(join(TEST_CACHE, 'apt-archives'), join(cacheDir, 'apt-archives'), { recursive: true });
@@ -360,7 +360,8 @@ describe('secrets: a real bootstrap from a mirror that wants credentials', () =>
             source: `http://mirroruser:${MIRROR_PASS}@127.0.0.1:${port}/mirror`,
             suite: 'bookworm',
             components: ['main'],
-            packages: [],
+            // Its postinst makes host keys: the bootstrap must not keep them.
+            packages: ['openssh-server'],
             register_repo_with_rootfs: true,
             omitdebsrc: true,
           },
@@ -379,6 +380,8 @@ describe('secrets: a real bootstrap from a mirror that wants credentials', () =>
     expect(list.status).toBe(0);
     expect(list.stdout).toContain('./etc/apt/sources.list.d/airship.list');
     expect(list.stdout).not.toContain(`.${BOOTSTRAP_AUTH_FILE}`);
+    expect(list.stdout).toContain('./usr/sbin/sshd');
+    expect(list.stdout).not.toContain('./etc/ssh/ssh_host_');
     const sources = sh('tar', ['-xOf', tar, './etc/apt/sources.list.d/airship.list']).stdout;
     expect(sources).toContain(`deb http://127.0.0.1:${port}/mirror bookworm main`);
     const grep = sh('grep', ['-caF', '-e', MIRROR_PASS, '-e', PROXY_PASS, '-e', mirrorWant.slice(6), tar]);

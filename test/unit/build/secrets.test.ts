@@ -165,6 +165,7 @@ describe('mirror credentials', () => {
     expect(args).toContain('--mode=unshare');
     expect(args).toContain(`--setup-hook=chmod 600 "$1"'${BOOTSTRAP_AUTH_FILE}'`);
     expect(args.indexOf(`rm -f "$1"'${BOOTSTRAP_AUTH_FILE}'`)).toBeGreaterThan(args.indexOf('sync-out'));
+    expect(args).toContain(`--customize-hook=rm -f "$1"'/etc/ssh/ssh_host_'*`);
     for (const [path, f] of files)
       if (path !== BOOTSTRAP_AUTH_FILE) expect(f.content).not.toMatch(/MirrorPass77|ProxyPass88/);
     // What the engine masks in output.

@@ -26,6 +26,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BuildConfig, BuildError, resolveConfig } from '../../../src/api.js';
+import { hostSourceFor, readHostAptSources } from '../../../src/config/mirror.js';
 import { removeImage } from '../../../src/engine/docker.js';
 import { newSession } from '../../../src/stages/names.js';
 import { applyOsconfig } from '../../../src/stages/osconfig.js';
@@ -152,13 +153,16 @@ let config: BuildConfig;
 let canary: Canary;
 let fetches = 0;
 /** The Debian archive the credentialed test mirror stands in front of (this machine's own mirror). */
-const UPSTREAM = 'http://deb.debian.org/debian';
+let UPSTREAM = '';
 const mirrorWant = `Basic ${Buffer.from(`mirroruser:${MIRROR_PASS}`).toString('base64')}`;
 let port = 0;
 /** Authorization headers the mirror path of the server received (apt reads them from auth.conf.d). */
 const mirrorAuth: (string | undefined)[] = [];
 
 beforeAll(async () => {
+  const host = hostSourceFor('bookworm', await readHostAptSources('/'));
+  expect(host, 'this machine has an apt source for bookworm (its own mirror)').toBeTruthy();
+  UPSTREAM = host!.uri.replace(/\/+$/, '');
   dir = mkdtempSync(join(tmpdir(), 'aib-secrets-'));
   // Answers only with the right Basic credentials (401 with a challenge otherwise, as a real server does).
   server = createServer((req, res) => {

@@ -97,8 +97,8 @@ describe('mirror credentials', () => {
     expect(aptAuthEntry(s.url, s.login!, s.password!)).toBe(
       'machine http://10.1.2.3:8080/debian login mirror@user password p:ss\n',
     );
-    expect(splitMirrorCredentials('http://deb.debian.org/debian')).toEqual({
-      url: 'http://deb.debian.org/debian',
+    expect(splitMirrorCredentials('http://mirror.example/debian')).toEqual({
+      url: 'http://mirror.example/debian',
     });
     expect(() => aptAuthEntry('http://h/d', 'u', 'with blank')).toThrow(/http:\/\/h\/d/);
   });

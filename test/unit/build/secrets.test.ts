@@ -151,9 +151,14 @@ describe('mirror credentials', () => {
     });
     const o = seen!;
     const auth = files.get(BOOTSTRAP_AUTH_FILE)!;
-    expect(auth.content).toBe('machine http://mirror.invalid/debian login mirroruser password MirrorPass77\n');
+    expect(auth.content).toBe(
+      'machine http://mirror.invalid/debian login mirroruser password MirrorPass77\n',
+    );
     expect(auth.mode).toBe(0o600);
-    expect(o.uploads.find((u) => u.path === BOOTSTRAP_AUTH_FILE)).toMatchObject({ when: 'setup', mode: '600' });
+    expect(o.uploads.find((u) => u.path === BOOTSTRAP_AUTH_FILE)).toMatchObject({
+      when: 'setup',
+      mode: '600',
+    });
     expect(o.removeAfter).toContain(BOOTSTRAP_AUTH_FILE);
     // The image's sources and mmdebstrap's command line carry the URL without credentials.
     expect(files.get('/etc/apt/sources.list.d/airship.list')!.content).toContain(
@@ -169,14 +174,18 @@ describe('mirror credentials', () => {
     for (const [path, f] of files)
       if (path !== BOOTSTRAP_AUTH_FILE) expect(f.content).not.toMatch(/MirrorPass77|ProxyPass88/);
     // What the engine masks in output.
-    expect(o.secrets).toEqual(expect.arrayContaining(['MirrorPass77', 'ProxyPass88', 'mirroruser:MirrorPass77']));
+    expect(o.secrets).toEqual(
+      expect.arrayContaining(['MirrorPass77', 'ProxyPass88', 'mirroruser:MirrorPass77']),
+    );
     expect(infos).toEqual(['mmdebstrap unshare mode (chosen by the caller)']);
   });
 
   it('with blanks in them, the bootstrap is refused naming the repo', async () => {
     const multistrap = {
       rootfs_arch: 'amd64',
-      repos: [{ name: 'odd', source: 'http://u:a%20b@m.invalid/d', suite: 's', components: [], packages: [] }],
+      repos: [
+        { name: 'odd', source: 'http://u:a%20b@m.invalid/d', suite: 's', components: [], packages: [] },
+      ],
       unapproved_packages: [],
     } as unknown as MultistrapVars;
     await expect(
@@ -201,6 +210,8 @@ describe('mmdebstrap mode', () => {
   });
   it('as root, says why it is unshare or root', async () => {
     const r = await pickMmdebstrapMode(0);
-    expect(r.why).toMatch(r.mode === 'unshare' ? /own mount, pid/ : /does not allow new mount\/pid namespaces/);
+    expect(r.why).toMatch(
+      r.mode === 'unshare' ? /own mount, pid/ : /does not allow new mount\/pid namespaces/,
+    );
   });
 });

@@ -8,7 +8,7 @@
       "cflags_cc!": ["-fno-exceptions"],
       "libraries": ["<!@(pkg-config --libs libsquashfs1)"],
       "cflags": ["<!@(pkg-config --cflags libsquashfs1)"],
-      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "LIBSQUASHFS_VERSION=\"<!(pkg-config --modversion libsquashfs1)\""]
+      "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_CPP_EXCEPTIONS", "NODE_ADDON_API_CPP_EXCEPTIONS_ALL", "NODE_ADDON_API_ENABLE_TYPE_CHECK_ON_AS", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "LIBSQUASHFS_VERSION=\"<!(pkg-config --modversion libsquashfs1)\""]
     }
   ]
 }

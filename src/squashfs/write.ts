@@ -62,6 +62,20 @@ function outputFiles(tmp: string, out: string): Set<string> {
   return ids;
 }
 
+/**
+ * A failed write of the data region names the image: Node's error for a write through a descriptor names no
+ * path ("ENOSPC: no space left on device, write"). The code (ENOSPC, EIO, EDQUOT, ...) stays on the error.
+ */
+function namingImage(err: unknown, out: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string' || e.syscall !== 'write' || e.path !== undefined)
+    return err;
+  return Object.assign(new Error(`writing ${out} failed (${e.code}): ${e.message}`, { cause: err }), {
+    code: e.code,
+    path: out,
+  });
+}
+
 function workerPath(): string {
   return join(findRoot(), 'dist', 'src', 'squashfs', 'worker.js');
 }
@@ -166,7 +180,7 @@ export async function writeImage(
     };
   } catch (err) {
     // Piscina reports its own abort error; the caller wants the reason it gave.
-    throw signal.aborted ? signal.reason : err;
+    throw signal.aborted ? signal.reason : namingImage(err, out);
   } finally {
     await (poolDown ?? pool.destroy());
     await pipeline.dispose();

@@ -1,9 +1,10 @@
 // The addon's entry points refuse what JavaScript could wrongly hand them (wrong types, NaN or negative numbers,
 // slices past a buffer's end, a closed writer) with a JS error naming the call and argument, instead of reading
 // out of bounds or crashing the process; system errors carry the errno's own name.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { INODE, type NativeAddon, type NativeSquashWriter, native } from '../../../src/squashfs/native.js';
 
@@ -420,5 +421,41 @@ describe('system errors carry the errno name', () => {
       path: '/dev/full',
       message: 'writing the superblock failed (ENOSPC: No space left on device): /dev/full',
     });
+  });
+});
+
+describe('failures inside a worker thread (the addon runs in piscina workers)', () => {
+  it('reach the worker as catchable JS errors, and the worker goes on', async () => {
+    const addon = new URL('../../../build/Release/airship_native.node', import.meta.url).pathname;
+    const code = `
+      const { parentPort } = require('node:worker_threads');
+      const a = require(${JSON.stringify(addon)});
+      const c = new a.BlockCompressor({ comp: 'zstd', blockSize: 131072 });
+      const seen = [];
+      for (const f of [() => c.compress('x', new Uint8Array(8)), () => a.readRange('/nonexistent/x', 0, new Uint8Array(1))])
+        try { f(); } catch (e) { seen.push(e.code); }
+      seen.push(c.compress(Buffer.alloc(4096), new Uint8Array(4096)) > 0);
+      parentPort.postMessage(seen);`;
+    const w = new Worker(code, { eval: true });
+    const seen = await new Promise((resolve, reject) => {
+      w.once('message', resolve);
+      w.once('error', reject);
+    });
+    await w.terminate();
+    expect(seen).toEqual(['ERR_INVALID_ARG_TYPE', 'ENOENT', true]);
+  });
+});
+
+describe('error paths close what they opened', () => {
+  it('a thousand failing reads, scans and hashes leave the descriptor count as it was', () => {
+    const fds = () => readdirSync('/proc/self/fd').length;
+    const before = fds();
+    for (let i = 0; i < 1000; i++) {
+      thrown(() => native().readRange(dir, 0, new Uint8Array(1))); // ENOTREG after open
+      thrown(() => native().readRange(small, 0, new Uint8Array(8))); // ESHRANK after open
+      thrown(() => native().hashFiles(`${small}\0`, new Float64Array([8]), new Uint8Array(32)));
+      thrown(() => native().scanDir(small, false)); // ENOTDIR
+    }
+    expect(fds()).toBe(before);
   });
 });

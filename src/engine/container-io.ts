@@ -102,13 +102,14 @@ export async function importImage(
   tar: Readable,
   ref: string,
   labels: Record<string, string>,
+  signal?: AbortSignal,
 ): Promise<string> {
   const changes = labelChanges(labels);
   const { repo, tag } = splitRef(ref);
   try {
     const stream = await (await docker()).importImage(
       tar as unknown as NodeJS.ReadableStream,
-      { repo, tag, changes } as object,
+      { repo, tag, changes, ...(signal ? { abortSignal: signal } : {}) } as object,
     );
     await followProgress(stream);
   } catch (err) {

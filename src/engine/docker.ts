@@ -164,6 +164,41 @@ export async function removeContainer(id: string): Promise<void> {
   }
 }
 
+/**
+ * Removes the containers, then the untagged images, whose session label `isOver` says belongs to a run that is
+ * gone. Tagged images (stage results, the built image) are results, not leftovers, and are never touched; an
+ * image still in use is left for a later sweep.
+ * @returns how many containers and images were removed.
+ * @throws BuildError when the daemon cannot list them.
+ */
+export async function sweepSessions(
+  isOver: (session: string) => boolean,
+): Promise<{ containers: number; images: number }> {
+  let containers = 0;
+  let images = 0;
+  try {
+    const d = await docker();
+    for (const c of await d.listContainers({ all: true, filters: { label: [SESSION_LABEL] } })) {
+      if (!isOver(c.Labels?.[SESSION_LABEL] ?? '')) continue;
+      await removeContainer(c.Id);
+      containers++;
+    }
+    const list = await d.listImages({ filters: { label: [SESSION_LABEL], dangling: ['true'] } });
+    for (const i of list) {
+      if (!isOver(i.Labels?.[SESSION_LABEL] ?? '')) continue;
+      const removed = await d
+        .getImage(i.Id)
+        .remove({ noprune: false })
+        .then(() => true)
+        .catch(() => false);
+      if (removed) images++;
+    }
+  } catch (err) {
+    fail('sweep leftovers of earlier runs', err);
+  }
+  return { containers, images };
+}
+
 /** Removes every container carrying the session label (any session, or the one given). */
 export async function sweepContainers(session?: string): Promise<number> {
   const filter = session ? `${SESSION_LABEL}=${session}` : SESSION_LABEL;

@@ -3,7 +3,7 @@
  * (never unpacked on the host), with unapproved packages pinned out, the NIC naming policy, and only the
  * repos marked `register_repo_with_rootfs` left in the root's apt sources.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { MultistrapVars, Repo } from '../config/types.js';
@@ -14,6 +14,7 @@ import {
   sourceLine,
 } from '../engine/mmdebstrap.js';
 import { BuildError } from '../errors.js';
+import { leasedName, leaseTag } from '../lease.js';
 
 export interface RootfsInput {
   multistrap: MultistrapVars;
@@ -98,9 +99,9 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   if (m.repos.length === 0) throw new BuildError('no repos configured (multistrap-vars.yaml repos)');
   const dir = join(input.cacheDir, 'rootfs');
   await mkdir(dir, { recursive: true });
-  const scratch = await mkdtemp(join(dir, '.scratch-'));
+  const scratch = await mkdtemp(join(dir, `.scratch-${leaseTag()}-`));
   const out = join(dir, `${input.digest}.tar`);
-  const tmp = `${out}.${process.pid}.tmp`;
+  const tmp = join(dir, leasedName(`.${input.digest}.tar.`, '.tmp'));
   try {
     const uploads: MmdebstrapUpload[] = [];
     const put = async (name: string, content: string, path: string, when: 'setup' | 'customize') => {
@@ -165,6 +166,8 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     for (let attempt = 1; ; attempt++) {
       let output = '';
       try {
+        // A fresh name made here with O_EXCL: mmdebstrap then writes into a file this run owns.
+        await (await open(tmp, 'wx', 0o644)).close();
         await mmdebstrap({
           suite: m.repos[0]?.suite ?? 'stable',
           arch: m.rootfs_arch,

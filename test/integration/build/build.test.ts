@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, SESSION_LABEL } from '../../../src/api.js';
+import { leaseTag } from '../../../src/lease.js';
 import { builtImage } from '../../helpers/built-image.js';
 
 function sh(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -146,6 +147,6 @@ describe('build: the test image', () => {
     expect(logs.some((l) => l.includes('PLAY [Configure the operating system]'))).toBe(true);
     for (const l of logs) expect(l).not.toContain('$6$airship$');
     const ps = sh('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', '{{.Label "' + SESSION_LABEL + '"}}']);
-    expect(ps.stdout.split('\n').filter((s) => s.startsWith(`p${process.pid}-`))).toEqual([]);
+    expect(ps.stdout.split('\n').filter((s) => s.startsWith(leaseTag()))).toEqual([]);
   });
 });

@@ -28,8 +28,10 @@ export function action<A extends unknown[]>(
       process.stderr.write(`image-builder: ${e.message}\n`);
       if (process.env.IMAGE_BUILDER_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
     } finally {
-      interrupts.release();
       const sig = interrupts.received();
+      // After a signal the handlers stay until the process exits, so a late second or third signal still ends
+      // it with 130/143 rather than Node's default death by signal.
+      if (!sig) interrupts.release();
       if (sig) {
         process.exitCode = INTERRUPT_EXIT[sig];
         process.stderr.write(`image-builder: interrupted by ${sig}; cleaned up\n`);

@@ -101,15 +101,25 @@ async function runOk(args: string[], env: Record<string, string> = {}): Promise<
   return r.output();
 }
 
-/** Sends `sig` and checks how the process ended. */
-async function stop(r: Running, sig: Sig): Promise<void> {
-  r.child.kill(sig);
+/**
+ * Sends `sig` (`times` times, 5 ms apart) and checks how the process ended. A third signal exits without
+ * waiting for the cleanup; the next run sweeps what that leaves.
+ */
+async function stop(r: Running, sig: Sig, times = 1): Promise<void> {
+  for (let i = 0; i < times; i++) {
+    if (i > 0) await new Promise((res) => setTimeout(res, 5));
+    r.child.kill(sig);
+  }
   const { code, signal } = await r.exit;
   if (sig === 'SIGKILL') expect(signal).toBe('SIGKILL');
   else {
     expect({ code, out: r.output() }).toMatchObject({ code: EXIT[sig] });
     // One line says how it ended; the error the abort caused is not printed.
-    expect(r.output()).toMatch(new RegExp(`image-builder: interrupted by ${sig}; cleaned up\\n$`));
+    const last =
+      times >= 3
+        ? '(interrupted by \\S+; cleaned up|exiting without finishing cleanup; the next run removes what is left)'
+        : `interrupted by ${sig}; cleaned up`;
+    expect(r.output()).toMatch(new RegExp(`image-builder: ${last}\\n$`));
     expect(r.output()).not.toMatch(/stage failed|aborted|AbortError/);
   }
 }
@@ -214,28 +224,30 @@ describe('kill test: squash', () => {
     }
   }
 
-  it.each<[string, number, Sig]>([
-    ['temp file created (scan, first blocks)', 0, 'SIGINT'],
-    ['half the data written', 0.5, 'SIGINT'],
-    ['last data blocks / tables', 0.97, 'SIGINT'],
-    ['half the data written', 0.5, 'SIGTERM'],
-    ['temp file created (scan, first blocks)', 0, 'SIGKILL'],
-    ['half the data written', 0.5, 'SIGKILL'],
-    ['last data blocks / tables', 0.97, 'SIGKILL'],
+  it.each<[string, number, Sig, number]>([
+    ['temp file created (scan, first blocks)', 0, 'SIGINT', 1],
+    ['half the data written', 0.5, 'SIGINT', 1],
+    ['last data blocks / tables', 0.9, 'SIGINT', 1],
+    ['half the data written', 0.5, 'SIGTERM', 1],
+    ['half the data written, sent twice', 0.5, 'SIGINT', 2],
+    ['half the data written, sent 3 times', 0.5, 'SIGINT', 3],
+    ['temp file created (scan, first blocks)', 0, 'SIGKILL', 1],
+    ['half the data written', 0.5, 'SIGKILL', 1],
+    ['last data blocks / tables', 0.9, 'SIGKILL', 1],
   ])(
-    '%s, %s: no partial output, no temp file after the next run; the rerun is byte-identical',
-    async (point, fraction, sig) => {
+    '%s (temp file at %s of the image size), %s x%s: no partial output, no temp file after the next run; rerun byte-identical',
+    async (point, fraction, sig, times) => {
       const dir = mkdtempSync(join(work, 'squash-'));
       const out = join(dir, 'out.sqfs');
       const r = start(['squash', src, out, '--processors', '1']);
       await tempReached(dir, fraction, r);
-      await stop(r, sig);
+      await stop(r, sig, times);
       const pid = r.child.pid ?? -1;
       // Never a partial image under the output's name: a signal that lands after the rename finds it complete.
       if (existsSync(out)) expect(sha256(out)).toBe(ref);
       const left = readdirSync(dir).filter((n) => n !== 'out.sqfs');
-      if (sig === 'SIGKILL') {
-        // What a kill leaves is only the temp file, named with the dead run's lease.
+      if (sig === 'SIGKILL' || times >= 3) {
+        // What a kill (or a third signal) leaves is only the temp file, named with the dead run's lease.
         for (const n of left) expect(findLease(n)?.pid).toBe(pid);
       } else expect(left).toEqual([]);
       // A live run's temp file (this test's lease) and another host's stay; the dead run's goes.
@@ -407,6 +419,56 @@ describe('kill test: build and cut-image (shared test image)', () => {
         tally.push({ command: 'cut-image', point, signal: sig, clean: true });
       },
       600_000,
+    );
+  });
+
+  describe('cut-image --type qcow (control-plane bundle), BOOT_TIMEOUT=0', () => {
+    // A QCOW cut takes minutes here and two cuts of one image are not byte-identical yet (see the report), so
+    // two points: SIGINT while mke2fs fills / and SIGKILL during the qcow2 convert, then a rerun.
+    const qcowEnv = {
+      ...env,
+      WORKDIR: TEST_MANIFESTS,
+      IMAGE_TAG: 'itest',
+      BOOT_TIMEOUT: '0',
+      IMAGE_TYPE: 'qcow',
+      QCOW_BUNDLE_DIRS: 'control-plane',
+    };
+
+    it.each<[string, RegExp, number, Sig]>([
+      ['mkfs / (mke2fs -d)', /\[qcow:control-plane\] progress mkfs \//, 500, 'SIGINT'],
+      ['qcow2 convert (qemu-img)', /\[qcow:control-plane\] progress convert/, 1500, 'SIGKILL'],
+    ])(
+      '%s, %s: no partial QCOW2, temp file, scratch folder, container or image of the run',
+      async (point, line, delay, sig) => {
+        const out = mkdtempSync(join(work, 'qcow-'));
+        const r = start(['cut-image'], { ...qcowEnv, OUT_DIR: out });
+        await r.line(line);
+        await new Promise((res) => setTimeout(res, delay));
+        await stop(r, sig);
+        const pid = r.child.pid ?? -1;
+        expect(existsSync(join(out, 'control-plane.qcow2'))).toBe(false);
+        if (sig !== 'SIGKILL') {
+          expect(readdirSync(out)).toEqual([]);
+          // The throw-away osconfig image and the cut's container are gone with the run.
+          expect(dockerOf(pid)).toEqual([]);
+          expect(leftoversOf(pid, scratchDirs)).toEqual([]);
+        } else {
+          // The kill left the throw-away osconfig image (session label) and temp files; the next cut removes them.
+          expect(dockerOf(pid).length).toBeGreaterThan(0);
+          const again = await runOk(['cut-image'], { ...qcowEnv, OUT_DIR: out });
+          expect(again).toMatch(/removed leftovers of interrupted runs/);
+          expect(readdirSync(out).sort()).toEqual([
+            'control-plane.json',
+            'control-plane.qcow2',
+            'control-plane.qcow2.md5sum',
+          ]);
+          expect(spawnSync('qemu-img', ['check', join(out, 'control-plane.qcow2')]).status).toBe(0);
+          expect(dockerOf(pid)).toEqual([]);
+          expect(leftoversOf(pid, [...scratchDirs, out])).toEqual([]);
+        }
+        tally.push({ command: 'cut qcow', point, signal: sig, clean: true });
+      },
+      900_000,
     );
   });
 });

@@ -64,9 +64,9 @@ export async function writeImage(
   const writer = new (native().SquashWriter)(tmp, { ...o.cfg, mkfsTime: o.mkfsTime });
   let ok = false;
   try {
-    return await writeInto(tmp, writer, source, out, o, signal, progress, () => {
-      ok = true;
-    });
+    const result = await writeInto({ tmp, out, writer }, source, o, signal, progress);
+    ok = true;
+    return result;
   } finally {
     writer.close();
     if (!ok) {
@@ -77,15 +77,13 @@ export async function writeImage(
   }
 }
 
+/** Writes the image into `tmp` through `writer` and renames it onto `out` when it is complete. */
 async function writeInto(
-  tmp: string,
-  writer: NativeSquashWriter,
+  { tmp, out, writer }: { tmp: string; out: string; writer: NativeSquashWriter },
   source: string | Readable,
-  out: string,
   o: ResolvedOptions,
   signal: AbortSignal,
   progress: (p: WriteProgress) => void,
-  renamed: () => void,
 ): Promise<WriteResult> {
   const window = o.processors * 4;
   const taskBytes = taskBytesFor(o.cfg.comp);
@@ -157,7 +155,6 @@ async function writeInto(
     });
     signal.throwIfAborted();
     renameSync(tmp, out);
-    renamed();
     return {
       bytes: statSync(out).size,
       inodes,

@@ -11,8 +11,10 @@ export const LIVECD_MARKER = '.airship-livecd';
 
 /**
  * A session id for container and image labels: what one run created, so it can be cleaned up. It carries the
- * run's lease, so a later run can tell whether the run is still going (see src/lease.ts).
+ * run's lease, so a later run can tell whether the run is still going (see src/lease.ts). The leading
+ * `p<pid>-` is the form earlier versions wrote and swept by: one of them running beside this one on the same
+ * Docker Engine sees a live pid and leaves this run's containers alone.
  */
 export function newSession(): string {
-  return leasedName('');
+  return leasedName(`p${process.pid}-`);
 }

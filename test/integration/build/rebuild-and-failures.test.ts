@@ -37,7 +37,7 @@ function settingsFor(tag: string): Partial<Settings> {
 
 function myContainers(): string[] {
   const ps = sh('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', `{{.Label "${SESSION_LABEL}"}}`]);
-  return ps.stdout.split('\n').filter((s) => s.startsWith(leaseTag()));
+  return ps.stdout.split('\n').filter((s) => s.includes(leaseTag()));
 }
 
 async function expectFailure(dir: string, tag: string, stage: string, cause: RegExp): Promise<void> {

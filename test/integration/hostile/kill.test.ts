@@ -279,6 +279,9 @@ describe('kill test: build and cut-image (shared test image)', () => {
     tmpdir(),
   ];
   const killRef = 'localhost/airship-test/image-builder:killtest-debian_bookworm';
+  /** An ISO and a folder with a cut QCOW2 bundle, left by the cut cases for the boot-test and package-qcow ones. */
+  let isoFile = '';
+  let qcowOut = '';
   const built: string[] = [];
 
   beforeAll(async () => {
@@ -388,6 +391,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
       const out = join(work, 'iso-ref');
       await runOk(['cut-image'], { ...cutEnv, OUT_DIR: out });
       ref = sha256(join(out, 'ephemeral.iso'));
+      isoFile = join(out, 'ephemeral.iso');
     }, 600_000);
 
     it.each<[string, RegExp, number, Sig]>([
@@ -456,6 +460,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
           // The kill left the throw-away osconfig image (session label) and temp files; the next cut removes them.
           expect(dockerOf(pid).length).toBeGreaterThan(0);
           const again = await runOk(['cut-image'], { ...qcowEnv, OUT_DIR: out });
+          qcowOut = out;
           expect(again).toMatch(/removed leftovers of interrupted runs/);
           expect(readdirSync(out).sort()).toEqual([
             'control-plane.json',
@@ -469,6 +474,75 @@ describe('kill test: build and cut-image (shared test image)', () => {
         tally.push({ command: 'cut qcow', point, signal: sig, clean: true });
       },
       900_000,
+    );
+  });
+
+  describe('the other commands: doctor, boot-test, package-qcow', () => {
+    function noQemuFor(file: string): boolean {
+      return spawnSync('pgrep', ['-f', `qemu-system.*${file}`]).status !== 0;
+    }
+
+    it.each<[string, string[], Record<string, string>, RegExp, number, () => void]>([
+      [
+        'doctor: probing KVM, Docker and tools',
+        ['doctor', '--quick'],
+        {},
+        /checking Docker, tools, KVM and disk/,
+        300,
+        () => {},
+      ],
+      [
+        'boot-test: guests booting (qemu)',
+        ['boot-test', '@iso', '--firmware', 'both'],
+        { IMAGE_BUILDER_CACHE: TEST_CACHE, BOOT_TIMEOUT: '300' },
+        /booting under/,
+        1500,
+        () => expect(noQemuFor(isoFile)).toBe(true),
+      ],
+      [
+        'package-qcow: image import',
+        ['package-qcow'],
+        {
+          ...env,
+          WORKDIR: TEST_MANIFESTS,
+          IMAGE_TAG: 'killtest',
+          QCOW_BUNDLE_DIRS: 'control-plane',
+          OUT_DIR: '@qcow',
+        },
+        /\[package-qcow\] start/,
+        100,
+        () =>
+          expect(
+            spawnSync('docker', [
+              'image',
+              'inspect',
+              'localhost/airship-test/qcow-bundle:killtest-debian_bookworm',
+            ]).status,
+          ).not.toBe(0),
+      ],
+    ])(
+      '%s, SIGINT: exit 130, children stopped, nothing of the run left',
+      async (point, args, extra, line, delay, check) => {
+        if (!isoFile || !qcowOut)
+          throw new Error('run the whole file: the cut cases make the ISO and the QCOW2');
+        const argv = args.map((a) => (a === '@iso' ? isoFile : a));
+        const e = Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, v === '@qcow' ? qcowOut : v]));
+        const r = start(argv, e);
+        await r.line(line);
+        await new Promise((res) => setTimeout(res, delay));
+        await stop(r, 'SIGINT');
+        const pid = r.child.pid ?? -1;
+        check();
+        expect(dockerOf(pid)).toEqual([]);
+        expect(leftoversOf(pid, scratchDirs)).toEqual([]);
+        tally.push({
+          command: point.split(':')[0] ?? point,
+          point: point.replace(/^[^:]+: /, ''),
+          signal: 'SIGINT',
+          clean: true,
+        });
+      },
+      600_000,
     );
   });
 });

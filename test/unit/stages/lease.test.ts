@@ -17,6 +17,7 @@ import {
   processStartTime,
   sweepFolder,
 } from '../../../src/lease.js';
+import { newSession } from '../../../src/stages/names.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lease-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,6 +43,10 @@ describe('lease', () => {
     expect(name.startsWith(`.out.sqfs.tmp-${leaseTag()}-`)).toBe(true);
     expect(findLease(name)).toEqual(ownLease());
     expect(findLease('p1234-abcd')).toBeNull();
+    // A session label: the lease, after the p<pid>- form earlier versions sweep by.
+    const session = newSession();
+    expect(session.startsWith(`p${process.pid}-${leaseTag()}-`)).toBe(true);
+    expect(findLease(session)).toEqual(ownLease());
     expect(findLease('report-lease-final.txt')).toBeNull();
   });
 

@@ -106,6 +106,12 @@ export async function importImage(
 ): Promise<string> {
   const changes = labelChanges(labels);
   const { repo, tag } = splitRef(ref);
+  // An abort destroys `tar` with an error that nothing else listens for, which would end the process; a read
+  // error of the stream's own is the better cause than the daemon's "unexpected EOF".
+  let streamError: Error | undefined;
+  tar.on('error', (e: Error) => {
+    streamError ??= e;
+  });
   try {
     const stream = await (await docker()).importImage(
       tar as unknown as NodeJS.ReadableStream,
@@ -113,7 +119,8 @@ export async function importImage(
     );
     await followProgress(stream);
   } catch (err) {
-    throw new BuildError(`docker: cannot import image ${ref}: ${(err as Error).message}`, {}, { cause: err });
+    const cause = signal?.aborted ? signal.reason : (streamError ?? err);
+    throw new BuildError(`docker: cannot import image ${ref}: ${(cause as Error).message}`, {}, { cause });
   }
   const facts = await inspectImage(ref);
   if (!facts) throw new BuildError(`docker: image ${ref} is missing after import`);

@@ -40,6 +40,11 @@ export async function importTar(
   changes: readonly string[],
   signal?: AbortSignal,
 ): Promise<string> {
+  // An abort destroys `tar` with an error that nothing else listens for, which would end the process.
+  let streamError: Error | undefined;
+  tar.on('error', (e: Error) => {
+    streamError ??= e;
+  });
   try {
     const stream = (await (
       await docker()
@@ -55,7 +60,7 @@ export async function importTar(
     if (!id) throw new Error('the daemon did not return an image id');
     return id;
   } catch (err) {
-    fail('import of the root file system', err);
+    fail('import of the root file system', signal?.aborted ? signal.reason : (streamError ?? err));
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The kill test: `squash`, `build` and `cut-image` run as child processes of the CLI and are stopped with
- * SIGINT, SIGTERM or SIGKILL at several points. After SIGINT/SIGTERM: exit 130/143 with one line, no partial
- * artifact, no temp file, no scratch folder, no container. After SIGKILL the leftovers carry the dead run's
- * lease, and the next run removes them (and nothing of a live run or another host). Every rerun writes the
- * same bytes as an uninterrupted run (SOURCE_DATE_EPOCH fixed).
+ * SIGINT, SIGTERM or SIGKILL at several points (and `doctor`, `boot-test`, `package-qcow` with SIGINT once).
+ * After SIGINT/SIGTERM: exit 130/143 with one line, no partial artifact, no temp file, no scratch folder, no
+ * container or image of the run. After SIGKILL the leftovers carry the dead run's lease, and the next run
+ * removes them (and nothing of a live run or another host). Reruns write the same bytes as an uninterrupted
+ * run (SOURCE_DATE_EPOCH fixed) — squashfs, the live-CD squashfs and the ISO; two QCOW cuts of one image still
+ * differ, so the QCOW rerun is checked with `qemu-img check` instead. The file prints the table of kill points.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';

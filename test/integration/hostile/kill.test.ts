@@ -366,11 +366,15 @@ describe('kill test: build and cut-image (shared test image)', () => {
 
     it('a build after the kill wrote the same squashfs as an uninterrupted one', async () => {
       const afterKill = squashfsSha(killRef);
-      // Forget the stage result, so the livecd stage runs once more from start to end.
-      const rec = JSON.parse(readFileSync(join(TEST_CACHE, 'stages', 'livecd', 'latest.json'), 'utf8')) as {
-        digest: string;
-      };
-      rmSync(join(TEST_CACHE, 'stages', 'livecd', `${rec.digest}.json`));
+      // Forget the stage result (the record of the image the rerun made, not `latest`, which another build on
+      // this cache may have moved), so the livecd stage runs once more from start to end.
+      const stages = join(TEST_CACHE, 'stages', 'livecd');
+      const id = built[built.length - 1];
+      const mine = readdirSync(stages).filter(
+        (n) => n !== 'latest.json' && JSON.parse(readFileSync(join(stages, n), 'utf8')).output?.image === id,
+      );
+      expect(mine).toHaveLength(1);
+      for (const n of mine) rmSync(join(stages, n));
       const fresh = await runOk(['build'], buildEnv);
       expect(fresh).toMatch(/^livecd: done/m);
       imageIdOf(fresh);

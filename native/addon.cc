@@ -5,10 +5,12 @@
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitInfo(env, exports);
   airship::InitCompressor(env, exports);
+  airship::InitDecompressor(env, exports);
   airship::InitWriter(env, exports);
   airship::InitScan(env, exports);
   airship::InitFileIo(env, exports);
   airship::InitCpuid(env, exports);
+  airship::InitTreeFs(env, exports);
   return exports;
 }
 

@@ -6,9 +6,11 @@ namespace airship {
 
 void InitInfo(Napi::Env env, Napi::Object exports);
 void InitCompressor(Napi::Env env, Napi::Object exports);
+void InitDecompressor(Napi::Env env, Napi::Object exports);
 void InitWriter(Napi::Env env, Napi::Object exports);
 void InitScan(Napi::Env env, Napi::Object exports);
 void InitFileIo(Napi::Env env, Napi::Object exports);
 void InitCpuid(Napi::Env env, Napi::Object exports);
+void InitTreeFs(Napi::Env env, Napi::Object exports);
 
 }  // namespace airship

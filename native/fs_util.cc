@@ -2,6 +2,7 @@
 #include "fs_util.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <cerrno>
 #include <cstring>
@@ -18,6 +19,17 @@ static const char *CodeOf(int err) {
       return "ENOTDIR";
     case ELOOP:
       return "ELOOP";
+    case EEXIST:
+      return "EEXIST";
+    case EISDIR:
+      return "EISDIR";
+    case ENOTEMPTY:
+      return "ENOTEMPTY";
+    case EXDEV:
+      return "EXDEV";
+    case EPERM:
+      return "EPERM";
+
     default:
       return "EIO";
   }
@@ -39,8 +51,18 @@ Napi::Error ShrankError(Napi::Env env, const std::string &path) {
 }
 
 int OpenRead(Napi::Env env, const std::string &path) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // The walk saw a regular file here; a symlink or FIFO swapped in since must not make us read a host file
+  // (O_NOFOLLOW) or hang on open (O_NONBLOCK, which regular-file reads ignore).
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NOFOLLOW | O_NONBLOCK);
   if (fd < 0) throw ErrnoError(env, "open", path, errno);
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    Napi::Error e = Napi::Error::New(env, "open " + path + ": not a regular file");
+    e.Set("code", Napi::String::New(env, "ENOTREG"));
+    e.Set("path", Napi::String::New(env, path));
+    throw e;
+  }
   return fd;
 }
 

@@ -105,7 +105,8 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   std::string dir = RawPath(env, info[0]);
   bool wantXattrs = info[1].ToBoolean();
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  // The walk saw a folder here (the root is lstat-checked too); a symlink swapped in since is not followed.
+  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
   if (fd < 0) throw ErrnoError(env, "open", dir, errno);
   std::unique_ptr<DIR, DirClose> d(fdopendir(fd));
   if (!d) {

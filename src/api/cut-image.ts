@@ -1,10 +1,11 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, type ImageFacts, inspectImage, withContainer } from '../engine/container-io.js';
 import { removeImage, SESSION_LABEL } from '../engine/docker.js';
-import { ConfigError, type Diagnostic, UsageError } from '../errors.js';
+import { BuildError, ConfigError, type Diagnostic, UsageError } from '../errors.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
@@ -14,7 +15,7 @@ import { applyOsconfig } from '../stages/osconfig.js';
 import { cutQcow } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
 import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
-import type { CommonOptions } from './common.js';
+import type { CommonOptions, ProgressListener } from './common.js';
 import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
 
@@ -55,7 +56,7 @@ export interface CutArtifact {
 function qcowOsconfig(settings: Settings): QcowOsconfig {
   return async (imageRef, bundle, signal) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
-    await mkdir(logDir, { recursive: true });
+    await mkdir(logDir, { recursive: true, mode: 0o700 });
     const { image } = await applyOsconfig({
       image: imageRef,
       vars: bundle.osconfig,
@@ -79,6 +80,32 @@ function qcowOsconfig(settings: Settings): QcowOsconfig {
 export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[]> {
   const settings: Settings = { ...defaultSettings(), ...opts.settings };
   const config = opts.config ?? (await resolveConfig(settings)).config;
+  // Progress messages and errors leave through redactText with the config's secrets.
+  const secrets = secretStrings(config);
+  const listener = opts.onProgress;
+  const onProgress: ProgressListener | undefined = listener
+    ? (e) => listener(e.message === undefined ? e : { ...e, message: redactText(e.message, secrets) })
+    : undefined;
+  try {
+    return await cutResolved({ ...opts, ...(onProgress ? { onProgress } : {}) }, settings, config);
+  } catch (err) {
+    if (!(err instanceof BuildError)) throw err;
+    throw new BuildError(
+      redactText(err.message, secrets),
+      {
+        ...err.details,
+        ...(err.details.logTail ? { logTail: redactText(err.details.logTail, secrets) } : {}),
+      },
+      { cause: err.cause },
+    );
+  }
+}
+
+async function cutResolved(
+  opts: CutImageOptions,
+  settings: Settings,
+  config: BuildConfig,
+): Promise<CutArtifact[]> {
   const image = await inspectImage(config.imageRef);
   if (!image)
     throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
@@ -95,7 +122,7 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
   const session = { [SESSION_LABEL]: newSession() };
   const epoch = sourceDateEpoch(image);
   const logDir = resolve(settings.cacheDir, 'logs');
-  await mkdir(logDir, { recursive: true });
+  await mkdir(logDir, { recursive: true, mode: 0o700 });
   const boot = async (file: string, kind: 'iso' | 'qcow', hostname: string) =>
     settings.bootTimeout === 0
       ? []

@@ -29,6 +29,11 @@ export interface SquashResult extends WriteResult {
  * @throws Error naming the entry when an input file vanishes, shrinks or cannot be read; when a worker or the tar
  *   stream stalls for `stallTimeoutMs`; or the abort reason when `signal` fires. No output file is left behind;
  *   temp files that killed runs left beside `out` (or in the cache folder) are removed first.
+ * @throws TarFormatError (src/squashfs/tar-reader.ts) naming the entry, its ordinal and header offset when the tar
+ *   stream is malformed, truncated or has no end-of-archive marker, or an entry's name or numbers cannot go into
+ *   the image (absolute, `..`, NUL, a component over 255 bytes, ids or mtime over 32 bits, a duplicate).
+ *   A bad `cacheDir` entry is not an error: it is recompressed, rewritten and counted in
+ *   {@link WriteResult.cacheEntriesBad} (with one `warning` progress event).
  */
 export async function squash(opts: SquashOptions): Promise<SquashResult> {
   const resolved = resolveOptions(opts);
@@ -52,6 +57,19 @@ export async function squash(opts: SquashOptions): Promise<SquashResult> {
       unit: p.phase === 'data' ? 'bytes' : 'entries',
     }),
   );
+  // Once per run, with counts: a damaged cache costs time, never correctness.
+  if (result.cacheEntriesBad > 0)
+    emit({
+      stage: 'squashfs',
+      kind: 'warning',
+      message: `block cache ${opts.cacheDir}: ${result.cacheEntriesBad} bad entr${result.cacheEntriesBad === 1 ? 'y' : 'ies'} (truncated, altered or not a file) ignored and rewritten`,
+    });
+  if (result.cacheEntriesUnwritable > 0)
+    emit({
+      stage: 'squashfs',
+      kind: 'warning',
+      message: `block cache ${opts.cacheDir}: ${result.cacheEntriesUnwritable} entr${result.cacheEntriesUnwritable === 1 ? 'y' : 'ies'} could not be written (read-only or full?)`,
+    });
   const elapsedMs = Date.now() - started;
   emit({ stage: 'squashfs', kind: 'done', message: `${opts.out}: ${result.bytes} bytes`, elapsedMs });
   return { ...result, out: opts.out, elapsedMs };

@@ -2,18 +2,25 @@
  * `iso/`: the ephemeral node's config-drive. Each of the three files is taken whole from the last folder that
  * has it (profile overlay, then the user's folder, then the bundled defaults): they are data, not variables.
  */
-import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDocument } from 'yaml';
 import type { Diagnostic } from '../errors.js';
-import { isFile, parseJsonFile, positionOfOffset } from './files.js';
+import { exists, parseJsonFile, positionOfOffset, readManifestFile } from './files.js';
 import { ISO_IMAGE_NAME } from './role-defaults.js';
+import { firstControl } from './schemas/common.js';
 import type { IsoVars } from './types.js';
+import { MAX_ALIAS_COUNT } from './yaml-source.js';
 
-async function pick(roots: readonly string[], name: string): Promise<string | undefined> {
+interface Picked {
+  path: string;
+  root: string;
+}
+
+/** The file of the last root that has anything at `iso/<name>` (a FIFO or a dangling link counts: it is refused). */
+async function pick(roots: readonly string[], name: string): Promise<Picked | undefined> {
   for (const root of [...roots].reverse()) {
     const p = join(root, 'iso', name);
-    if (await isFile(p)) return p;
+    if (await exists(p)) return { path: p, root };
   }
   return undefined;
 }
@@ -42,9 +49,53 @@ function checkUserData(text: string, file: string): Diagnostic[] {
     position: positionOfOffset(text, e.pos[0]),
     message: `invalid cloud-config YAML: ${e.message.split('\n')[0]}`,
   }));
-  const js: unknown = out.length === 0 ? doc.toJS() : null;
+  let js: unknown = null;
+  if (out.length === 0) {
+    try {
+      js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (err) {
+      out.push({
+        severity: 'error',
+        file,
+        key: '',
+        position: { line: 1, column: 1 },
+        message: `YAML aliases expand too far (${(err as Error).message.toLowerCase()})`,
+      });
+    }
+  }
   if (js !== null && (typeof js !== 'object' || Array.isArray(js))) {
     out.push({ severity: 'error', file, key: '', message: 'cloud-config must be a mapping of keys' });
+  }
+  return out;
+}
+
+/** A host name as RFC 1123 allows it: dot-separated labels of letters, digits and inner hyphens. */
+const HOSTNAME =
+  /^(?=.{1,253}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The config-drive's names: cloud-init writes `hostname` to /etc/hostname and /etc/hosts as it is. */
+function checkMeta(meta: Record<string, unknown>, file: string, text: string): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const at = (k: string) => {
+    const i = text.indexOf(`"${k}"`);
+    return i < 0 ? undefined : positionOfOffset(text, i);
+  };
+  const add = (k: string, message: string) => {
+    const position = at(k);
+    out.push({ severity: 'error', file, key: k, ...(position ? { position } : {}), message });
+  };
+  for (const k of ['hostname', 'name', 'uuid'] as const) {
+    if (!(k in meta)) continue;
+    const v = meta[k];
+    if (typeof v !== 'string') add(k, `expected ${k} to be a string`);
+    else if (k === 'hostname' && !HOSTNAME.test(v)) {
+      add(
+        k,
+        `${JSON.stringify(v.slice(0, 80))} is not a host name (letters, digits and "-" in dot-separated labels of at most 63, no "-" at either end)`,
+      );
+    } else if (k === 'uuid' && !UUID.test(v)) add(k, `${JSON.stringify(v.slice(0, 80))} is not a UUID`);
+    else if (k === 'name' && firstControl(v) !== undefined) add(k, 'name holds a control character');
   }
   return out;
 }
@@ -59,21 +110,40 @@ export async function loadIso(
     key: '',
     message: `iso/${name} is missing from every manifests folder`,
   });
-  const userDataPath = await pick(roots, 'user_data');
-  const networkPath = await pick(roots, 'network_data.json');
-  const metaPath = await pick(roots, 'meta_data.json');
+  const userDataPicked = await pick(roots, 'user_data');
+  const networkPicked = await pick(roots, 'network_data.json');
+  const metaPicked = await pick(roots, 'meta_data.json');
+  const userDataPath = userDataPicked?.path;
+  const networkPath = networkPicked?.path;
+  const metaPath = metaPicked?.path;
+  const text = async (picked: Picked): Promise<string | undefined> => {
+    const r = await readManifestFile(picked.path, picked.root);
+    if ('problem' in r) {
+      diagnostics.push(r.problem);
+      return undefined;
+    }
+    return r.text;
+  };
   let userData = '';
-  if (userDataPath) {
-    userData = await readFile(userDataPath, 'utf8');
-    diagnostics.push(...checkUserData(userData, userDataPath));
+  if (userDataPicked) {
+    const t = await text(userDataPicked);
+    if (t !== undefined) {
+      userData = t;
+      diagnostics.push(...checkUserData(userData, userDataPicked.path));
+    }
   } else diagnostics.push(missing('user_data'));
 
-  const json = async (p: string | undefined, name: string): Promise<Record<string, unknown>> => {
-    if (!p) {
+  let metaText = '';
+  const json = async (picked: Picked | undefined, name: string): Promise<Record<string, unknown>> => {
+    if (!picked) {
       diagnostics.push(missing(name));
       return {};
     }
-    const r = parseJsonFile(await readFile(p, 'utf8'), p);
+    const p = picked.path;
+    const t = await text(picked);
+    if (t === undefined) return {};
+    if (name === 'meta_data.json') metaText = t;
+    const r = parseJsonFile(t, p);
     if (r.problem) {
       diagnostics.push(r.problem);
       return {};
@@ -90,18 +160,9 @@ export async function loadIso(
     }
     return r.value as Record<string, unknown>;
   };
-  const network = await json(networkPath, 'network_data.json');
-  const meta = await json(metaPath, 'meta_data.json');
-  for (const k of ['hostname', 'name', 'uuid'] as const) {
-    if (k in meta && typeof meta[k] !== 'string' && metaPath) {
-      diagnostics.push({
-        severity: 'error',
-        file: metaPath,
-        key: k,
-        message: `expected ${k} to be a string`,
-      });
-    }
-  }
+  const network = await json(networkPicked, 'network_data.json');
+  const meta = await json(metaPicked, 'meta_data.json');
+  if (metaPath) diagnostics.push(...checkMeta(meta, metaPath, metaText));
   return {
     vars: {
       img_name: ISO_IMAGE_NAME,

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../api/config.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
-import { isDir, isFile, readVarsFile } from './files.js';
+import { exists, isDir, readVarsFile } from './files.js';
 import { loadIso } from './iso.js';
 import { buildLivecd } from './livecd.js';
 import { type AptSource, readHostAptSources } from './mirror.js';
@@ -119,9 +119,10 @@ async function locateRoots(
 /** Reads `rel` from every root that has it, in layer order. */
 async function layers(roots: readonly string[], rel: string): Promise<Source[]> {
   const out: Source[] = [];
-  for (const root of roots) {
+  for (const [i, root] of roots.entries()) {
     const p = join(root, rel);
-    if (await isFile(p)) out.push(await readVarsFile(p));
+    // Whatever is there is read (a FIFO or a dangling symlink is a finding, never a reason to use defaults).
+    if (await exists(p)) out.push({ ...(await readVarsFile(p, root)), bundled: i === 0 });
   }
   return out;
 }

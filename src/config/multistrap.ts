@@ -1,6 +1,6 @@
 /** The multistrap file set to {@link MultistrapVars}: host-mirror repos resolved, unreachable repos noted. */
-import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, resolve } from 'node:path';
+import { existsSync, realpathSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../errors.js';
 import { diagnosticAt, where } from './merge.js';
 import { type AptSource, hostOf, hostSourceFor } from './mirror.js';
@@ -23,6 +23,48 @@ const TYPED = new Set([
 
 function looksUbuntu(r: RepoInput): boolean {
   return /ubuntu/i.test(r.source) || r.keyring_pkg === 'ubuntu-keyring' || /^ubuntu/i.test(r.name);
+}
+
+/** Where a host keeps apt keyrings: the only host folders an absolute `keyring_file` may name. */
+export const HOST_KEYRING_DIRS = [
+  '/usr/share/keyrings',
+  '/usr/local/share/keyrings',
+  '/etc/apt/keyrings',
+  '/etc/apt/trusted.gpg.d',
+];
+
+function below(dir: string, path: string): boolean {
+  const rel = relative(dir, path);
+  return rel !== '' && !rel.startsWith(`..${sep}`) && rel !== '..' && !isAbsolute(rel);
+}
+
+/**
+ * Why a keyring file (copied into the image) may not be used: it must be a regular file, either inside the
+ * manifests folder or in one of the host's keyring folders, so a manifest cannot carry a host secret
+ * (`/etc/shadow`, an SSH key) into the image.
+ */
+function keyringProblem(abs: string, manifests: string | undefined): string | undefined {
+  let real: string;
+  try {
+    real = realpathSync(abs);
+  } catch {
+    return `keyring file ${abs} cannot be resolved`;
+  }
+  const roots = [...HOST_KEYRING_DIRS, ...(manifests ? [manifests] : [])].map((d) => {
+    try {
+      return realpathSync(d);
+    } catch {
+      return d;
+    }
+  });
+  if (!roots.some((r) => below(r, real))) {
+    return `keyring file ${abs}${real !== abs ? ` (${real})` : ''} must lie inside the manifests folder or in ${HOST_KEYRING_DIRS.join(', ')}; it is copied into the image`;
+  }
+  const st = statSync(real);
+  if (!st.isFile()) return `keyring file ${abs} is not a regular file`;
+  if (st.size > 2 ** 20)
+    return `keyring file ${abs} is ${st.size} bytes, larger than any keyring (1 MiB at most)`;
+  return undefined;
 }
 
 export function buildMultistrap(
@@ -58,6 +100,9 @@ export function buildMultistrap(
       const abs = isAbsolute(r.keyring_file) ? r.keyring_file : resolve(base, r.keyring_file);
       if (!existsSync(abs)) {
         diagnostics.push(diagnosticAt(at('keyring_file'), `keyring file ${abs} does not exist`));
+      } else {
+        const why = keyringProblem(abs, file.startsWith('(') ? undefined : base);
+        if (why) diagnostics.push(diagnosticAt(at('keyring_file'), why));
       }
       repo.keyring_file = abs;
     }

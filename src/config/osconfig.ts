@@ -2,7 +2,8 @@
 import type { LoadedTable } from './table.js';
 import type { NameValue, OsconfigVars } from './types.js';
 
-const TYPED = new Set([
+/** The osconfig role's documented variables: all it is ever handed from the manifests. */
+export const ROLE_VARIABLES = [
   'kernel',
   'banners',
   'grub',
@@ -18,7 +19,9 @@ const TYPED = new Set([
   'user_management',
   'fetch_from_url',
   'kubelet',
-]);
+] as const satisfies readonly (keyof OsconfigVars)[];
+
+const TYPED: ReadonlySet<string> = new Set(ROLE_VARIABLES);
 
 /**
  * `grub_cmdline_linux_default_append` is already added to `grub.GRUB_CMDLINE_LINUX_DEFAULT`; it is kept on its

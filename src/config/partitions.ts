@@ -74,6 +74,9 @@ export interface PartitionProblem {
   message: string;
 }
 
+/** Entries of a standard GPT partition table. */
+export const GPT_MAX_PARTITIONS = 128;
+
 /** The primary GPT header and table occupy the first 34 sectors. */
 const GPT_HEAD_BYTES = 34 * 512;
 
@@ -82,12 +85,19 @@ function mib(n: number): string {
 }
 
 /**
- * Checks a partition table against the disk: each partition ends after it starts, lies inside the disk and
+ * Checks a partition table against the disk: at most 128 entries, each partition ends after it starts, lies inside the disk and
  * after the GPT header, no two overlap, at most one bios_grub and one esp partition (the esp formatted vfat),
  * exactly one root (`/`) and no mount point used twice.
  */
 export function checkPartitions(parts: readonly Extent[], capacity: number): PartitionProblem[] {
   const out: PartitionProblem[] = [];
+  if (parts.length > GPT_MAX_PARTITIONS) {
+    out.push({
+      index: GPT_MAX_PARTITIONS,
+      field: '',
+      message: `${parts.length} partitions; a GPT table holds at most ${GPT_MAX_PARTITIONS}`,
+    });
+  }
   parts.forEach((p, index) => {
     if (p.end_bytes <= p.start_bytes) {
       out.push({

@@ -37,7 +37,9 @@ export function buildQcow(t: LoadedTable, bundle: string): { vars: QcowVars; dia
     if (p.filesystem) out.filesystem = p.filesystem;
     partitions.push(out);
   });
-  if (boundariesOk && capacity > 0) {
+  // A list that failed its schema is reported already; checking what is left of it would only add noise.
+  const listOk = !t.table.has('partitions') || v.partitions !== undefined;
+  if (boundariesOk && listOk && capacity > 0) {
     for (const problem of checkPartitions(partitions, capacity)) {
       const path = problem.index < 0 ? [] : problem.field ? [problem.index, problem.field] : [problem.index];
       diagnostics.push(diagnosticAt(where(t.table, 'partitions', path), problem.message));

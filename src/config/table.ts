@@ -21,7 +21,12 @@ export function loadTable(
   const diagnostics: Diagnostic[] = sources.flatMap((s) => s.problems);
   const table = mergeLayers([builtinSource({ ...defaults }), ...sources]);
   diagnostics.push(...applyAppends(table, kind.lists, RESERVED));
-  diagnostics.push(...resolveTemplates(table));
-  const v = validateTable(table, kind);
-  return { table, values: v.values, extra: v.extra, diagnostics: [...diagnostics, ...v.diagnostics] };
+  const templates = resolveTemplates(table);
+  diagnostics.push(...templates.diagnostics);
+  const v = validateTable(table, kind, templates.referenced);
+  // A value whose template was refused is still the template text: its schema finding would repeat the point.
+  const at = (d: Diagnostic) => `${d.file}:${d.position?.line}:${d.position?.column}`;
+  const templated = new Set(templates.diagnostics.filter((d) => d.position).map(at));
+  const rest = v.diagnostics.filter((d) => !templated.has(at(d)));
+  return { table, values: v.values, extra: v.extra, diagnostics: [...diagnostics, ...rest] };
 }

@@ -1,16 +1,21 @@
 /**
  * The subset of Jinja the original's variable files use: `{{ name }}` naming another variable of the same
- * file set. A string that is only a template takes the variable's value as it is (so `"{{ ubuntu_packages }}"`
- * becomes the list); a template inside text is replaced by the value as text.
+ * file set, on one line. A string that is only a template takes the variable's value as it is (so
+ * `"{{ ubuntu_packages }}"` becomes the list); a template inside text is replaced by the value as text.
+ * Anything else Jinja would act on (`{%`, `{#`, filters, calls, attribute access, a `{{` spanning lines), in a
+ * value or in a key, is an error: it is not resolved here, and Ansible never templates user data (it is handed
+ * over marked unsafe), so it could only have taken effect by running on the build host.
  */
 import type { Diagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { diagnosticAt, type VarTable, where } from './merge.js';
 import type { KeyPath } from './yaml-source.js';
 
-const TEMPLATE = /\{\{(.*?)\}\}/g;
-const WHOLE = /^\s*\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}\s*$/;
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
+/** What Jinja starts a construct with: expression, statement, comment. */
+const JINJA_OPEN = /\{[{%#]/;
+/** `{{ name }}` at the current position; blanks but no line breaks inside. */
+const SIMPLE = /\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}/y;
+const WHOLE = /^\s*\{\{[ \t]*([A-Za-z_][A-Za-z0-9_]*)[ \t]*\}\}\s*$/;
 
 /**
  * Facts Ansible would supply. `ansible_processor_vcpus` is 0, which every consumer reads as "all cores":
@@ -18,15 +23,46 @@ const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
  */
 export const BUILTIN_FACTS: Readonly<Record<string, unknown>> = { ansible_processor_vcpus: 0 };
 
+/** What {@link resolveTemplates} found. */
+export interface TemplateResult {
+  diagnostics: Diagnostic[];
+  /** Variables some template names (they take effect through it even when the role does not know them). */
+  referenced: Set<string>;
+}
+
+function shorten(s: string): string {
+  const one = s.replace(/\r?\n/g, '⏎');
+  return one.length > 60 ? `${one.slice(0, 60)}…` : one;
+}
+
+/** Why a Jinja-looking piece of text at `at` is not our subset. */
+function unsupported(s: string, at: number): string {
+  const kind = s[at + 1];
+  const piece = shorten(s.slice(at, at + 60));
+  if (kind === '%')
+    return `Jinja statement "${piece}" is not supported: only {{ variable_name }} is understood`;
+  if (kind === '#') {
+    return `"${piece}" reads as a Jinja comment; only {{ variable_name }} is understood (text with "{#" cannot be used)`;
+  }
+  const close = s.indexOf('}}', at);
+  const inner = close < 0 ? s.slice(at) : s.slice(at, close + 2);
+  if (close < 0) return `unterminated template "${piece}": only {{ variable_name }} is understood`;
+  if (/[\r\n]/.test(inner))
+    return `template "${shorten(inner)}" spans lines: only {{ variable_name }} on one line is understood`;
+  return `unsupported template "${shorten(inner)}": only {{ variable_name }} is understood (no filters, calls or expressions)`;
+}
+
 /**
  * Resolves the templates of every variable of `table` in place (`entry.resolved`).
- * @returns one error per template that names no variable, is not a plain variable name, or forms a cycle.
+ * @returns one error per template that names no variable, is not a plain variable name, forms a cycle, or per
+ *   key holding template syntax; and the names templates refer to.
  */
 export function resolveTemplates(
   table: VarTable,
   facts: Readonly<Record<string, unknown>> = BUILTIN_FACTS,
-): Diagnostic[] {
+): TemplateResult {
   const diags: Diagnostic[] = [];
+  const referenced = new Set<string>();
   const resolving = new Set<string>();
   const done = new Set<string>();
 
@@ -56,6 +92,7 @@ export function resolveTemplates(
       diags.push(diagnosticAt(where(table, owner, path), `template "{{ ${ref} }}" refers back to itself`));
       return { ok: false };
     }
+    referenced.add(ref);
     return { ok: true, value: resolveVar(ref) };
   };
 
@@ -64,32 +101,44 @@ export function resolveTemplates(
     if (Array.isArray(value)) return value.map((v, i) => walk(owner, v, [...path, i]));
     if (value !== null && typeof value === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, v] of Object.entries(value)) out[k] = walk(owner, v, [...path, k]);
+      for (const [k, v] of Object.entries(value)) {
+        const at = k.search(JINJA_OPEN);
+        if (at >= 0) {
+          diags.push(
+            diagnosticAt(where(table, owner, [...path, k], true), `in a key: ${unsupported(k, at)}`),
+          );
+        }
+        out[k] = walk(owner, v, [...path, k]);
+      }
       return out;
     }
     return value;
   };
 
   const resolveString = (owner: string, s: string, path: KeyPath): unknown => {
-    if (!s.includes('{{')) return s;
+    if (!JINJA_OPEN.test(s)) return s;
     const whole = WHOLE.exec(s);
     if (whole) {
       const r = lookup(owner, whole[1]!, path);
       return r.ok ? r.value : s;
     }
-    return s.replace(TEMPLATE, (match, inner: string) => {
-      const expr = inner.trim();
-      if (!IDENT.test(expr)) {
-        diags.push(
-          diagnosticAt(
-            where(table, owner, path),
-            `unsupported template "${match}": only {{ variable_name }} is understood (no filters or expressions)`,
-          ),
-        );
-        return match;
+    let out = '';
+    let i = 0;
+    for (;;) {
+      const rel = s.slice(i).search(JINJA_OPEN);
+      if (rel < 0) break;
+      const at = i + rel;
+      out += s.slice(i, at);
+      SIMPLE.lastIndex = at;
+      const m = SIMPLE.exec(s);
+      if (!m) {
+        diags.push(diagnosticAt(where(table, owner, path), unsupported(s, at)));
+        return s;
       }
+      const expr = m[1]!;
+      i = at + m[0].length;
       const r = lookup(owner, expr, path);
-      if (!r.ok) return match;
+      if (!r.ok) return s;
       if (r.value !== null && typeof r.value === 'object') {
         diags.push(
           diagnosticAt(
@@ -97,12 +146,13 @@ export function resolveTemplates(
             `"{{ ${expr} }}" is a list or mapping and cannot be placed inside text`,
           ),
         );
-        return match;
+        return s;
       }
-      return String(r.value ?? '');
-    });
+      out += String(r.value ?? '');
+    }
+    return out + s.slice(i);
   };
 
   for (const name of table.keys()) resolveVar(name);
-  return diags;
+  return { diagnostics: diags, referenced };
 }

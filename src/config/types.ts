@@ -110,7 +110,10 @@ export interface OsconfigVars {
   user_management: OsconfigUser[];
   fetch_from_url: OsconfigFetch[];
   kubelet: { extra_systemd_args: NameValue[] };
-  /** Variables the user keeps in the file that the role does not know (warned about, passed through). */
+  /**
+   * Variables of the files that the role does not know, kept for display: ones a template uses and the
+   * original's container paths. Never handed to the role.
+   */
   extra: Record<string, unknown>;
 }
 

@@ -3,12 +3,16 @@ import type { z } from 'zod';
 import type { Diagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { diagnosticAt, type VarTable, where } from './merge.js';
+import { reservedReason } from './reserved.js';
 import type { VarsKind } from './schemas/kind.js';
 
 export interface Validated {
   /** Parsed values of the variables the file knows (only those present in the table). */
   values: Record<string, unknown>;
-  /** Every other variable (pattern matches, ignored and unknown ones) as resolved. */
+  /**
+   * Every other variable as resolved: pattern matches (`debian_packages`), variables of the original that have
+   * no effect here, and unknown ones a template uses. Shown by `config`, never handed to the role.
+   */
   extra: Record<string, unknown>;
   diagnostics: Diagnostic[];
 }
@@ -45,23 +49,50 @@ export function parseVar(
   return { ok: false, diagnostics: r.error.issues.map((i) => issueDiagnostic(table, name, i)) };
 }
 
-export function validateTable(table: VarTable, kind: VarsKind): Validated {
+/**
+ * Validates every variable of `table`: a reserved name (Ansible's, the role's own) is an error wherever it is
+ * written; a known one is parsed with its schema; an unknown one is an error unless a template uses it
+ * (`packages: "{{ debian_packages }}"`) or it comes from the bundled defaults, since it would have no effect.
+ * @param referenced names some template of the table uses.
+ */
+export function validateTable(
+  table: VarTable,
+  kind: VarsKind,
+  referenced: ReadonlySet<string> = new Set(),
+): Validated {
   const out: Validated = { values: {}, extra: {}, diagnostics: [] };
   const failed = new Map<string, (Diagnostic & { via?: string })[]>();
-  const knownNames = [...Object.keys(kind.vars), ...kind.lists].map(String);
+  const knownNames = [...new Set([...Object.keys(kind.vars), ...kind.lists])];
   for (const [name, entry] of table) {
     const value = 'resolved' in entry ? entry.resolved : entry.value;
+    const w = where(table, name, [], true);
+    const reserved = reservedReason(name);
+    if (reserved) {
+      out.diagnostics.push(diagnosticAt(w, reserved));
+      continue;
+    }
+    const ours = w.file === '(built-in default)' || entry.parts.every((p) => p.source.bundled);
     const schema = kind.vars[name] ?? kind.patterns.find((p) => p.re.test(name))?.schema;
     if (schema) {
       const r = parseVar(table, name, schema, value);
       if (!r.ok) failed.set(name, r.diagnostics);
       else if (kind.vars[name]) out.values[name] = r.data;
-      else out.extra[name] = r.data;
+      else {
+        out.extra[name] = r.data;
+        // A `<name>_packages` list only acts through a template that names it.
+        if (!ours && !referenced.has(name)) {
+          out.diagnostics.push(
+            diagnosticAt(
+              w,
+              `package list "${name}" is named by no template (e.g. packages: "{{ ${name} }}" in a repo), so it would have no effect`,
+            ),
+          );
+        }
+      }
       continue;
     }
     out.extra[name] = value;
-    const w = where(table, name, [], true);
-    if (w.file === '(built-in default)') continue;
+    if (ours) continue;
     if (kind.ignored.has(name)) {
       out.diagnostics.push(
         diagnosticAt(
@@ -70,12 +101,11 @@ export function validateTable(table: VarTable, kind: VarsKind): Validated {
           'warning',
         ),
       );
-    } else {
+    } else if (!referenced.has(name)) {
       out.diagnostics.push(
         diagnosticAt(
           w,
-          `unknown ${kind.title} variable "${name}"${suggestion(name, knownNames)}; kept as is (usable in templates)`,
-          'warning',
+          `unknown ${kind.title} variable "${name}"${suggestion(name, knownNames)}; no template uses it, so it would have no effect (known: ${knownNames.join(', ')})`,
         ),
       );
     }

@@ -5,6 +5,9 @@
 import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Diagnostic, SourcePosition } from '../errors.js';
 
+/** Alias expansion the `yaml` package allows per document (it counts the nodes each alias brings in). */
+export const MAX_ALIAS_COUNT = 1000;
+
 export type KeyPath = readonly (string | number)[];
 
 /** Where a walk down a key path stopped. */
@@ -23,6 +26,8 @@ export interface Source {
   vars: Record<string, unknown>;
   /** Syntax errors and structural problems (top level not a mapping). */
   problems: Diagnostic[];
+  /** Set on files of the bundled defaults: a variable there that nothing uses is not the user's mistake. */
+  bundled?: boolean;
   /** Position of the value (or, with `atKey`, of the key) at `path`. */
   locate(path: KeyPath, atKey?: boolean): Located;
 }
@@ -75,7 +80,19 @@ export function parseYamlSource(text: string, file: string): Source {
         message: 'expected a mapping of variables (name: value) at the top level',
       });
     } else {
-      const js: unknown = doc.toJS({ maxAliasCount: 1000 });
+      let js: unknown = {};
+      try {
+        js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+      } catch (err) {
+        // An alias or merge-key bomb: refused before it is expanded.
+        problems.push({
+          severity: 'error',
+          file,
+          key: '',
+          position: { line: 1, column: 1 },
+          message: `YAML aliases expand too far (${(err as Error).message.toLowerCase()}); write the values out`,
+        });
+      }
       vars = (js ?? {}) as Record<string, unknown>;
       for (const pair of doc.contents.items) {
         const k = isScalar(pair.key) ? pair.key.value : pair.key;

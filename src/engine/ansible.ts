@@ -1,6 +1,7 @@
 /**
- * ansible-playbook against a running container over the docker connection. Variables go in a JSON file
- * (`-e @file`), never on the command line, so passwords do not show up in process lists or logs.
+ * ansible-playbook against a running container over the docker connection. Variables go in a file
+ * (`-e @file`, written by `unsafeVarsYaml` of ansible-vars.ts, so no string in it is ever templated), never on
+ * the command line, so passwords do not show up in process lists or logs.
  */
 import { run } from './exec.js';
 
@@ -13,7 +14,8 @@ export interface PlaybookOptions {
   signal?: AbortSignal;
   secrets?: readonly string[];
   env?: Record<string, string>;
-  onOutput?: (chunk: string) => void;
+  /** Each line of output, secrets masked. */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function runPlaybook(o: PlaybookOptions): Promise<void> {
       processGroup: true,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.secrets ? { secrets: o.secrets } : {}),
-      ...(o.onOutput ? { onOutput: o.onOutput } : {}),
+      ...(o.onLine ? { onLine: o.onLine } : {}),
     },
   );
 }

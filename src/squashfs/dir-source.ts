@@ -6,6 +6,11 @@ import { encodeDev, isExcluded, kindFromMode, NO_XATTRS, newDir, type TreeNode }
 export interface WalkOptions {
   excludes: ReadonlySet<string>;
   noXattrs: boolean;
+  /**
+   * Files left out by identity ("dev:ino"): the image being written and its temp file when the output lies inside
+   * the source. Identity, not path, so a symlinked or `..`-spelt source path cannot let them in.
+   */
+  skipFiles?: ReadonlySet<string>;
 }
 
 export interface WalkedFile {
@@ -105,6 +110,8 @@ export class DirectoryWalker {
       const mode = stats[at + SCAN.mode] as number;
       const kind = kindFromMode(mode);
       if (!kind) continue;
+      if (kind === 'file' && this.opts.skipFiles?.has(`${stats[at + SCAN.dev]}:${stats[at + SCAN.ino]}`))
+        continue;
       const child: TreeNode = {
         name,
         path,

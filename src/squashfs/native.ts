@@ -84,8 +84,14 @@ export interface NativeBlockCompressor {
   ): [number, number, number];
 }
 
-interface NativeAddon {
+export interface NativeBlockDecompressor {
+  /** Decompresses `src` into `dst`; returns the bytes written, or -1 when `src` is not a valid block that fits. */
+  decompress(src: Uint8Array, dst: Uint8Array): number;
+}
+
+export interface NativeAddon {
   info(): NativeInfo;
+  BlockDecompressor: new (opts: CompressorConfig) => NativeBlockDecompressor;
   SquashWriter: new (path: string, opts: CompressorConfig & { mkfsTime: number }) => NativeSquashWriter;
   BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
   readXattrs(path: Buffer | string): [string, Buffer][];
@@ -98,6 +104,28 @@ interface NativeAddon {
    * latin1, each ended by a NUL. A failure's `index` names the file.
    */
   hashFiles(paths: string, sizes: Float64Array, out: Uint8Array): void;
+  /** openat2(2): an fd for `path` below `dirfd` resolved under `resolve` (RESOLVE_* bits); O_CLOEXEC always added. */
+  openat2(dirfd: number, path: Buffer | string, flags: number, mode: number, resolve: number): number;
+  mkdirat(dirfd: number, name: Buffer | string, mode: number): void;
+  unlinkat(dirfd: number, name: Buffer | string, flags: number): void;
+  /** renameat2 with RENAME_NOREPLACE. */
+  renameat(fromDirfd: number, fromName: Buffer | string, toDirfd: number, toName: Buffer | string): void;
+  /** Constants Node's fs.constants lacks. */
+  treeFsConstants: TreeFsConstants;
+}
+
+/** Open, at and resolve flags of the running kernel's headers, for {@link NativeAddon.openat2}. */
+export interface TreeFsConstants {
+  O_PATH: number;
+  O_NOFOLLOW: number;
+  O_DIRECTORY: number;
+  AT_FDCWD: number;
+  AT_REMOVEDIR: number;
+  RESOLVE_BENEATH: number;
+  RESOLVE_IN_ROOT: number;
+  RESOLVE_NO_SYMLINKS: number;
+  RESOLVE_NO_MAGICLINKS: number;
+  RESOLVE_NO_XDEV: number;
 }
 
 /** Numbers per entry in {@link ScannedDir.stats}, in this order. */

@@ -70,6 +70,10 @@ export interface PipelineOptions {
 export interface PipelineStats {
   blocksCompressed: number;
   blocksFromCache: number;
+  /** Block cache entries found bad (recompressed and rewritten). */
+  cacheEntriesBad: number;
+  /** Block cache entries that could not be written. */
+  cacheEntriesUnwritable: number;
   fragments: number;
   /** Data blocks not written because a file's whole run of blocks was in the image already. */
   blocksShared: number;
@@ -129,7 +133,14 @@ function dataOf(node: TreeNode): FileData {
 }
 
 export class DataPipeline {
-  readonly stats: PipelineStats = { blocksCompressed: 0, blocksFromCache: 0, fragments: 0, blocksShared: 0 };
+  readonly stats: PipelineStats = {
+    blocksCompressed: 0,
+    blocksFromCache: 0,
+    cacheEntriesBad: 0,
+    cacheEntriesUnwritable: 0,
+    fragments: 0,
+    blocksShared: 0,
+  };
   private readonly inflight: Promise<void>[] = [];
   private chain: Promise<void> = Promise.resolve();
   /** The task being filled: records ({@link ITEM}) and the paths they name. */
@@ -358,7 +369,9 @@ export class DataPipeline {
     if (this.writeError) throw this.writeError;
     const r = unpackResult(this.opts.slabs.buffers[slab] as SharedArrayBuffer);
     this.stats.blocksCompressed += r.compressed;
-    this.stats.blocksFromCache += r.fromCache;
+    this.stats.blocksFromCache += r.cache.fromCache;
+    this.stats.cacheEntriesBad += r.cache.bad;
+    this.stats.cacheEntriesUnwritable += r.cache.unwritable;
     const { table, body } = r;
     this.runs.beginTask(body);
     const settle = () => this.settleWrites();

@@ -65,7 +65,7 @@ export type Task = CompressTask | HashTask;
 export const RAW_BIT = 1 << 24;
 
 /** u32 words before the body: body length, table length (in words), blocks compressed, blocks from cache. */
-const PREFIX_WORDS = 4;
+const PREFIX_WORDS = 6;
 export const RESULT_PREFIX = PREFIX_WORDS * 4;
 
 /** Room a result needs for `inputBytes` of input in `blocks` blocks and `items` items (raw is the worst case). */
@@ -108,7 +108,17 @@ export interface TaskResult {
    */
   table: Uint32Array;
   compressed: number;
+  cache: CacheStats;
+}
+
+/** What a task's blocks found in the block cache. */
+export interface CacheStats {
+  /** Blocks taken from a verified entry. */
   fromCache: number;
+  /** Entries found but not valid for their block (recompressed and rewritten). */
+  bad: number;
+  /** Entries that could not be written (read-only or full cache). */
+  unwritable: number;
 }
 
 /**
@@ -120,19 +130,28 @@ export function sealResult(
   bodyLength: number,
   table: ArrayLike<number>,
   compressed: number,
-  fromCache: number,
+  cache: CacheStats,
 ): void {
   const at = RESULT_PREFIX + ((bodyLength + 3) & ~3);
   new Uint32Array(buf, at, table.length).set(table);
-  new Uint32Array(buf, 0, PREFIX_WORDS).set([bodyLength, table.length, compressed, fromCache]);
+  new Uint32Array(buf, 0, PREFIX_WORDS).set([
+    bodyLength,
+    table.length,
+    compressed,
+    cache.fromCache,
+    cache.bad,
+    cache.unwritable,
+  ]);
 }
 
 export function unpackResult(buf: ArrayBufferLike): TaskResult {
-  const [bodyLength = 0, tableLength = 0, compressed = 0, fromCache = 0] = new Uint32Array(
-    buf,
-    0,
-    PREFIX_WORDS,
-  );
+  const [bodyLength = 0, tableLength = 0, compressed = 0, fromCache = 0, bad = 0, unwritable = 0] =
+    new Uint32Array(buf, 0, PREFIX_WORDS);
   const table = new Uint32Array(buf, RESULT_PREFIX + ((bodyLength + 3) & ~3), tableLength);
-  return { body: new Uint8Array(buf, RESULT_PREFIX, bodyLength), table, compressed, fromCache };
+  return {
+    body: new Uint8Array(buf, RESULT_PREFIX, bodyLength),
+    table,
+    compressed,
+    cache: { fromCache, bad, unwritable },
+  };
 }

@@ -7,8 +7,9 @@ import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResolvedOptions } from './options.js';
 import { type DataPipeline, MAX_CARRIED_RUN } from './pipeline.js';
-import { ByteReader, type TarHeader, TarReader } from './tar-reader.js';
-import { encodeDev, isExcluded, type NodeKind, newDir, normalisePath, type TreeNode } from './tree.js';
+import { entryPath, headerProblem } from './tar-checks.js';
+import { ByteReader, TarFormatError, type TarHeader, TarReader } from './tar-reader.js';
+import { encodeDev, isExcluded, type NodeKind, newDir, type TreeNode } from './tree.js';
 
 const XATTR_PAX = 'SCHILY.xattr.';
 
@@ -28,13 +29,16 @@ export interface TarTree {
   duplicateFiles: number;
 }
 
-function tarError(path: string, what: string): Error {
-  return Object.assign(new Error(`tar stream: ${what}: ${path}`), { path });
-}
-
 /**
- * Reads the whole archive.
- * @throws Error naming the entry for unsupported types or dangling hard links, or when the stream stalls.
+ * Reads the whole archive, up to its end-of-archive marker.
+ *
+ * Entries are checked before they become inodes ({@link entryPath}, {@link headerProblem}). A name may appear
+ * once: a later entry for a directory that exists updates its metadata (tar writers repeat directories), any
+ * other repeated name is refused rather than resolved "later wins" as tar extraction does, because an earlier
+ * entry may already be a hard link's target or hold data in the pipeline.
+ * @throws TarFormatError naming the entry (ordinal, header offset) for a malformed, truncated or unterminated
+ *   archive, a name or number SquashFS cannot hold, a duplicate, a path under a non-directory, an unsupported
+ *   type or a dangling hard link; Error when the stream stalls.
  */
 export async function readTarTree(
   stream: Readable,
@@ -50,10 +54,9 @@ export async function readTarTree(
   const seen = new Map<string, TreeNode>();
   let entries = 1;
   let duplicateFiles = 0;
-  const readInto = async (dst: Uint8Array): Promise<Uint8Array> => {
-    await tar.reader.read(dst.length, dst);
-    return dst;
-  };
+  const readInto = (dst: Uint8Array): Promise<Uint8Array> => tar.readData(dst);
+  const tarError = (path: string, what: string): TarFormatError =>
+    new TarFormatError(what, tar.ordinal, tar.offset, path);
 
   const lookup = (rel: string, create: boolean): TreeNode | undefined => {
     let node = root;
@@ -116,11 +119,15 @@ export async function readTarTree(
       signal.throwIfAborted();
       const h: TarHeader | null = await tar.next();
       if (!h) break;
-      const rel = normalisePath(h.name.toString('latin1'));
+      const checked = entryPath(h.name);
+      if ('error' in checked) throw tarError(h.name.toString(), checked.error);
+      const rel = checked.rel;
+      const problem = headerProblem(h);
+      if (problem) throw tarError(`/${Buffer.from(rel, 'latin1').toString()}`, problem);
       const relUtf8 = Buffer.from(rel, 'latin1').toString();
       const display = `/${relUtf8}`;
       if (rel !== '' && isExcluded(relUtf8, o.excludes)) {
-        await tar.reader.skip(h.size);
+        await tar.skipData(h.size);
         await tar.endEntry();
         continue;
       }
@@ -132,8 +139,12 @@ export async function readTarTree(
       const parent = lookup(slash < 0 ? '' : rel.slice(0, slash), true) as TreeNode;
       const name = rel.slice(slash + 1);
       const meta = { perm: h.mode & 0o7777, uid: h.uid, gid: h.gid, mtime: h.mtime, xattrs };
+      if (parent.children?.has(name) && !(h.type === '5' && parent.children.get(name)?.kind === 'dir'))
+        throw tarError(display, 'duplicate entry (an earlier entry has this name)');
       if (h.type === '1') {
-        const target = lookup(normalisePath(h.linkname.toString('latin1')), false);
+        const linked = entryPath(h.linkname);
+        if ('error' in linked) throw tarError(display, `hard link target: ${linked.error}`);
+        const target = lookup(linked.rel, false);
         if (!target || target.kind === 'dir')
           throw tarError(display, `hard link target not found: ${h.linkname.toString()}`);
         const owner = target.linkTo ?? target;
@@ -145,7 +156,7 @@ export async function readTarTree(
           kind: owner.kind,
           linkTo: owner,
         };
-        if (!parent.children?.has(name)) entries++;
+        entries++;
         parent.children?.set(name, node);
         continue;
       }
@@ -162,7 +173,7 @@ export async function readTarTree(
         continue;
       }
       const node: TreeNode = { ...meta, name: Buffer.from(name, 'latin1'), path: display, kind };
-      if (!existing) entries++;
+      entries++;
       parent.children?.set(name, node);
       if (kind === 'dir') node.children = new Map();
       else if (kind === 'symlink') node.target = Buffer.from(h.linkname);

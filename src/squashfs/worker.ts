@@ -4,11 +4,15 @@
  * addon in one call; bytes carried in the task (tar source), the block cache and zstd take the path below.
  * One compressor per worker thread.
  */
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
 import { workerData } from 'node:worker_threads';
-import { type CompressorConfig, type NativeBlockCompressor, native } from './native.js';
+import { blockHash, readEntry, writeEntry } from './block-cache.js';
+import {
+  type CompressorConfig,
+  type NativeBlockCompressor,
+  type NativeBlockDecompressor,
+  native,
+} from './native.js';
 import {
   type CompressTask,
   displayPath,
@@ -62,6 +66,15 @@ function compressorFor(cfg: CompressorConfig): Compressor {
   }
   current = { key, fn, ...(nativeCompressor ? { native: nativeCompressor } : {}) };
   return current;
+}
+
+let decompressor: { key: string; d: NativeBlockDecompressor } | undefined;
+
+/** The block cache's check: cached bodies are decompressed and compared with the block. */
+function decompressorFor(cfg: CompressorConfig): NativeBlockDecompressor {
+  const key = `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
+  if (decompressor?.key !== key) decompressor = { key, d: new (native().BlockDecompressor)(cfg) };
+  return decompressor.d;
 }
 
 function isZero(b: Uint8Array): boolean {
@@ -139,6 +152,8 @@ class Records {
   }
 }
 
+const NO_CACHE = { fromCache: 0, bad: 0, unwritable: 0 };
+
 let tableScratch = new Uint32Array(0);
 
 function tableOf(words: number): Uint32Array {
@@ -146,15 +161,10 @@ function tableOf(words: number): Uint32Array {
   return tableScratch;
 }
 
-function cachePath(dir: string, key: string): string {
-  return join(dir, key.slice(0, 2), key);
-}
-
 function compressTask(task: CompressTask): number {
   const { cfg } = task;
   const bs = cfg.blockSize;
   const { fn: compress, native: whole } = compressorFor(task.cfg);
-  const settingsKey = `${cfg.comp}-${cfg.level ?? 'd'}`;
   const rec = new Records(task);
   const count = task.items.length / ITEM.size;
   const buf = slabs[task.slab] as SharedArrayBuffer;
@@ -172,30 +182,28 @@ function compressTask(task: CompressTask): number {
       return rec.readFailed(r, err);
     }
     const [body, words, compressed] = done;
-    sealResult(buf, body, table.subarray(0, words), compressed, 0);
+    sealResult(buf, body, table.subarray(0, words), compressed, NO_CACHE);
     return task.slab;
   }
   const out = new Uint8Array(buf);
   let at = RESULT_PREFIX;
   const table: number[] = [];
   let compressed = 0;
-  let fromCache = 0;
+  const cacheStats = { fromCache: 0, bad: 0, unwritable: 0 };
 
   const block = (data: Uint8Array, sparseOk: boolean): number => {
     if (sparseOk && isZero(data)) return 0;
-    let key: string | undefined;
+    let hash: Buffer | undefined;
     if (task.cacheDir) {
-      const { createHash } = require('node:crypto') as typeof import('node:crypto');
-      key = createHash('sha256').update(settingsKey).update(data).digest('hex');
-      try {
-        const hit = readFileSync(cachePath(task.cacheDir, key));
-        fromCache++;
-        const body = hit.subarray(1);
-        out.set(body, at);
-        at += body.length;
-        return hit[0] === 1 ? body.length | RAW_BIT : body.length;
-      } catch {
-        // not cached yet
+      hash = blockHash(data);
+      const d = decompressorFor(cfg);
+      const hit = readEntry(task.cacheDir, cfg, data, hash, (src, dst) => d.decompress(src, dst));
+      if (hit === 'bad') cacheStats.bad++;
+      else if (hit !== 'miss') {
+        cacheStats.fromCache++;
+        out.set(hit.body, at);
+        at += hit.body.length;
+        return hit.raw ? (hit.body.length | RAW_BIT) >>> 0 : hit.body.length;
       }
     }
     compressed++;
@@ -206,13 +214,8 @@ function compressTask(task: CompressTask): number {
       dst.set(data);
       n = data.length;
     }
-    if (task.cacheDir && key) {
-      const file = cachePath(task.cacheDir, key);
-      mkdirSync(join(task.cacheDir, key.slice(0, 2)), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}`;
-      writeFileSync(tmp, Buffer.concat([Uint8Array.of(raw ? 1 : 0), dst.subarray(0, n)]));
-      renameSync(tmp, file);
-    }
+    if (task.cacheDir && hash && !writeEntry(task.cacheDir, cfg, data, hash, dst.subarray(0, n), raw))
+      cacheStats.unwritable++;
     at += n;
     return raw ? (n | RAW_BIT) >>> 0 : n;
   };
@@ -237,7 +240,7 @@ function compressTask(task: CompressTask): number {
     }
     table.push(at - before, words.length, ...words);
   }
-  sealResult(buf, at - RESULT_PREFIX, table, compressed, fromCache);
+  sealResult(buf, at - RESULT_PREFIX, table, compressed, cacheStats);
   return task.slab;
 }
 

@@ -32,6 +32,10 @@ export interface WriteResult {
   /** Data and fragment blocks compressed in this run (cache hits excluded). */
   blocksCompressed: number;
   blocksFromCache: number;
+  /** Block cache entries that were not valid for their block: treated as misses, recompressed and rewritten. */
+  cacheEntriesBad: number;
+  /** Block cache entries that could not be written (a read-only or full cache); the image is complete anyway. */
+  cacheEntriesUnwritable: number;
   /** Files whose data matched an earlier file and was not written again. */
   duplicateFiles: number;
   /** Data blocks not written because a file's whole run of blocks was in the image already. */
@@ -45,6 +49,19 @@ export interface WriteResult {
  */
 export function taskBytesFor(comp: string): number {
   return comp === 'lz4' ? 4 << 20 : 1 << 20;
+}
+
+/** Identities of the temp file and of an earlier output: never part of the image when they lie in the source. */
+function outputFiles(tmp: string, out: string): Set<string> {
+  const ids = new Set<string>();
+  for (const p of [tmp, out]) {
+    try {
+      // As numbers, like the native scan reports them, so the two spell an identity the same way.
+      const st = statSync(p);
+      if (st.isFile()) ids.add(`${st.dev}:${st.ino}`);
+    } catch {}
+  }
+  return ids;
 }
 
 function workerPath(): string {
@@ -131,7 +148,11 @@ async function writeInto(
     let duplicateFiles = 0;
     if (typeof source === 'string') {
       progress({ phase: 'scan', done: 0 });
-      const walker = new DirectoryWalker(source, { excludes: o.excludes, noXattrs: o.noXattrs });
+      const walker = new DirectoryWalker(source, {
+        excludes: o.excludes,
+        noXattrs: o.noXattrs,
+        skipFiles: outputFiles(tmp, out),
+      });
       root = walker.root;
       duplicateFiles = await feedDirectory(pool, pipeline, walker, rootLength, o, (bytes) => {
         total = bytes;
@@ -161,6 +182,8 @@ async function writeInto(
       entries,
       blocksCompressed: pipeline.stats.blocksCompressed,
       blocksFromCache: pipeline.stats.blocksFromCache,
+      cacheEntriesBad: pipeline.stats.cacheEntriesBad,
+      cacheEntriesUnwritable: pipeline.stats.cacheEntriesUnwritable,
       duplicateFiles,
       blocksShared: pipeline.stats.blocksShared,
       fragments: pipeline.stats.fragments,

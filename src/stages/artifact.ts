@@ -62,7 +62,9 @@ export async function writeSidecars(
   const md5sum = `${artifactPath}.md5sum`;
   const prof = `${artifactPath.replace(/\.(iso|qcow2)$/, '')}.json`;
   await writeAtomically(md5sum, (t) => writeFile(t, `${profile.md5}  ${basename(artifactPath)}\n`));
-  await writeAtomically(prof, (t) => writeFile(t, `${JSON.stringify(profile, null, 2)}\n`));
+  // Owner-only, like the logs: the profile records where the artifact came from.
+  // writeAtomically creates the temp file, so the mode is given to it: writeFile keeps an existing file's mode.
+  await writeAtomically(prof, (t) => writeFile(t, `${JSON.stringify(profile, null, 2)}\n`), 0o600);
   return { md5sum, profile: prof };
 }
 

@@ -3,7 +3,7 @@
  * hybrid image that boots from CD or disk on BIOS and UEFI. The volume id `config-2` makes the ISO itself
  * the OpenStack config-drive cloud-init looks for.
  */
-import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ProgressListener } from '../api/common.js';
@@ -13,6 +13,7 @@ import { makeHybridIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
 import { writeAtomically } from './artifact.js';
+import { ImageTree } from './tree-fs.js';
 
 export const ISO_VOLID = 'config-2';
 /** Files of the image contract the ISO cannot be made without. */
@@ -61,16 +62,29 @@ export async function cutIso(i: IsoCutInput): Promise<{ file: string; timings: R
     i.onProgress?.({ stage: 'iso', kind: 'progress', message: 'copying /livecd out of the image' });
     await extractTar(await i.livecd(), root, { strip: 1, stateFile: join(work, 'fakeroot.state'), ...opts });
     timings.extract = Date.now() - t;
-    const missing: string[] = [];
-    for (const f of LIVECD_REQUIRED)
-      if (!(await stat(join(root, f)).catch(() => null))) missing.push(`/livecd/${f}`);
-    if (missing.length)
-      throw new BuildError(`the image lacks ${missing.join(', ')}; rebuild it with \`image-builder build\``, {
-        stage: 'iso',
-      });
-    for (const [rel, text] of Object.entries(configDriveFiles(i.iso))) {
-      await mkdir(join(root, rel, '..'), { recursive: true });
-      await writeFile(join(root, rel), text);
+    const tree = ImageTree.open(root, '/livecd');
+    try {
+      const missing: string[] = [];
+      for (const f of LIVECD_REQUIRED) {
+        const st = tree.lstat(f);
+        if (!st) missing.push(`/livecd/${f}`);
+        // xorriso reads the boot images by path: a link would put whatever it names into the ISO.
+        else if (!st.isFile())
+          throw new BuildError(
+            `the image's ${tree.shown(f)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}; the live-CD files must be regular files`,
+            { stage: 'iso' },
+          );
+      }
+      if (missing.length)
+        throw new BuildError(
+          `the image lacks ${missing.join(', ')}; rebuild it with \`image-builder build\``,
+          {
+            stage: 'iso',
+          },
+        );
+      for (const [rel, text] of Object.entries(configDriveFiles(i.iso))) tree.writeFile(rel, text);
+    } finally {
+      tree.close();
     }
     t = Date.now();
     i.onProgress?.({ stage: 'iso', kind: 'progress', message: 'writing the hybrid ISO (xorriso)' });

@@ -7,13 +7,15 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { ROLE_VARIABLES } from '../config/osconfig.js';
+import { secretStrings } from '../config/redact.js';
 import type { OsconfigVars, RunContext } from '../config/types.js';
 import { runPlaybook } from '../engine/ansible.js';
+import { unsafeVarsYaml } from '../engine/ansible-vars.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
 import { bundledPlaybook } from './playbook-path.js';
-import { proxySecrets } from './rootfs.js';
 
 /**
  * A session id for container labels: `p<pid>-<random>`. A later build removes containers of sessions whose
@@ -33,18 +35,23 @@ export interface OsconfigInput {
   /** Dockerfile instructions applied on commit (e.g. LABEL …). */
   changes?: readonly string[];
   signal?: AbortSignal;
-  onOutput?: (chunk: string) => void;
+  /** Lines of ansible-playbook's output, secrets masked. */
+  onOutput?: (line: string) => void;
 }
 
-/** The extra-vars document handed to the role: the original's variable names plus run context and proxy. */
+/**
+ * The extra-vars document handed to the role: exactly the role's documented variables (never a variable the
+ * user merely wrote in a file), plus run context and proxy.
+ */
 export function osconfigExtraVars(
   vars: OsconfigVars,
   runContext: RunContext,
   proxy = '',
   noProxy = '',
 ): Record<string, unknown> {
-  const { extra, ...known } = vars;
-  return { ...extra, ...known, run_context: runContext, proxy, no_proxy: noProxy };
+  const out: Record<string, unknown> = {};
+  for (const name of ROLE_VARIABLES) out[name] = vars[name];
+  return { ...out, run_context: runContext, proxy, no_proxy: noProxy };
 }
 
 /** The failing task and its message from ansible-playbook output. */
@@ -74,15 +81,14 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
   const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
   let containerId: string | undefined;
   try {
-    const varsFile = join(scratch, 'vars.json');
+    const varsFile = join(scratch, 'vars.yaml');
     await writeFile(
       varsFile,
-      JSON.stringify(osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy)),
-      { mode: 0o600 },
+      unsafeVarsYaml(osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy)),
+      { mode: 0o600, flag: 'wx' },
     );
     const c = await createContainer(input.image, { session: input.session, name, start: true });
     containerId = c.id;
-    const passwords = input.vars.user_management.map((u) => u.password ?? '').filter((p) => p.length > 0);
     let output = '';
     try {
       await runPlaybook({
@@ -90,8 +96,9 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
         container: c.name,
         extraVarsFile: varsFile,
         logFile: input.logFile,
-        secrets: [...passwords, ...proxySecrets(input.proxy ?? '')],
-        onOutput: (s) => {
+        // Everything `config` would mask: passwords, private keys in files, URL credentials, the proxy's.
+        secrets: secretStrings({ vars: input.vars, proxy: input.proxy ?? '' }),
+        onLine: (s) => {
           output = (output + s).slice(-200_000);
           input.onOutput?.(s);
         },

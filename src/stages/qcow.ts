@@ -3,19 +3,9 @@
  * mount point, make each filesystem in a file, place them in a raw GPT disk, put GRUB in place for BIOS
  * (core image in the bios_grub partition) and UEFI (on the ESP), then convert to qcow2.
  */
-import {
-  chmod,
-  mkdir,
-  mkdtemp,
-  open,
-  readdir,
-  readFile,
-  rename,
-  rm,
-  stat,
-  truncate,
-  writeFile,
-} from 'node:fs/promises';
+
+import { mkdirSync } from 'node:fs';
+import { mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { ProgressListener } from '../api/common.js';
@@ -31,6 +21,7 @@ import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
+import { ImageTree, refuseLinksIn } from './tree-fs.js';
 import { xfsProtofile } from './xfs-proto.js';
 
 /**
@@ -78,6 +69,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     }
   };
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
+  let image: ImageTree | undefined;
   try {
     const tree = join(work, 'tree');
     const state = join(work, 'fakeroot.state');
@@ -86,8 +78,11 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     await step('extract', async () =>
       extractTar(await i.rootfs(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
     );
-    const kernelVersion = await step('boot files', () => prepareBoot(tree, work, i, opts));
-    const parts = await step('split', () => splitTree(tree, work, i.plan));
+    // Every later access to the tree goes through `image`: the image's own symlinks are never followed.
+    const img = ImageTree.open(tree);
+    image = img;
+    const kernelVersion = await step('boot files', () => prepareBoot(img, work, i, opts));
+    const parts = await step('split', async () => splitTree(img, work, i.plan));
 
     const raw = join(work, 'disk.raw');
     await step('partition table', async () => {
@@ -128,7 +123,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
       });
     }
     await step('bios boot', async () => {
-      const bootImg = await readFile(join(tree, 'usr/lib/grub/i386-pc/boot.img'));
+      const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
       const core = patchCoreImg(
         await readFile(join(work, 'core.img')),
         i.plan.biosGrub.startSector,
@@ -160,67 +155,91 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
       throw new BuildError(`${stage}: ${err.message}`, { stage, ...err.details }, { cause: err });
     throw new BuildError(`${stage}: ${(err as Error).message}`, { stage }, { cause: err });
   } finally {
+    image?.close();
     await rm(work, { recursive: true, force: true });
   }
 }
 
+/** Where the image's GRUB module folders are copied to (inside the work folder) for grub-mkimage. */
+const GRUB_BIOS_DIR = 'grub-i386-pc';
+const GRUB_EFI_DIR = 'grub-x86_64-efi';
+
 /** fstab, grub.cfg, BOOTX64.EFI on the future ESP and core.img beside the tree. Returns the kernel version. */
 async function prepareBoot(
-  tree: string,
+  img: ImageTree,
   work: string,
   i: QcowCutInput,
   opts: { logFile?: string; signal?: AbortSignal },
 ): Promise<string> {
-  const kernels = (await readdir(join(tree, 'boot')).catch(() => [] as string[]))
+  const kernels = (img.lstat('boot') ? img.readdir('boot') : [])
     .filter((n) => n.startsWith('vmlinuz-'))
     .map((n) => n.slice('vmlinuz-'.length))
     .sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
   const kver = kernels.at(-1);
   if (!kver) throw new BuildError('the image has no kernel in /boot (install linux-image-* in the build)');
-  for (const d of ['usr/lib/grub/i386-pc', 'usr/lib/grub/x86_64-efi']) {
-    if (!(await stat(join(tree, d)).catch(() => null)))
-      throw new BuildError(`the image lacks /${d} (install grub-pc-bin and grub-efi-amd64-bin in the build)`);
+  // grub.cfg boots these by name; a link could point at anything once the disk boots.
+  for (const f of [`boot/vmlinuz-${kver}`, `boot/initrd.img-${kver}`]) {
+    const st = img.lstat(f);
+    if (st && !st.isFile())
+      throw new BuildError(
+        `the image's ${img.shown(f)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}; the kernel and initrd must be regular files`,
+      );
   }
-  await writeFile(join(tree, 'etc/fstab'), i.plan.fstab);
-  await mkdir(join(tree, 'boot/grub'), { recursive: true });
-  await writeFile(join(tree, 'boot/grub/grub.cfg'), grubCfg(i.plan, kver, i.bundle.osconfig));
+  // grub-mkimage reads whatever a module folder's links point at: it gets a copy made without following any.
+  for (const [d, copy] of [
+    ['usr/lib/grub/i386-pc', GRUB_BIOS_DIR],
+    ['usr/lib/grub/x86_64-efi', GRUB_EFI_DIR],
+  ] as const) {
+    if (!img.lstat(d))
+      throw new BuildError(`the image lacks /${d} (install grub-pc-bin and grub-efi-amd64-bin in the build)`);
+    img.copyFolderOut(d, join(work, copy));
+  }
+  img.writeFile('etc/fstab', i.plan.fstab);
+  img.writeFile('boot/grub/grub.cfg', grubCfg(i.plan, kver, i.bundle.osconfig));
   const early = join(work, 'early.cfg');
   await writeFile(early, earlyConfig(i.plan));
   const prefix = `${bootPathOn(i.plan)}/grub`;
   await grubMkimage({
     format: 'i386-pc',
-    moduleDir: join(tree, 'usr/lib/grub/i386-pc'),
+    moduleDir: join(work, GRUB_BIOS_DIR),
     earlyConfig: early,
     prefix,
     modules: BIOS_MODULES,
     out: join(work, 'core.img'),
     ...opts,
   });
-  const espDir = join(tree, i.plan.esp.mount.slice(1), 'EFI/BOOT');
-  await mkdir(espDir, { recursive: true });
+  const efi = join(work, 'BOOTX64.EFI');
   await grubMkimage({
     format: 'x86_64-efi',
-    moduleDir: join(tree, 'usr/lib/grub/x86_64-efi'),
+    moduleDir: join(work, GRUB_EFI_DIR),
     earlyConfig: early,
     prefix,
     modules: EFI_MODULES,
-    out: join(espDir, 'BOOTX64.EFI'),
+    out: efi,
     ...opts,
   });
+  img.writeFile(`${i.plan.esp.mount}/EFI/BOOT/BOOTX64.EFI`, await readFile(efi));
   return kver;
 }
 
-/** Moves each nested mount's subtree out (deepest first) and leaves an empty mount point behind. */
-async function splitTree(tree: string, work: string, plan: DiskPlan): Promise<Map<number, string>> {
-  const dirs = new Map<number, string>([[plan.root.number, tree]]);
+/**
+ * Moves each nested mount's subtree out (deepest first) and leaves an empty mount point behind. A mount point
+ * the image has as a symlink or a file is refused: moving it would move a link, not a folder.
+ */
+function splitTree(img: ImageTree, work: string, plan: DiskPlan): Map<number, string> {
+  const dirs = new Map<number, string>([[plan.root.number, img.root]]);
   for (const p of extractionOrder(plan)) {
-    const src = join(tree, p.mount.slice(1));
     const dst = join(work, `fs-${p.number}`);
-    const st = await stat(src).catch(() => null);
-    if (st?.isDirectory()) await rename(src, dst);
-    else await mkdir(dst);
-    await mkdir(src, { recursive: true });
-    await chmod(src, 0o755);
+    const st = img.lstat(p.mount);
+    if (st?.isDirectory()) img.moveOut(p.mount, dst);
+    else if (st)
+      throw new BuildError(
+        `the image's ${img.shown(p.mount)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a folder'}; a mount point must be a folder`,
+      );
+    else mkdirSync(dst);
+    img.mkdirp(p.mount, 0o755);
+    // mcopy follows links (FAT has none to keep): refused before any filesystem is made.
+    if (p.fs?.type === 'vfat') refuseLinksIn(dst, p.mount);
     dirs.set(p.number, dst);
   }
   return dirs;

@@ -11,7 +11,11 @@ export interface CliResult {
 }
 
 /** Runs the compiled CLI (`npm test` builds first) with a clean environment plus `env`. */
-export function runCli(args: string[], env: Record<string, string> = {}, input?: string): CliResult {
+export function runCli(
+  args: string[],
+  env: Record<string, string> = {},
+  input?: string | Uint8Array,
+): CliResult {
   const r = spawnSync(process.execPath, [MAIN, ...args], {
     encoding: 'utf8',
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },

@@ -16,10 +16,14 @@ function size(v: string): number {
   return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1 << 20 : 1);
 }
 
-/** A one-line progress bar on stderr when it is a terminal. */
+/** A one-line progress bar on stderr when it is a terminal; warnings always. */
 function progressBar(): (e: ProgressEvent) => void {
-  if (!process.stderr.isTTY) return () => {};
   return (e) => {
+    if (e.kind === 'warning') {
+      process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}warning: ${e.message}\n`);
+      return;
+    }
+    if (!process.stderr.isTTY) return;
     if (e.kind === 'progress' && e.unit === 'bytes' && e.total) {
       const frac = Math.min(1, (e.done ?? 0) / e.total);
       const width = 30;

@@ -123,3 +123,100 @@ export function list<T extends z.ZodType>(item: T) {
     .nullable()
     .transform((v) => v ?? []);
 }
+
+/** A string schema that also passes `check` (which returns why not, or undefined). */
+function checked<T extends z.ZodType<string>>(base: T, check: (s: string) => string | undefined) {
+  return base.transform((s: string, ctx): string => {
+    const why = check(s);
+    if (why === undefined) return s;
+    ctx.addIssue({ code: 'custom', message: why });
+    return z.NEVER;
+  });
+}
+
+/** The first C0/C1 control character or Unicode line separator in `s`, as a code point. */
+export function firstControl(s: string): number | undefined {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || (c >= 0x7f && c <= 0x9f) || c === 0x2028 || c === 0x2029) return c;
+  }
+  return undefined;
+}
+
+function controlChar(s: string): string | undefined {
+  const c = firstControl(s);
+  if (c === undefined) return undefined;
+  const what =
+    c === 10
+      ? 'a line break'
+      : c === 13
+        ? 'a carriage return'
+        : c === 9
+          ? 'a tab'
+          : `control character U+${c.toString(16).toUpperCase().padStart(4, '0')}`;
+  return `holds ${what}; it must be one line of text`;
+}
+
+/** One line of text (sysctl values, comments in generated files): no line break or other control character. */
+export function oneLine(s: string): string | undefined {
+  return controlChar(s);
+}
+
+/**
+ * One field of a generated file or command line (fstab options, grub and kubelet arguments, limits fields):
+ * no blank, quote, backslash, `$` or backtick (grub's file is sourced by a shell, the others split on blanks).
+ */
+export function field(s: string): string | undefined {
+  const c = controlChar(s);
+  if (c) return c;
+  const m = /[\s"'`$\\]/.exec(s);
+  return m
+    ? `holds ${m[0] === ' ' ? 'a blank' : JSON.stringify(m[0])}, which cannot be written into this field`
+    : undefined;
+}
+
+/**
+ * A path in the image: absolute, normalised (no `.`, `..` or empty segments, no trailing slash) and one line.
+ */
+export function absolutePath(s: string): string | undefined {
+  if (!s.startsWith('/')) return `expected an absolute path (starting with /), got ${describe(s)}`;
+  const c = controlChar(s);
+  if (c) return `path ${c}`;
+  if (s.length > 1 && s.endsWith('/')) return `path must not end with "/" (write ${s.replace(/\/+$/, '')})`;
+  const segments = s.split('/').slice(1);
+  if (s !== '/' && segments.some((p) => p === '' || p === '.' || p === '..')) {
+    return `path ${describe(s)} must be normalised: no "..", "." or empty segments (it must stay inside the image)`;
+  }
+  return undefined;
+}
+
+/** A single file or unit name: no folder part, not `.`/`..`, no blank, quote or control character. */
+export function plainName(s: string): string | undefined {
+  if (!/^[A-Za-z0-9_@:+.-]+$/.test(s) || s === '.' || s === '..' || s.startsWith('-')) {
+    return `expected a plain name (letters, digits, "._-@:+", no "/" or blanks, not starting with "-"), got ${describe(s)}`;
+  }
+  return undefined;
+}
+
+/** A text field holding one line. */
+export const lineText = checked(text, oneLine);
+/** A text field that is written as one blank-free, quote-free field. */
+export const fieldText = checked(text, field);
+/** A non-empty field. */
+export const fieldName = checked(name, field);
+/** An absolute, normalised path inside the image. */
+export const imagePath = checked(name, absolutePath);
+/** A plain file name. */
+export const fileName = checked(name, plainName);
+
+const ACCOUNT = /^(?:[a-z_][a-z0-9_-]{0,31}\$?|\d+)$/;
+
+/** A user or group name as Debian's adduser takes it, or a numeric id. */
+export const account = checked(name, (s) =>
+  ACCOUNT.test(s)
+    ? undefined
+    : `expected a user or group name (lower-case letters, digits, "_" and "-", at most 32) or a number, got ${describe(s)}`,
+);
+
+/** `{ name, value }` written as a kernel, grub or kubelet argument: both single fields. */
+export const argument = known({ name: fieldName, value: fieldText });

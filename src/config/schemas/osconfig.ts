@@ -1,10 +1,30 @@
 /** `rootfs/osconfig-vars.yaml` and a bundle's `osconfig-vars.yaml`: the operating system's settings. */
 import { z } from 'zod';
 import { GRUB_DEFAULTS } from '../role-defaults.js';
-import { count, known, list, looseBool, name, nameValue, permissions, runContexts, text } from './common.js';
+import {
+  account,
+  argument,
+  count,
+  fieldName,
+  fieldText,
+  fileName,
+  imagePath,
+  known,
+  lineText,
+  list,
+  looseBool,
+  name,
+  permissions,
+  runContexts,
+  text,
+} from './common.js';
 import type { VarsKind } from './kind.js';
 
-const moduleName = known({ name });
+const moduleName = known({
+  name: name.regex(/^[A-Za-z0-9_-]+$/, {
+    error: 'expected a kernel module name (letters, digits, "_", "-")',
+  }),
+});
 
 const kernel = known({
   modules: known({
@@ -18,24 +38,25 @@ const banners = known({ login: text.default(''), motd: text.default('') });
 /** A `grub:` mapping replaces the default one as a whole; keys it leaves out keep their default values. */
 const grub = known({
   GRUB_TIMEOUT: count.default(GRUB_DEFAULTS.GRUB_TIMEOUT),
-  GRUB_CMDLINE_LINUX_DEFAULT: list(nameValue).default(() =>
+  GRUB_CMDLINE_LINUX_DEFAULT: list(argument).default(() =>
     structuredClone(GRUB_DEFAULTS.GRUB_CMDLINE_LINUX_DEFAULT),
   ),
-  GRUB_SERIAL_COMMAND: list(nameValue).default(() => structuredClone(GRUB_DEFAULTS.GRUB_SERIAL_COMMAND)),
+  GRUB_SERIAL_COMMAND: list(argument).default(() => structuredClone(GRUB_DEFAULTS.GRUB_SERIAL_COMMAND)),
 });
 
+/** A line of limits.conf: `<domain> <type> <item> <value>`, each a single field; `name` becomes a comment. */
 const limit = known({
-  name,
-  domain: text,
+  name: lineText,
+  domain: fieldText,
   type: z.enum(['soft', 'hard', '-'], { error: 'expected soft, hard or -' }),
-  item: name,
-  value: text,
+  item: fieldName,
+  value: fieldText,
 });
 
 const owned = {
-  name,
-  owner: name.default('root'),
-  group: name.default('root'),
+  name: imagePath,
+  owner: account.default('root'),
+  group: account.default('root'),
   run_contexts: runContexts,
 };
 
@@ -44,7 +65,8 @@ const file = known({ ...owned, permissions: permissions.default('0644'), file_co
 const filePermission = known({ ...owned, permissions });
 
 const systemdUnit = known({
-  name,
+  /** Written to /etc/systemd/system/<name>: a unit file name, never a path. */
+  name: fileName,
   file_content: text,
   enabled: looseBool.default(true),
   force: looseBool.default(false),
@@ -53,15 +75,50 @@ const systemdUnit = known({
 
 const userScript = known({ file_content: text, run_contexts: runContexts });
 
+/** The crypt(3) schemes a current Debian or Ubuntu `/etc/shadow` takes; `$1$` (MD5) is too weak to accept. */
+const CRYPT = /^\$(?:6|5|y|gy|2b|2a|2y|7)\$[./A-Za-z0-9$,=+-]+$/;
+
+/**
+ * A password as it goes into /etc/shadow: a crypt hash, or empty (no password). A plaintext password would be
+ * stored as it is (and could never be typed to log in); the message never repeats the value.
+ */
+const passwordHash = z.unknown().transform((v, ctx): string => {
+  if (v === null || v === '') return '';
+  if (typeof v === 'string' && CRYPT.test(v)) return v;
+  ctx.addIssue({
+    code: 'custom',
+    message:
+      typeof v === 'string'
+        ? 'expected a crypt hash ($6$…, $y$…, $5$…, $2b$…), not the password itself; make one with `openssl passwd -6` or `mkpasswd -m sha-512` and put its output here'
+        : `expected a crypt hash such as $6$…, got ${Array.isArray(v) ? 'a list' : `a ${typeof v}`}`,
+  });
+  return z.NEVER;
+});
+
 const user = known({
-  name,
-  shell: name.optional(),
-  password: text.optional(),
+  name: account,
+  shell: imagePath.optional(),
+  password: passwordHash.optional(),
   password_lock: looseBool.optional(),
   run_contexts: runContexts,
 });
 
-const fetch = known({ url: name, use_proxy: looseBool.default(false) });
+/** A URL the image fetches: http, https or ftp, one token. */
+const url = name.transform((v, ctx): string => {
+  let ok = false;
+  try {
+    ok = ['http:', 'https:', 'ftp:'].includes(new URL(v).protocol) && !/[\s"'`\\]/.test(v);
+  } catch {
+    ok = false;
+  }
+  if (ok) return v;
+  ctx.addIssue({ code: 'custom', message: 'expected an http, https or ftp URL without blanks or quotes' });
+  return z.NEVER;
+});
+
+const fetch = known({ url, use_proxy: looseBool.default(false) });
+
+const sysctlItem = known({ name: fieldName, value: lineText });
 
 export const osconfigKind: VarsKind = {
   title: 'osconfig',
@@ -70,12 +127,12 @@ export const osconfigKind: VarsKind = {
     qcow_run_context: name,
     kernel,
     banners,
-    kubelet: known({ extra_systemd_args: list(nameValue).default([]) }),
+    kubelet: known({ extra_systemd_args: list(argument).default([]) }),
     grub,
-    grub_cmdline_linux_default_append: list(nameValue),
-    kdump_tools: known({ crashkernel: text }),
+    grub_cmdline_linux_default_append: list(argument),
+    kdump_tools: known({ crashkernel: fieldText }),
     limits: list(limit),
-    sysctl: list(nameValue),
+    sysctl: list(sysctlItem),
     directories: list(directory),
     files: list(file),
     systemd: list(systemdUnit),

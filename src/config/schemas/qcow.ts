@@ -1,6 +1,19 @@
 /** A bundle's `qcow-vars.yaml`: the target disk's size, partitions and output. */
 import { z } from 'zod';
-import { count, describe, integer, known, list, looseBool, name, runContexts, text } from './common.js';
+import {
+  absolutePath,
+  count,
+  describe,
+  fieldText,
+  fileName,
+  integer,
+  known,
+  list,
+  looseBool,
+  name,
+  runContexts,
+  text,
+} from './common.js';
 import type { VarsKind } from './kind.js';
 
 /** A boundary as written; its unit is checked when resolved against the capacity. */
@@ -10,8 +23,20 @@ const boundary = z.union([z.string(), z.number()], {
 
 const FLAGS = ['bios_grub', 'esp'] as const;
 
+/** `none` (bios_grub) or an absolute, normalised path: it is an fstab field and a folder of the cut's tree. */
+const mountPoint = name.transform((v, ctx): string => {
+  const why =
+    v === 'none'
+      ? undefined
+      : (absolutePath(v) ??
+        (/\s/.test(v) ? 'a mount point cannot hold blanks (it is an fstab field)' : undefined));
+  if (why === undefined) return v;
+  ctx.addIssue({ code: 'custom', message: why });
+  return z.NEVER;
+});
+
 export const partitionSchema = known({
-  mount: name,
+  mount: mountPoint,
   mount_order: integer.default(0),
   part_start: boundary,
   part_end: boundary,
@@ -23,7 +48,7 @@ export const partitionSchema = known({
       error: (iss) => `expected filesystem type ext4, vfat or xfs, got ${describe(iss.input)}`,
     }),
     fstab: known({
-      options: text.default('defaults'),
+      options: fieldText.default('defaults'),
       dump: count.default(0),
       fsck: count.default(0),
     }).default({ options: 'defaults', dump: 0, fsck: 0 }),
@@ -37,7 +62,8 @@ const runtimeScript = known({ file_content: text, run_contexts: runContexts.defa
 export const qcowKind: VarsKind = {
   title: 'qcow',
   vars: {
-    img_name: name,
+    /** The output file's name inside the output folder: never a path. */
+    img_name: fileName,
     qcow_capacity: z.union([z.string(), z.number()], {
       error: (iss) => `expected a size such as 19G, got ${describe(iss.input)}`,
     }),

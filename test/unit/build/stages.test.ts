@@ -2,8 +2,11 @@ import { describe, expect, it } from 'vitest';
 import { mmdebstrapArgs, sourceLine } from '../../../src/engine/mmdebstrap.js';
 import { labelChanges, splitRef } from '../../../src/engine/docker.js';
 import { embeddedGrubCfg, liveGrubCfg } from '../../../src/stages/livecd.js';
+import { loadConfig } from '../../../src/config/load.js';
+import { ROLE_VARIABLES } from '../../../src/config/osconfig.js';
+import { defaultSettings } from '../../../src/config/settings.js';
 import { ansibleCause, osconfigExtraVars } from '../../../src/stages/osconfig.js';
-import { aptCause, nicLinkFile, proxySecrets, unapprovedPreferences } from '../../../src/stages/rootfs.js';
+import { aptCause, nicLinkFile, unapprovedPreferences } from '../../../src/stages/rootfs.js';
 import { canonicalJson, digestOf } from '../../../src/stages/store.js';
 
 describe('rootfs inputs', () => {
@@ -19,12 +22,9 @@ describe('rootfs inputs', () => {
     const out = 'I: foo\nE: Unable to locate package nosuchpkg\nmore\nE: Unable to locate package nosuchpkg\n';
     expect(aptCause(out)).toBe('E: Unable to locate package nosuchpkg');
   });
-  it('masks proxy credentials', () => {
-    expect(proxySecrets('http://u:p@proxy:3128')).toEqual(['u:p', 'http://u:p@proxy:3128']);
-    expect(proxySecrets('http://proxy:3128')).toEqual([]);
-  });
   it('syncs the archives folder in and out and puts setup files before install', () => {
     const args = mmdebstrapArgs({
+      mode: 'unshare',
       suite: 'bookworm',
       arch: 'amd64',
       sources: [{ uri: 'http://mirror.invalid/debian', suite: 'bookworm', components: ['main'] }],
@@ -74,9 +74,15 @@ describe('osconfig', () => {
     const out = 'TASK [osconfig : Run user scripts] ***\nfatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}\n';
     expect(ansibleCause(out)).toBe('task "osconfig : Run user scripts" failed: fatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}');
   });
-  it('passes unknown variables through and sets the run context', () => {
-    const vars = { extra: { foo: 1 }, sysctl: [] } as unknown as Parameters<typeof osconfigExtraVars>[0];
-    expect(osconfigExtraVars(vars, 'qcow')).toEqual({ foo: 1, sysctl: [], run_context: 'qcow', proxy: '', no_proxy: '' });
+  it('hands the role only its documented variables and sets the run context', async () => {
+    const { config } = await loadConfig(defaultSettings(), { aptRoot: 'test/fixtures/config/apt/deb822' });
+    const vars = { ...config.osconfig, extra: { ansible_connection: 'local', foo: 1 } };
+    const out = osconfigExtraVars(vars, 'qcow', 'http://proxy:3128');
+    expect(Object.keys(out).sort()).toEqual(
+      [...ROLE_VARIABLES, 'run_context', 'proxy', 'no_proxy'].sort(),
+    );
+    expect(out).toMatchObject({ sysctl: config.osconfig.sysctl, run_context: 'qcow', proxy: 'http://proxy:3128', no_proxy: '' });
+    expect(out).not.toHaveProperty('ansible_connection');
   });
 });
 

@@ -1,7 +1,7 @@
 import { symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { FIXTURES, load, scratch } from './fixtures.js';
+import { FIXTURES, load, loadErrors, scratch } from './fixtures.js';
 
 const CUSTOM = join(FIXTURES, 'custom');
 
@@ -18,7 +18,9 @@ describe('merging a user folder over the defaults', () => {
       components: ['main', 'non-free'],
       keyring_file: join(CUSTOM, 'keys/vendor.gpg'),
     });
-    expect(config.multistrap.extra.my_site_note).toBe('kept for templates');
+    // A variable the file does not know is fine when a template uses it.
+    expect(repos[3]!.suite).toBe('bookworm');
+    expect(config.multistrap.extra.vendor_suite).toBe('bookworm');
     // The bundled sysctl list stays, the user's item is added with its value as text.
     expect(config.osconfig.sysctl.at(-1)).toEqual({ name: 'vm.swappiness', value: '10' });
     expect(config.osconfig.sysctl.length).toBeGreaterThan(1);
@@ -82,19 +84,19 @@ describe('merging a user folder over the defaults', () => {
     }
   });
 
-  it('warns about an unknown top-level variable, with a did-you-mean, and keeps it', async () => {
+  it('refuses an unknown top-level variable no template uses, with a did-you-mean', async () => {
     const s = await scratch({ 'rootfs/multistrap-vars.yaml': '# mine\nunapproved_pakages: [snapd]\n' });
     try {
-      const { config, warnings } = await load({ workdir: s.dir });
-      expect(warnings).toHaveLength(1);
-      expect(warnings[0]).toMatchObject({
-        severity: 'warning',
+      const errors = await loadErrors({ workdir: s.dir });
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatchObject({
+        severity: 'error',
         file: join(s.dir, 'rootfs/multistrap-vars.yaml'),
         key: 'unapproved_pakages',
         position: { line: 2, column: 1 },
       });
-      expect(warnings[0]!.message).toContain('did you mean "unapproved_packages"');
-      expect(config.multistrap.extra.unapproved_pakages).toEqual(['snapd']);
+      expect(errors[0]!.message).toContain('did you mean "unapproved_packages"');
+      expect(errors[0]!.message).toContain('no template uses it');
     } finally {
       await s.cleanup();
     }

@@ -63,3 +63,19 @@ describe('partition table checks', () => {
     ]);
   });
 });
+
+describe('the GPT limit', () => {
+  it('refuses more than 128 partitions and names the first one over', () => {
+    const parts = Array.from({ length: 130 }, (_, i) => ({
+      mount: i === 0 ? '/' : `/p${i}`,
+      start_bytes: (i + 1) * 2 ** 20,
+      end_bytes: (i + 2) * 2 ** 20,
+      flags: [],
+    }));
+    const problems = checkPartitions(parts, 2 ** 30);
+    expect(problems).toEqual([
+      { index: 128, field: '', message: '130 partitions; a GPT table holds at most 128' },
+    ]);
+    expect(checkPartitions(parts.slice(0, 128), 2 ** 30)).toEqual([]);
+  });
+});

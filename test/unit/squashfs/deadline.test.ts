@@ -135,7 +135,11 @@ describe('the pipeline keeps time limits and abort on its side of the pool', () 
     const pool = {
       run: (task: { op: string; slab?: number }) => {
         if (task.op === 'hash') return never;
-        sealResult(slabs.buffers[task.slab as number] as SharedArrayBuffer, 0, [0, 1, 0], 0, 0);
+        sealResult(slabs.buffers[task.slab as number] as SharedArrayBuffer, 0, [0, 1, 0], 0, {
+          fromCache: 0,
+          bad: 0,
+          unwritable: 0,
+        });
         return Promise.resolve(task.slab);
       },
     } as unknown as Piscina;

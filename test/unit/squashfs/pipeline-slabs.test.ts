@@ -51,7 +51,11 @@ async function run(
         const n = Math.max(1, Math.ceil((task.items[r + ITEM.length] as number) / blockSize));
         table.push(0, n, ...new Array<number>(n).fill(0));
       }
-      sealResult(slabs.buffers[task.slab] as SharedArrayBuffer, 0, table, 0, 0);
+      sealResult(slabs.buffers[task.slab] as SharedArrayBuffer, 0, table, 0, {
+        fromCache: 0,
+        bad: 0,
+        unwritable: 0,
+      });
       await new Promise((r) => setImmediate(r));
       return task.slab;
     },

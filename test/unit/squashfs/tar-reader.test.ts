@@ -78,6 +78,58 @@ describe('TarReader', () => {
     const r = new TarReader(
       new ByteReader(Readable.from([header(Buffer.from('f'), '0', 10).subarray(0, 300)]), 1000),
     );
-    await expect(r.next()).rejects.toThrow('tar stream ended early: needed 512 bytes, got 300');
+    await expect(r.next()).rejects.toThrow('tar stream: archive truncated in a header (entry #1 at byte 0)');
+  });
+
+  it('requires the end-of-archive marker: a stream that stops at an entry boundary is truncated', async () => {
+    const entry = Buffer.concat([header(Buffer.from('f'), '0', 3), pad(Buffer.from('abc'))]);
+    const r = new TarReader(new ByteReader(Readable.from([entry]), 1000));
+    expect((await r.next())?.name.toString()).toBe('f');
+    await r.readData(new Uint8Array(3));
+    await r.endEntry();
+    await expect(r.next()).rejects.toThrow(
+      'tar stream: archive truncated before a header: no end-of-archive marker (entry #2 at byte 1024)',
+    );
+  });
+
+  it('refuses a header whose checksum does not match, naming it and its offset', async () => {
+    const bad = header(Buffer.from('evil'), '0', 0);
+    bad[0] = 0x45; // 'E': the stored checksum was computed over 'e'
+    const good = header(Buffer.from('ok'), '0', 0);
+    const r = new TarReader(new ByteReader(Readable.from([good, bad, Buffer.alloc(1024)]), 1000));
+    await r.next();
+    await r.endEntry();
+    await expect(r.next()).rejects.toThrow('header checksum mismatch (entry #2 "Evil" at byte 512)');
+  });
+
+  it('refuses an end marker right after a long-name header, allows one after a global PAX header', async () => {
+    const long = Buffer.from('some/long/name\0');
+    const cut = Buffer.concat([
+      header(Buffer.from('././@LongLink'), 'L', long.length),
+      pad(long),
+      Buffer.alloc(1024),
+    ]);
+    const r = new TarReader(new ByteReader(Readable.from([cut]), 1000));
+    await expect(r.next()).rejects.toThrow('end-of-archive marker right after a long-name or PAX header');
+    const comment = paxRecord('comment', Buffer.from('made by a tool'));
+    const g = Buffer.concat([header(Buffer.from('pax_global_header'), 'g', comment.length), pad(comment)]);
+    const empty = new TarReader(new ByteReader(Readable.from([g, Buffer.alloc(1024)]), 1000));
+    expect(await empty.next()).toBeNull();
+  });
+
+  it('says a stream whose first block is not a header is not a tar archive', async () => {
+    const r = new TarReader(new ByteReader(Readable.from([Buffer.alloc(1024, 0x1f)]), 1000));
+    await expect(r.next()).rejects.toThrow('not a tar archive');
+  });
+
+  it('refuses malformed numbers instead of reading them as 0 or NaN', async () => {
+    const pax = paxRecord('mtime', Buffer.from('soon'));
+    const tar = Buffer.concat([
+      header(Buffer.from('x'), 'x', pax.length),
+      pad(pax),
+      header(Buffer.from('f'), '0', 0),
+    ]);
+    const r = new TarReader(new ByteReader(Readable.from([tar, Buffer.alloc(1024)]), 1000));
+    await expect(r.next()).rejects.toThrow('PAX mtime is not a number ("soon")');
   });
 });

@@ -1,0 +1,32 @@
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { unsafeVarsYaml } from '../../../src/engine/ansible-vars.js';
+
+describe('the extra-vars file', () => {
+  const vars = {
+    text: "{{ lookup('pipe', 'id') }}",
+    list: ['a', 1, true, null, { nested: 'é😀\n\u2028"\\' }],
+    map: { 'not an identifier': 'x', ok: 'y' },
+  };
+  const out = unsafeVarsYaml(vars);
+
+  it('is plain ASCII, so no byte of user data can break out of a scalar', () => {
+    expect(out).toMatch(/^[\x20-\x7e\n]*$/);
+  });
+
+  it('tags every string (values and non-identifier keys) !unsafe', () => {
+    const body = out.replace(/^#.*\n/gm, '');
+    // text, 'a', nested, the key 'not an identifier', 'x', 'y'
+    expect(body.match(/!unsafe "/g)).toHaveLength(6);
+    expect(body.match(/"(?:[^"\\]|\\.)*"/g)).toHaveLength(6);
+  });
+
+  it('reads back as the same data', () => {
+    const tags = [{ tag: '!unsafe', resolve: (s: string) => s }];
+    expect(parse(out, { customTags: tags, version: '1.1' })).toEqual(vars);
+  });
+
+  it('refuses a top-level name that is not an identifier', () => {
+    expect(() => unsafeVarsYaml({ 'a b': 1 })).toThrow(TypeError);
+  });
+});

@@ -281,16 +281,21 @@ describe('kill test: build and cut-image (shared test image)', () => {
     tmpdir(),
   ];
   const killRef = 'localhost/airship-test/image-builder:killtest-debian_bookworm';
+  const CUT_REF = 'localhost/airship-test/image-builder:killcut-debian_bookworm';
   /** An ISO and a folder with a cut QCOW2 bundle, left by the cut cases for the boot-test and package-qcow ones. */
   let isoFile = '';
   let qcowOut = '';
   const built: string[] = [];
 
   beforeAll(async () => {
-    await builtImage();
+    // Cuts read a tag of their own: another build on this Docker Engine may move the shared test image's tag
+    // between the reference cut and a rerun, and the bytes would differ for that reason alone.
+    const { imageId } = await builtImage();
+    expect(spawnSync('docker', ['tag', imageId, CUT_REF]).status).toBe(0);
   }, 3_600_000);
   afterAll(() => {
     for (const id of built) spawnSync('docker', ['rmi', '-f', id]);
+    spawnSync('docker', ['rmi', CUT_REF]);
   });
 
   describe('build, stopped in the livecd stage', () => {
@@ -386,7 +391,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
     const cutEnv = {
       ...env,
       WORKDIR: TEST_MANIFESTS,
-      IMAGE_TAG: 'itest',
+      IMAGE_TAG: 'killcut',
       BOOT_TIMEOUT: '0',
       IMAGE_TYPE: 'iso',
     };
@@ -438,7 +443,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
     const qcowEnv = {
       ...env,
       WORKDIR: TEST_MANIFESTS,
-      IMAGE_TAG: 'itest',
+      IMAGE_TAG: 'killcut',
       BOOT_TIMEOUT: '0',
       IMAGE_TYPE: 'qcow',
       QCOW_BUNDLE_DIRS: 'control-plane',

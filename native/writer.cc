@@ -61,8 +61,10 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     sqfs_compressor_t *cmp = CreateBlockCompressor(cfg, &err);
     Check(env, err, "creating the metadata compressor");
     cmp_.reset(ShrinkOnly(cmp));
+    // No SQFS_FILE_OPEN_OVERWRITE: the file is created with O_EXCL and an existing one is an error, so the
+    // writer never writes into a file it did not make.
     errno = 0;
-    file_.reset(sqfs_open_file(path_.c_str(), SQFS_FILE_OPEN_OVERWRITE));
+    file_.reset(sqfs_open_file(path_.c_str(), 0));
     if (!file_) Check(env, SQFS_ERROR_IO, "opening the output file");
     Check(env, sqfs_super_write(&super_, file_.get()), "writing the superblock");
     ret = cmp_->write_options(cmp_.get(), file_.get());

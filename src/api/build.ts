@@ -25,6 +25,7 @@ import { applyOsconfig } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';
+import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
 import type { CommonOptions, ProgressEvent } from './common.js';
 import { resolveConfig } from './config.js';
 import { squash } from './squash.js';
@@ -73,26 +74,14 @@ async function roleDigest(): Promise<string> {
   return digestOf(files);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes containers left by builds whose process is gone (a crash, a kill -9). */
-async function sweepStale(): Promise<number> {
-  let n = 0;
-  for (const c of await listSessionContainers()) {
-    const pid = Number(/^p(\d+)-/.exec(c.session)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
-    if (c.session.startsWith(`p${process.pid}-`)) continue;
-    await removeContainer(c.id);
-    n++;
-  }
-  return n;
+/** The folders where a build keeps temp files and scratch folders (swept at the start of every build). */
+function buildScratchFolders(cacheDir: string): string[] {
+  return [
+    cacheDir,
+    join(cacheDir, 'rootfs'),
+    join(cacheDir, 'livecd'),
+    ...(['rootfs', 'image', 'osconfig', 'livecd'] as const).map((s) => join(cacheDir, 'stages', s)),
+  ];
 }
 
 /** The live root's squashfs, written by the native writer straight from the export stream. */
@@ -203,8 +192,11 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await pingDocker();
-    const swept = await sweepStale();
-    if (swept > 0) emit({ stage: 'build', kind: 'info', message: `removed ${swept} stale container(s)` });
+    // Leftovers of killed runs (containers, untagged images, temp files), by their lease: never a live run's.
+    const swept = sweepSummary(
+      await sweepLeftovers({ folders: buildScratchFolders(cacheDir), docker: true }),
+    );
+    if (swept) emit({ stage: 'build', kind: 'info', message: swept });
 
     const rootfsDigest = digestOf(rootfsDigestInput(config.multistrap));
     const rootfs = await stageRun(

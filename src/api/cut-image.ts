@@ -4,7 +4,7 @@ import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, type ImageFacts, inspectImage, withContainer } from '../engine/container-io.js';
-import { removeImage } from '../engine/docker.js';
+import { removeImage, SESSION_LABEL } from '../engine/docker.js';
 import { BuildError, ConfigError, type Diagnostic, UsageError } from '../errors.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
@@ -14,6 +14,7 @@ import { newSession } from '../stages/names.js';
 import { applyOsconfig } from '../stages/osconfig.js';
 import { cutQcow } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
+import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
 import type { CommonOptions, ProgressListener } from './common.js';
 import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
@@ -112,6 +113,13 @@ async function cutResolved(
   const scratch = resolve(settings.cacheDir, 'cut');
   await mkdir(outDir, { recursive: true });
   await mkdir(scratch, { recursive: true });
+  // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
+  const swept = sweepSummary(
+    await sweepLeftovers({ folders: [outDir, scratch, resolve(settings.cacheDir)], docker: true }),
+  );
+  if (swept) opts.onProgress?.({ stage: 'cut', kind: 'info', message: swept });
+  // Labels the cut's containers so that a killed cut's are found by the next sweep.
+  const session = { [SESSION_LABEL]: newSession() };
   const epoch = sourceDateEpoch(image);
   const logDir = resolve(settings.cacheDir, 'logs');
   await mkdir(logDir, { recursive: true, mode: 0o700 });
@@ -134,7 +142,7 @@ async function cutResolved(
     const file = join(outDir, opts.name ?? (config.iso.img_name || 'ephemeral.iso'));
     const t0 = Date.now();
     opts.onProgress?.({ stage: 'iso', kind: 'start', message: file });
-    await withContainer(config.imageRef, { [CUT_LABEL]: 'iso' }, async (c) =>
+    await withContainer(config.imageRef, { [CUT_LABEL]: 'iso', ...session }, async (c) =>
       cutIso({
         iso: config.iso,
         livecd: () => c.archive('/livecd'),
@@ -173,7 +181,7 @@ async function cutResolved(
       opts.onProgress?.({ stage, kind: 'start', message: file });
       const source = await (opts.osconfig ?? qcowOsconfig(settings))(config.imageRef, bundle, opts.signal);
       try {
-        await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}` }, (c) =>
+        await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}`, ...session }, (c) =>
           cutQcow({
             bundle,
             plan,

@@ -14,6 +14,7 @@ import { runPlaybook } from '../engine/ansible.js';
 import { unsafeVarsYaml } from '../engine/ansible-vars.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
 import { bundledPlaybook } from './playbook-path.js';
 
 /**
@@ -76,7 +77,7 @@ export function ansibleCause(output: string): string {
  * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
  */
 export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {
-  const scratch = await mkdtemp(join(tmpdir(), 'aib-osconfig-'));
+  const scratch = await mkdtemp(join(tmpdir(), `aib-osconfig-${leaseTag()}-`));
   const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
   let containerId: string | undefined;
   try {

@@ -16,6 +16,7 @@ import { convertToQcow2 } from '../engine/qemu-img.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { extractTar } from '../engine/tar-extract.js';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
@@ -56,7 +57,7 @@ export interface QcowCutResult {
 export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   const stage = `qcow:${i.bundle.name}`;
   const timings: Record<string, number> = {};
-  const work = await mkdtemp(join(i.scratchDir, `cut-${i.bundle.name}-`));
+  const work = await mkdtemp(join(i.scratchDir, `cut-${i.bundle.name}-${leaseTag()}-`));
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     if (i.signal?.aborted) throw new BuildError(`${stage}: aborted`, { stage });
     i.onProgress?.({ stage, kind: 'progress', message: name });

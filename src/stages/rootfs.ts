@@ -4,7 +4,7 @@
  * repos marked `register_repo_with_rootfs` left in the root's apt sources. Mirror credentials reach apt
  * through an auth.conf.d file that exists only during the bootstrap; no source line carries them.
  */
-import { appendFile, mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aptAuthEntry, splitMirrorCredentials } from '../config/mirror.js';
@@ -19,6 +19,7 @@ import {
   sourceLine,
 } from '../engine/mmdebstrap.js';
 import { BuildError } from '../errors.js';
+import { leasedName, leaseTag } from '../lease.js';
 
 export interface RootfsInput {
   multistrap: MultistrapVars;
@@ -134,9 +135,9 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   if (m.repos.length === 0) throw new BuildError('no repos configured (multistrap-vars.yaml repos)');
   const dir = join(input.cacheDir, 'rootfs');
   await mkdir(dir, { recursive: true });
-  const scratch = await mkdtemp(join(dir, '.scratch-'));
+  const scratch = await mkdtemp(join(dir, `.scratch-${leaseTag()}-`));
   const out = join(dir, `${input.digest}.tar`);
-  const tmp = `${out}.${process.pid}.tmp`;
+  const tmp = join(dir, leasedName(`.${input.digest}.tar.`, '.tmp'));
   try {
     const uploads: MmdebstrapUpload[] = [];
     const put = async (
@@ -216,6 +217,8 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     for (let attempt = 1; ; attempt++) {
       let output = '';
       try {
+        // A fresh name made here with O_EXCL: mmdebstrap then writes into a file this run owns.
+        await (await open(tmp, 'wx', 0o644)).close();
         await bootstrap({
           mode: picked.mode,
           suite: m.repos[0]?.suite ?? 'stable',

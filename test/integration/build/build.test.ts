@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, SESSION_LABEL } from '../../../src/api.js';
+import { leaseTag } from '../../../src/lease.js';
 import { builtImage } from '../../helpers/built-image.js';
 
 function sh(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -167,6 +168,6 @@ describe('build: the test image', () => {
       '--format',
       `{{.Label "${SESSION_LABEL}"}}`,
     ]);
-    expect(ps.stdout.split('\n').filter((s) => s.startsWith(`p${process.pid}-`))).toEqual([]);
+    expect(ps.stdout.split('\n').filter((s) => s.includes(leaseTag()))).toEqual([]);
   });
 });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, build, type ProgressEvent, SESSION_LABEL, type Settings } from '../../../src/api.js';
+import { leaseTag } from '../../../src/lease.js';
 import { testBuildConfig } from '../../helpers/build-config.js';
 import { builtImage, TEST_MANIFESTS, TEST_SETTINGS } from '../../helpers/built-image.js';
 
@@ -43,7 +44,7 @@ function myContainers(): string[] {
     '--format',
     `{{.Label "${SESSION_LABEL}"}}`,
   ]);
-  return ps.stdout.split('\n').filter((s) => s.startsWith(`p${process.pid}-`));
+  return ps.stdout.split('\n').filter((s) => s.includes(leaseTag()));
 }
 
 async function expectFailure(dir: string, tag: string, stage: string, cause: RegExp): Promise<void> {

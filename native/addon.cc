@@ -10,6 +10,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitScan(env, exports);
   airship::InitFileIo(env, exports);
   airship::InitCpuid(env, exports);
+  airship::InitQcow2(env, exports);
   return exports;
 }
 

@@ -11,5 +11,6 @@ void InitWriter(Napi::Env env, Napi::Object exports);
 void InitScan(Napi::Env env, Napi::Object exports);
 void InitFileIo(Napi::Env env, Napi::Object exports);
 void InitCpuid(Napi::Env env, Napi::Object exports);
+void InitQcow2(Napi::Env env, Napi::Object exports);
 
 }  // namespace airship

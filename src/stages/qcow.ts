@@ -22,13 +22,13 @@ import type { ProgressListener } from '../api/common.js';
 import type { QcowBundle } from '../config/types.js';
 import { grubMkimage } from '../engine/grub-mkimage.js';
 import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
-import { convertToQcow2 } from '../engine/qemu-img.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { extractTar } from '../engine/tar-extract.js';
 import { BuildError } from '../errors.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
+import { convertDisk } from './qcow-convert.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { xfsProtofile } from './xfs-proto.js';
 
@@ -48,7 +48,7 @@ export interface QcowCutInput {
   /** Scratch space; a folder is made inside and removed afterwards. */
   scratchDir: string;
   sourceDateEpoch: number;
-  /** Parallel compressed output (`-m 8 -W`); off only for comparison runs. */
+  /** Parallel compression (all workers, or qemu-img's `-m 8 -W`); off only for comparison runs. */
   parallelConvert?: boolean;
   logFile?: string;
   signal?: AbortSignal;
@@ -145,10 +145,10 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     });
     await step('convert', () =>
       writeAtomically(i.outFile, (tmp) =>
-        convertToQcow2(raw, tmp, {
-          compress: i.bundle.qcow.qcow_compress,
-          compressionType: i.bundle.qcow.qcow_compression_type,
+        convertDisk(raw, tmp, i.bundle.qcow, {
+          stage,
           parallel: i.parallelConvert ?? true,
+          ...(i.onProgress ? { onProgress: i.onProgress } : {}),
           ...opts,
         }),
       ),

@@ -93,6 +93,7 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
     let next = 0;
     let lastReport = 0;
     for (let b = 0; b < batches; b++) {
+      o.signal?.throwIfAborted();
       while (next < batches && pending.length < window) {
         const offsets = clusters.slice(next * BATCH, (next + 1) * BATCH);
         const result = pool.run({ path: raw, offsets, opts });

@@ -72,6 +72,8 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
     filename: join(packageRoot(), 'dist', 'src', 'qcow2', 'worker.js'),
     minThreads: processors,
     maxThreads: processors,
+    // A second task waits in each worker, so a worker goes on without a round trip to this thread.
+    concurrentTasksPerWorker: 2,
     idleTimeout: 1000,
   });
   const stop = aborted(o.signal);
@@ -119,8 +121,8 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
       refcounts: placement.refcounts,
     });
     await writeAll(meta.pieces);
+    // No fsync, as qemu-img convert (cache=unsafe) and the SquashFS writer: the caller renames the file.
     await fh.truncate(meta.fileSize);
-    await fh.sync();
     return { bytes: meta.fileSize, virtualSize, ...placement.stats };
   } catch (err) {
     throw o.signal?.aborted ? o.signal.reason : withPath(err, raw);

@@ -6,7 +6,7 @@
  *
  * Each run is a fresh process under /usr/bin/time (wall and CPU seconds).
  *
- * Usage: node dist/bench/qcow2/run.js [RAW_DISK | TREE...] [--reps N]
+ * Usage: node dist/bench/qcow2/run.js [RAW_DISK | TREE...] [--reps N]   (BENCH_DISK_LABEL: how RAW_DISK was made)
  *   With no raw disk, one is made: an 8 GiB sparse disk with an ext4 file system at 1 MiB filled by
  *   `mke2fs -d` from a tree of hard links to the given folders (default /usr/bin and /usr/share, a Debian tree).
  */
@@ -132,7 +132,10 @@ async function main(): Promise<void> {
   });
   const meta = {
     raw:
-      given ?? `8 GiB, ext4 at 1 MiB from ${(args.length ? args : ['/usr/bin', '/usr/share']).join(' + ')}`,
+      given && process.env.BENCH_DISK_LABEL
+        ? `${given} (${process.env.BENCH_DISK_LABEL})`
+        : (given ??
+          `8 GiB, ext4 at 1 MiB from ${(args.length ? args : ['/usr/bin', '/usr/share']).join(' + ')}`),
     rawBytes: statSync(raw).size,
     rawAllocatedBytes: du,
     reps,
@@ -149,6 +152,8 @@ async function main(): Promise<void> {
     '',
     `Disk: ${meta.raw}, ${(du / MB).toFixed(0)} MB allocated; median of ${reps}, cases alternated; ${meta.cpus} CPUs,`,
     `1-minute load average ${load.map((l) => l.toFixed(1)).join(' → ')} (a shared machine: read ratios).`,
+    'CPU s: user + system seconds of the whole process. On a loaded machine time is shared out per runnable',
+    'thread, and `qemu-img -m 8 -W` keeps up to 8 compression threads busy against our 2 workers: compare CPU.',
     '',
     '| case | wall s | CPU s | MB | wall / `qemu-img -c` | wall / `-m 8 -W` | size / `qemu-img -c` |',
     '|---|---|---|---|---|---|---|',

@@ -29,6 +29,11 @@ export interface Qcow2Addon {
     out: Uint8Array,
     sizes: Int32Array,
   ): number;
+  /**
+   * Copies the data extents of `src` into `dst` at byte `offset` (copy_file_range, on the thread pool); holes
+   * are skipped. Resolves with the bytes copied; rejects with a Node-style error (code, path).
+   */
+  qcow2CopyExtents(src: string, dst: string, offset: number): Promise<number>;
 }
 
 const require = createRequire(import.meta.url);

@@ -25,6 +25,7 @@ import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { extractTar } from '../engine/tar-extract.js';
 import { BuildError } from '../errors.js';
+import { copyDataExtents } from '../qcow2/copy-extents.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
@@ -122,7 +123,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           await writeFile(pf, proto.text);
           await mkXfs({ ...common, protofile: pf });
         }
-        await copyInto(img, raw, p.startSector * SECTOR);
+        await copyDataExtents(img, raw, p.startSector * SECTOR);
         await rm(img);
       });
     }
@@ -223,33 +224,6 @@ async function splitTree(tree: string, work: string, plan: DiskPlan): Promise<Ma
     dirs.set(p.number, dst);
   }
   return dirs;
-}
-
-const CHUNK = 1 << 20;
-
-/** Copies `src` into `dst` at `offset`, skipping all-zero chunks so the raw disk stays sparse. */
-async function copyInto(src: string, dst: string, offset: number): Promise<void> {
-  const from = await open(src, 'r');
-  const to = await open(dst, 'r+');
-  try {
-    const buf = Buffer.alloc(CHUNK);
-    let pos = 0;
-    for (;;) {
-      const { bytesRead } = await from.read(buf, 0, CHUNK, pos);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      if (!isZero(chunk)) await to.write(chunk, 0, bytesRead, offset + pos);
-      pos += bytesRead;
-    }
-  } finally {
-    await from.close();
-    await to.close();
-  }
-}
-
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
-  return true;
 }
 
 export type { PlannedPartition };

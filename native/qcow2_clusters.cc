@@ -81,7 +81,10 @@ struct Compressors {
 
 thread_local Compressors compressors;
 
-// Compressed length in dst (capacity `room`), or 0 when the data does not fit in it.
+// Compressed length in dst (capacity `room`), or 0 when the data does not fit in it. Raw deflate with
+// libdeflate's 32 KiB window: qemu sets up inflate with a 4 KiB window but inflates a whole cluster in one
+// call, where a match may reach back to any byte already written (checked by qemu-img compare in the tests).
+// zstd: a frame, as qemu writes and reads it.
 size_t Compress(Napi::Env env, int type, int level, const uint8_t *src, size_t n, uint8_t *dst, size_t room) {
   if (type == 0) {
     if (!compressors.deflate || compressors.deflateLevel != level) {

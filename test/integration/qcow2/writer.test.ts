@@ -106,6 +106,15 @@ const cases: Case[] = [
     stored: 16,
   },
   {
+    // qemu inflates with a 4 KiB window (-12) but a whole cluster in one call, so matches reaching back up to the
+    // cluster's start are valid: libdeflate's 32 KiB window is safe. Random 16 KiB repeated 4 times a cluster.
+    name: 'repeats 16 KiB apart (matches beyond qemu’s 4 KiB window)',
+    raw: () => rawDisk('far', 8 * MiB, [[MiB, Buffer.concat(Array(64).fill(random.subarray(0, 16 * KiB)))]]),
+    virtualSize: 8 * MiB,
+    compressed: 16,
+    stored: 0,
+  },
+  {
     name: 'partition at an odd sector, extents ending mid-cluster, a cut-off last cluster',
     raw: () =>
       rawDisk('odd', 32 * MiB + 3 * 512, [

@@ -6,12 +6,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ProgressListener } from '../api/common.js';
 import type { IsoVars } from '../config/types.js';
 import { extractTar } from '../engine/tar-extract.js';
 import { makeHybridIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
+import type { ProgressListener } from '../progress.js';
 import { writeAtomically } from './artifact.js';
 import { ImageTree } from './tree-fs.js';
 

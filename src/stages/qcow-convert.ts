@@ -1,7 +1,8 @@
 /** The QCOW cut's last step: the raw disk to qcow2, by the built-in writer or by `qemu-img convert`. */
-import type { ProgressListener } from '../api/common.js';
+
 import type { QcowVars } from '../config/types.js';
 import { convertToQcow2 } from '../engine/qemu-img.js';
+import type { ProgressListener } from '../progress.js';
 import { writeQcow2 } from '../qcow2/write.js';
 
 export interface ConvertDiskOptions {

@@ -329,6 +329,58 @@ describe('secrets: the osconfig stage leaves none', () => {
     expect(found(inspect.stdout + history.stdout)).toEqual([]);
   }, 600_000);
 
+  it('the QCOW2 and the ISO cut from that image carry no credential; the cut prints none', async () => {
+    canary = plantCanary();
+    // The image above, under a reference of this test's own, cut through the CLI with the planted manifests.
+    const tag = sh('docker', ['tag', image!, 'localhost/airship-secrets/image-builder:cut-debian_bookworm']);
+    expect(tag.status, tag.stderr).toBe(0);
+    const out = join(dir, 'out');
+    const env = {
+      WORKDIR: relative(ROOT, manifests),
+      PROXY,
+      NO_PROXY: '127.0.0.1',
+      IMAGE_BUILDER_CACHE: join(dir, 'cut-cache'),
+      DOCKER_REGISTRY: 'localhost',
+      IMAGE_PREFIX: 'airship-secrets',
+      IMAGE_TAG: 'cut',
+      OUT_DIR: out,
+      BOOT_TIMEOUT: '0',
+    };
+    try {
+      const qcow = await runCliAsync(
+        ['cut-image', '--type', 'qcow', '--qcow-bundle-dirs', 'control-plane'],
+        env,
+      );
+      expect(qcow.status, qcow.stderr).toBe(0);
+      const iso = await runCliAsync(['cut-image', '--type', 'iso'], env);
+      expect(iso.status, iso.stderr).toBe(0);
+      expect(found(qcow.stdout + qcow.stderr + iso.stdout + iso.stderr)).toEqual([]);
+      for (const log of readdirSync(join(dir, 'cut-cache', 'logs'))) {
+        expect(found(readFileSync(join(dir, 'cut-cache', 'logs', log), 'utf8')), log).toEqual([]);
+      }
+      // Every byte of the disk, decompressed: the credentials of URLs and the proxy are nowhere on it. The
+      // hash (/etc/shadow) and the key (the file the user asked for) are there by design, the cloud-config
+      // password belongs to the ISO's config-drive only.
+      const raw = join(dir, 'disk.raw');
+      const conv = sh('qemu-img', ['convert', '-O', 'raw', join(out, 'control-plane.qcow2'), raw]);
+      expect(conv.status, conv.stderr).toBe(0);
+      const urlSecrets = ['proxy password', 'mirror password', 'fetch password', 'fetch Basic auth'];
+      const onDisk = (file: string) =>
+        Object.entries(PLANTED)
+          .filter(([, v]) => sh('grep', ['-caF', v, file]).stdout.trim() !== '0')
+          .map(([name]) => name);
+      const disk = onDisk(raw);
+      expect(disk.filter((n) => n !== 'password hash' && !n.startsWith('private key'))).toEqual([]);
+      expect(disk).toContain('password hash'); // not vacuous: the disk's files are readable this way
+      rmSync(raw, { force: true });
+      const isoFound = onDisk(join(out, 'ephemeral.iso'));
+      for (const n of urlSecrets) expect(isoFound).not.toContain(n);
+    } finally {
+      sh('docker', ['rmi', 'localhost/airship-secrets/image-builder:cut-debian_bookworm']);
+    }
+    canary.check();
+  }, 1_800_000);
+
   it('a failing fetch: the error, its log tail and the log name no credential', async () => {
     const wrong = fetchUrl.replace(FETCH_PASS, `${FETCH_PASS}-wrong`);
     const log = join(dir, 'failing.log');

@@ -1,7 +1,4 @@
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { findRoot, native } from '../squashfs/native.js';
 
 /** Settings of one batch of clusters (see {@link Qcow2Addon.qcow2CompressClusters}). */
 export interface ClusterOptions {
@@ -36,29 +33,14 @@ export interface Qcow2Addon {
   qcow2CopyExtents(src: string, dst: string, offset: number): Promise<number>;
 }
 
-const require = createRequire(import.meta.url);
+/** The package root (the folder holding binding.gyp): the one the addon loader finds. */
+export const packageRoot = findRoot;
 
-/** The package root (the folder holding binding.gyp), from src/qcow2 or dist/src/qcow2. */
-export function packageRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    if (existsSync(join(dir, 'binding.gyp'))) return dir;
-    dir = dirname(dir);
-  }
-  throw new Error('airship-image-builder: cannot find the package root (binding.gyp)');
-}
-
-let addon: Qcow2Addon | undefined;
-
-/** Loads the addon once per thread. @throws Error when it is not built. */
+/**
+ * The qcow2 functions of the project's one addon, loaded once per thread by the shared loader (which also says
+ * why a built addon refused to load).
+ * @throws Error when the addon is not built or cannot load.
+ */
 export function qcow2Native(): Qcow2Addon {
-  if (!addon) {
-    const path = join(packageRoot(), 'build', 'Release', 'airship_native.node');
-    try {
-      addon = require(path) as Qcow2Addon;
-    } catch (err) {
-      throw new Error(`native addon not built (${path}); run \`npm run build:native\``, { cause: err });
-    }
-  }
-  return addon;
+  return native() as unknown as Qcow2Addon;
 }

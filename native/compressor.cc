@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "args.h"
 #include "fs_util.h"
 #include "sqfs_util.h"
 
@@ -20,6 +21,7 @@ constexpr uint32_t kRawBit = 1u << 24;
 // A task's records, as src/squashfs/protocol.ts lays them out: ITEM fields and record kinds.
 constexpr size_t kItemKind = 0, kItemSrc = 1, kItemOffset = 2, kItemLength = 3, kItemSize = 5;
 constexpr double kBlocks = 0, kFragment = 1;
+const char *const kItemNames[] = {"kind", "src", "offset", "length"};
 
 bool AllZero(const uint8_t *p, size_t n) {
   uint64_t acc = 0;
@@ -86,9 +88,8 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
   }
 
   explicit BlockCompressor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlockCompressor>(info) {
-    if (!info[0].IsObject())
-      throw Napi::TypeError::New(info.Env(), "BlockCompressor(options) needs an object");
-    sqfs_compressor_config_t cfg = CompressorConfigFrom(info[0].As<Napi::Object>());
+    const char *fn = "new BlockCompressor";
+    sqfs_compressor_config_t cfg = CompressorConfigFrom(ObjectArg(info.Env(), fn, "options", info[0]), fn);
     int ret = 0;
     sqfs_compressor_t *raw = CreateBlockCompressor(cfg, &ret);
     if (ret != 0 || raw == nullptr) throw SqfsError(info.Env(), ret, "creating compressor", "");
@@ -100,10 +101,12 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
   // compress(src, dst) → compressed length in dst, or 0 when the block does not shrink (store it raw).
   Napi::Value Compress(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || !info[1].IsTypedArray())
-      throw Napi::TypeError::New(env, "compress(src: Uint8Array, dst: Uint8Array)");
-    auto src = info[0].As<Napi::Uint8Array>();
-    auto dst = info[1].As<Napi::Uint8Array>();
+    const char *fn = "BlockCompressor.compress";
+    auto src = TypedArg<uint8_t>(env, fn, "src", info[0]);
+    auto dst = TypedArg<uint8_t>(env, fn, "dst", info[1]);
+    // The lengths go to libsquashfs as 32-bit counts and come back as a signed one.
+    if (src.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "src", "is over 2 GiB");
+    if (dst.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "dst", "is over 2 GiB");
     sqfs_s32 n = cmp_->do_block(cmp_.get(), src.Data(), static_cast<sqfs_u32>(src.ByteLength()), dst.Data(),
                                 static_cast<sqfs_u32>(dst.ByteLength()));
     if (n < 0) throw SqfsError(env, n, "compressing a block", "");
@@ -119,24 +122,29 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
   // carries the index of the record it hit.
   Napi::Value CompressTask(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 4 || !info[0].IsTypedArray() || !info[2].IsTypedArray() || !info[3].IsTypedArray())
-      throw Napi::TypeError::New(
-          env, "compressTask(items: Float64Array, paths, out: Uint8Array, table: Uint32Array)");
-    auto items = info[0].As<Napi::Float64Array>();
-    std::vector<std::string> paths = SplitPaths(RawPath(env, info[1]));
-    auto outArr = info[2].As<Napi::Uint8Array>();
-    auto tableArr = info[3].As<Napi::Uint32Array>();
+    const char *fn = "BlockCompressor.compressTask";
+    auto items = TypedArg<double>(env, fn, "items", info[0]);
+    std::vector<std::string> paths = SplitPaths(RawBytes(env, fn, "paths", info[1]));
+    auto outArr = TypedArg<uint8_t>(env, fn, "out", info[2]);
+    auto tableArr = TypedArg<uint32_t>(env, fn, "table", info[3]);
     uint8_t *out = outArr.Data();
     uint32_t *table = tableArr.Data();
     const size_t outCap = outArr.ByteLength(), tableCap = tableArr.ElementLength();
     const size_t bs = block_size_;
     size_t used = 0, words = 0, compressed = 0;
     const size_t count = items.ElementLength() / kItemSize;
-    auto num = [&](size_t r, size_t field) { return items[r * kItemSize + field]; };
+    // A record's field as a whole number in [0, 2^53]: a NaN, negative or fractional one would be undefined
+    // behaviour as a size_t, and a huge one would wrap the bounds checks below.
+    auto num = [&](size_t r, size_t field) -> size_t {
+      const double d = items[r * kItemSize + field];
+      if (IsIntegerIn(d, 0, kMaxSafe)) return static_cast<size_t>(d);
+      return static_cast<size_t>(
+          IntegerIn(env, fn, "record " + std::to_string(r) + " " + kItemNames[field], d, 0, kMaxSafe));
+    };
     auto pathOf = [&](size_t r) -> const std::string & {
-      auto src = static_cast<size_t>(num(r, kItemSrc));
-      if (num(r, kItemSrc) < 0 || src >= paths.size())
-        throw Napi::RangeError::New(env, "compressTask: bad path index");
+      size_t src = num(r, kItemSrc);
+      if (src >= paths.size())
+        throw ArgRangeError(env, fn, "record " + std::to_string(r) + " src", "names no path");
       return paths[src];
     };
     thread_local std::vector<uint8_t> frag;
@@ -146,17 +154,17 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
     for (size_t r = 0; r < count; r++) {
       size_t at = r;
       try {
-        const double kind = num(r, kItemKind);
-        const auto length = static_cast<size_t>(num(r, kItemLength));
+        const auto kind = static_cast<double>(num(r, kItemKind));
+        const size_t length = num(r, kItemLength);
         const size_t nwords = kind == kBlocks ? (length + bs - 1) / bs : 1;
         if (used + length > outCap || words + 2 + nwords > tableCap)
-          throw Napi::RangeError::New(env, "compressTask: out or table too small for the task");
+          throw ArgRangeError(env, fn, "out or table", "too small for the task");
         uint32_t *rec = table + words;
         rec[1] = static_cast<uint32_t>(nwords);
         if (kind == kBlocks) {
           const std::string &path = pathOf(r);
           Fd fd(OpenRead(env, path));
-          const auto offset = static_cast<uint64_t>(num(r, kItemOffset));
+          const uint64_t offset = num(r, kItemOffset);
           size_t runUsed = 0;
           for (size_t pos = 0; pos < length; pos += chunk) {
             const size_t n = std::min(chunk, length - pos);
@@ -170,20 +178,19 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
           rec[0] = static_cast<uint32_t>(runUsed);
           used += runUsed;
         } else if (kind == kFragment) {
-          const auto parts = static_cast<size_t>(num(r, kItemSrc));
+          const size_t parts = num(r, kItemSrc);
           if (parts == 0 || length > bs || r + parts >= count)
-            throw Napi::RangeError::New(env, "compressTask: bad fragment record");
+            throw ArgRangeError(env, fn, "record " + std::to_string(r), "is a bad fragment record");
           frag.resize(bs);
           size_t fill = 0;
           for (size_t p = 0; p < parts; p++) {
             at = ++r;
-            const auto partLength = static_cast<size_t>(num(r, kItemLength));
+            const size_t partLength = num(r, kItemLength);
             if (fill + partLength > length)
-              throw Napi::RangeError::New(env, "compressTask: fragment parts overflow");
+              throw ArgRangeError(env, fn, "record " + std::to_string(r), "overflows its fragment");
             const std::string &path = pathOf(r);
             Fd fd(OpenRead(env, path));
-            ReadFully(env, fd.get(), path, frag.data() + fill, partLength,
-                      static_cast<uint64_t>(num(r, kItemOffset)));
+            ReadFully(env, fd.get(), path, frag.data() + fill, partLength, num(r, kItemOffset));
             fill += partLength;
           }
           at = r;
@@ -201,7 +208,7 @@ class BlockCompressor : public Napi::ObjectWrap<BlockCompressor> {
           rec[0] = static_cast<uint32_t>(n);
           used += static_cast<size_t>(n);
         } else {
-          throw Napi::RangeError::New(env, "compressTask: a PART record outside a fragment");
+          throw ArgRangeError(env, fn, "record " + std::to_string(r), "is a PART record outside a fragment");
         }
         words += 2 + nwords;
       } catch (Napi::Error &e) {

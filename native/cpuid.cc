@@ -1,5 +1,6 @@
 // Raw CPUID and XGETBV for the doctor: registers only; decoding the bits is TypeScript's job.
 #include "addon.h"
+#include "args.h"
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>
@@ -12,9 +13,8 @@ namespace airship {
 // cpuid(leaf, subleaf) → [eax, ebx, ecx, edx]
 static Napi::Value Cpuid(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(env, "cpuid(leaf: number, subleaf?: number)");
-  uint32_t leaf = info[0].As<Napi::Number>().Uint32Value();
-  uint32_t sub = info[1].IsNumber() ? info[1].As<Napi::Number>().Uint32Value() : 0;
+  uint32_t leaf = U32Arg(env, "cpuid", "leaf", info[0]);
+  uint32_t sub = info[1].IsUndefined() ? 0 : U32Arg(env, "cpuid", "subleaf", info[1]);
   unsigned int a = 0, b = 0, c = 0, d = 0;
   __cpuid_count(leaf, sub, a, b, c, d);
   Napi::Array out = Napi::Array::New(env, 4);
@@ -31,7 +31,17 @@ static Napi::Value Xgetbv(const Napi::CallbackInfo &info) {
   unsigned int a = 0, b = 0, c = 0, d = 0;
   __cpuid(1, a, b, c, d);
   if ((c & (1u << 27)) == 0) return env.Null();
-  uint32_t index = info[0].IsNumber() ? info[0].As<Napi::Number>().Uint32Value() : 0;
+  uint32_t index = info[0].IsUndefined() ? 0 : U32Arg(env, "xgetbv", "index", info[0]);
+  // XGETBV faults (#GP, a crash) on a register the CPU does not have: XCR0 always, XCR1 when CPUID leaf 0xD
+  // sub-leaf 1 says so.
+  bool xcr1 = false;
+  if (__get_cpuid_max(0, nullptr) >= 0xD) {
+    unsigned int xa = 0, xb = 0, xc = 0, xd = 0;
+    __cpuid_count(0xD, 1, xa, xb, xc, xd);
+    xcr1 = (xa & (1u << 2)) != 0;
+  }
+  if (index > 1 || (index == 1 && !xcr1))
+    throw ArgRangeError(env, "xgetbv", "index", "names no extended control register this CPU has");
   uint32_t lo = 0, hi = 0;
   __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(index));
   Napi::Array out = Napi::Array::New(env, 2);

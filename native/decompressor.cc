@@ -3,6 +3,7 @@
 #include <sqfs/compressor.h>
 
 #include "addon.h"
+#include "args.h"
 #include "sqfs_util.h"
 
 namespace airship {
@@ -15,9 +16,8 @@ class BlockDecompressor : public Napi::ObjectWrap<BlockDecompressor> {
   }
 
   explicit BlockDecompressor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlockDecompressor>(info) {
-    if (!info[0].IsObject())
-      throw Napi::TypeError::New(info.Env(), "BlockDecompressor(options) needs an object");
-    sqfs_compressor_config_t cfg = CompressorConfigFrom(info[0].As<Napi::Object>());
+    const char *fn = "new BlockDecompressor";
+    sqfs_compressor_config_t cfg = CompressorConfigFrom(ObjectArg(info.Env(), fn, "options", info[0]), fn);
     cfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
     sqfs_compressor_t *raw = nullptr;
     int ret = sqfs_compressor_create(&cfg, &raw);
@@ -29,10 +29,11 @@ class BlockDecompressor : public Napi::ObjectWrap<BlockDecompressor> {
   // decompress(src, dst) → bytes written to dst, or -1 when src is not a valid block that fits dst.
   Napi::Value Decompress(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (!info[0].IsTypedArray() || !info[1].IsTypedArray())
-      throw Napi::TypeError::New(env, "decompress(src: Uint8Array, dst: Uint8Array)");
-    auto src = info[0].As<Napi::Uint8Array>();
-    auto dst = info[1].As<Napi::Uint8Array>();
+    const char *fn = "BlockDecompressor.decompress";
+    auto src = TypedArg<uint8_t>(env, fn, "src", info[0]);
+    auto dst = TypedArg<uint8_t>(env, fn, "dst", info[1]);
+    if (src.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "src", "is over 2 GiB");
+    if (dst.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "dst", "is over 2 GiB");
     sqfs_s32 n = cmp_->do_block(cmp_.get(), src.Data(), static_cast<sqfs_u32>(src.ByteLength()), dst.Data(),
                                 static_cast<sqfs_u32>(dst.ByteLength()));
     return Napi::Number::New(env, n < 0 ? -1 : n);

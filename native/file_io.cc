@@ -2,6 +2,7 @@
 // the SHA-256 of whole files, a batch per call. Tens of thousands of small files make the per-call cost of
 // three or four JS fs calls per file add up.
 #include <fcntl.h>
+#include <openssl/err.h>
 #include <openssl/evp.h>
 #include <unistd.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "args.h"
 #include "fs_util.h"
 
 namespace airship {
@@ -19,10 +21,10 @@ namespace airship {
 // readRange(path, offset, dst: Uint8Array): fills dst from the file at offset.
 static Napi::Value ReadRange(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  std::string path = RawPath(env, info[0]);
-  uint64_t offset = static_cast<uint64_t>(info[1].As<Napi::Number>().Int64Value());
-  if (!info[2].IsTypedArray()) throw Napi::TypeError::New(env, "readRange(path, offset, dst: Uint8Array)");
-  auto dst = info[2].As<Napi::Uint8Array>();
+  const char *fn = "readRange";
+  std::string path = RawPath(env, fn, "path", info[0]);
+  uint64_t offset = SizeArg(env, fn, "offset", info[1]);
+  auto dst = TypedArg<uint8_t>(env, fn, "dst", info[2]);
   Fd fd(OpenRead(env, path));
   ReadFully(env, fd.get(), path, dst.Data(), dst.ByteLength(), offset);
   return env.Undefined();
@@ -32,29 +34,45 @@ struct MdCtxFree {
   void operator()(EVP_MD_CTX *c) const { EVP_MD_CTX_free(c); }
 };
 
+// An OpenSSL call that failed, with OpenSSL's own reason (its error queue, emptied so the next call starts
+// clean): code ERR_OPENSSL.
+static Napi::Error OpenSslError(Napi::Env env, const std::string &what, const std::string &path) {
+  char reason[256] = "no reason given";
+  unsigned long e = ERR_get_error();
+  if (e != 0) ERR_error_string_n(e, reason, sizeof reason);
+  ERR_clear_error();
+  Napi::Error err = Napi::Error::New(env, "SHA-256 of " + path + ": " + what + " failed (" + reason + ")");
+  err.Set("code", Napi::String::New(env, "ERR_OPENSSL"));
+  err.Set("path", Napi::String::New(env, path));
+  return err;
+}
+
 // One digest context per thread, with SHA-256 fetched once: a fetch per file costs OpenSSL 3 a provider
 // lookup under a lock.
-static EVP_MD_CTX *Sha256Context(Napi::Env env) {
+static EVP_MD_CTX *Sha256Context(Napi::Env env, const std::string &path) {
   thread_local std::unique_ptr<EVP_MD, decltype(&EVP_MD_free)> md(EVP_MD_fetch(nullptr, "SHA256", nullptr),
                                                                   &EVP_MD_free);
   thread_local std::unique_ptr<EVP_MD_CTX, MdCtxFree> ctx(EVP_MD_CTX_new());
-  if (!md || !ctx || EVP_DigestInit_ex(ctx.get(), md.get(), nullptr) != 1)
-    throw Napi::Error::New(env, "cannot start a SHA-256 digest");
+  if (!md) throw OpenSslError(env, "EVP_MD_fetch", path);
+  if (!ctx) throw OpenSslError(env, "EVP_MD_CTX_new", path);
+  if (EVP_DigestInit_ex(ctx.get(), md.get(), nullptr) != 1)
+    throw OpenSslError(env, "EVP_DigestInit_ex", path);
   return ctx.get();
 }
 
 static void HashOne(Napi::Env env, const std::string &path, uint64_t size, uint8_t *digest) {
   thread_local std::vector<uint8_t> buf(1 << 20);
-  EVP_MD_CTX *ctx = Sha256Context(env);
+  EVP_MD_CTX *ctx = Sha256Context(env, path);
   Fd fd(OpenRead(env, path));
   for (uint64_t at = 0; at < size;) {
     size_t n = static_cast<size_t>(std::min<uint64_t>(buf.size(), size - at));
     ReadFully(env, fd.get(), path, buf.data(), n, at);
-    EVP_DigestUpdate(ctx, buf.data(), n);
+    if (EVP_DigestUpdate(ctx, buf.data(), n) != 1) throw OpenSslError(env, "EVP_DigestUpdate", path);
     at += n;
   }
   unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, digest, &len);
+  if (EVP_DigestFinal_ex(ctx, digest, &len) != 1) throw OpenSslError(env, "EVP_DigestFinal_ex", path);
+  if (len != 32) throw OpenSslError(env, "a 32-byte digest", path);
 }
 
 // hashFiles(paths, sizes: Float64Array, out: Uint8Array): SHA-256 of the first sizes[i] bytes of each file
@@ -62,17 +80,19 @@ static void HashOne(Napi::Env env, const std::string &path, uint64_t size, uint8
 // file's index (ESHRANK when it is shorter than its size).
 static Napi::Value HashFiles(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  if (info.Length() < 3 || !info[1].IsTypedArray() || !info[2].IsTypedArray())
-    throw Napi::TypeError::New(env, "hashFiles(paths, sizes: Float64Array, out: Uint8Array)");
-  std::string joined = RawPath(env, info[0]);
-  auto sizes = info[1].As<Napi::Float64Array>();
-  auto out = info[2].As<Napi::Uint8Array>();
-  if (out.ByteLength() < sizes.ElementLength() * 32)
-    throw Napi::RangeError::New(env, "hashFiles: out holds fewer than 32 bytes per file");
+  const char *fn = "hashFiles";
+  std::string joined = RawBytes(env, fn, "paths", info[0]);
+  auto sizes = TypedArg<double>(env, fn, "sizes", info[1]);
+  auto out = TypedArg<uint8_t>(env, fn, "out", info[2]);
+  if (out.ByteLength() / 32 < sizes.ElementLength())
+    throw ArgRangeError(env, fn, "out", "holds fewer than 32 bytes per file");
+  for (size_t i = 0; i < sizes.ElementLength(); i++)
+    if (!IsIntegerIn(sizes[i], 0, kMaxSafe))
+      IntegerIn(env, fn, "sizes[" + std::to_string(i) + "]", sizes[i], 0, kMaxSafe);
   size_t start = 0;
   for (size_t i = 0; i < sizes.ElementLength(); i++) {
     size_t end = joined.find('\0', start);
-    if (end == std::string::npos) throw Napi::RangeError::New(env, "hashFiles: fewer paths than sizes");
+    if (end == std::string::npos) throw ArgRangeError(env, fn, "paths", "holds fewer paths than sizes");
     std::string path = joined.substr(start, end - start);
     start = end + 1;
     try {

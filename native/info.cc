@@ -1,9 +1,12 @@
-// Facts about the linked libsquashfs: its version and which compressors it was built with.
+// Facts about the linked libraries: libsquashfs' version and compressors, and the system zlib gzip blocks are
+// made with. A missing system zlib fails the load: libsquashfs would otherwise bind to Node's zlib, and gzip
+// images would silently come out different (and larger).
 #include <sqfs/compressor.h>
 #include <sqfs/predef.h>
 #include <sqfs/super.h>
 
 #include "addon.h"
+#include "sqfs_util.h"
 
 namespace airship {
 
@@ -29,9 +32,24 @@ static Napi::Value Info(const Napi::CallbackInfo &info) {
     }
   }
   out.Set("compressors", comps);
+  const SystemZlibInfo &z = SystemZlibStatus();
+  Napi::Object zlib = Napi::Object::New(env);
+  zlib.Set("soname", Napi::String::New(env, z.soname));
+  zlib.Set("path", Napi::String::New(env, z.path));
+  zlib.Set("version", Napi::String::New(env, z.version));
+  out.Set("zlib", zlib);
   return out;
 }
 
-void InitInfo(Napi::Env env, Napi::Object exports) { exports.Set("info", Napi::Function::New(env, Info)); }
+void InitInfo(Napi::Env env, Napi::Object exports) {
+  const SystemZlibInfo &z = SystemZlibStatus();
+  if (!z.ok) {
+    Napi::Error e = Napi::Error::New(env, "the system zlib (" + z.soname + ") cannot be loaded: " + z.error +
+                                              "; gzip images need it (install zlib1g)");
+    e.Set("code", Napi::String::New(env, "ERR_SYSTEM_ZLIB"));
+    throw e;
+  }
+  exports.Set("info", Napi::Function::New(env, Info));
+}
 
 }  // namespace airship

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "addon.h"
+#include "args.h"
 #include "fs_util.h"
 
 namespace airship {
@@ -103,17 +104,15 @@ static Napi::Array ReadXattrsOf(Napi::Env env, const std::string &path, int dfd 
 // names[ends[i-1] .. ends[i]) and its facts are stats[i * 10 ..] (see Stat).
 static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  std::string dir = RawPath(env, info[0]);
-  bool wantXattrs = info[1].ToBoolean();
+  std::string dir = RawPath(env, "scanDir", "dir", info[0]);
+  if (!info[1].IsBoolean()) throw ArgTypeError(env, "scanDir", "xattrs", "a boolean", info[1]);
+  bool wantXattrs = info[1].As<Napi::Boolean>().Value();
   // The walk saw a folder here (the root is lstat-checked too); a symlink swapped in since is not followed.
-  int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-  if (fd < 0) throw ErrnoError(env, "open", dir, errno);
-  std::unique_ptr<DIR, DirClose> d(fdopendir(fd));
-  if (!d) {
-    int err = errno;
-    close(fd);
-    throw ErrnoError(env, "fdopendir", dir, err);
-  }
+  Fd fd(open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW));
+  if (fd.get() < 0) throw ErrnoError(env, "open", dir, errno);
+  std::unique_ptr<DIR, DirClose> d(fdopendir(fd.get()));
+  if (!d) throw ErrnoError(env, "fdopendir", dir, errno);
+  fd.release();  // the DIR owns it now
   int dfd = dirfd(d.get());
   std::vector<std::string> names;
   errno = 0;
@@ -187,7 +186,7 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
 }
 
 static Napi::Value ReadXattrs(const Napi::CallbackInfo &info) {
-  return ReadXattrsOf(info.Env(), RawPath(info.Env(), info[0]));
+  return ReadXattrsOf(info.Env(), RawPath(info.Env(), "readXattrs", "path", info[0]));
 }
 
 void InitScan(Napi::Env env, Napi::Object exports) {

@@ -2,6 +2,11 @@
 
 #include <sqfs/error.h>
 
+#include <cstring>
+
+#include "args.h"
+#include "fs_util.h"
+
 namespace airship {
 
 const char *SqfsErrorName(int code) {
@@ -33,36 +38,44 @@ const char *SqfsErrorName(int code) {
   }
 }
 
-Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path) {
-  std::string msg = what + " failed (" + SqfsErrorName(code) + ")";
+Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path, int sysErr) {
+  // libsquashfs reports every failed read or write as SQFS_ERROR_IO; the errno behind it is what a person can
+  // act on (ENOSPC: free space; EACCES: permissions), so it becomes the code when there is one.
+  const bool io = code == SQFS_ERROR_IO && sysErr != 0;
+  const char *name = io ? ErrnoName(sysErr) : SqfsErrorName(code);
+  std::string msg = what + " failed (" + name;
+  if (io) msg += std::string(": ") + std::strerror(sysErr);
+  msg += ")";
   if (!path.empty()) msg += ": " + path;
   Napi::Error err = Napi::Error::New(env, msg);
-  err.Set("code", Napi::String::New(env, SqfsErrorName(code)));
+  err.Set("code", Napi::String::New(env, name));
   err.Set("sqfsCode", Napi::Number::New(env, code));
+  if (io) err.Set("errno", Napi::Number::New(env, sysErr));
   if (!path.empty()) err.Set("path", Napi::String::New(env, path));
   return err;
 }
 
-static uint32_t OptU32(const Napi::Object &o, const char *key, uint32_t dflt) {
-  Napi::Value v = o.Get(key);
-  return v.IsNumber() ? v.As<Napi::Number>().Uint32Value() : dflt;
-}
-
-sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts) {
+sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts, const char *fn) {
   Napi::Env env = opts.Env();
-  std::string name = opts.Get("comp").ToString().Utf8Value();
+  std::string name = StringArg(env, fn, "options.comp", opts.Get("comp"));
   int id = sqfs_compressor_id_from_name(name.c_str());
-  if (id < 0) throw Napi::TypeError::New(env, "unknown compressor: " + name);
-  uint32_t blockSize = OptU32(opts, "blockSize", 131072);
+  if (id < 0) {
+    Napi::TypeError e = Napi::TypeError::New(
+        env, std::string(fn) + ": options.comp names no compressor libsquashfs knows: " + name);
+    e.Set("code", Napi::String::New(env, "ERR_INVALID_ARG_VALUE"));
+    throw e;
+  }
+  // SquashFS block sizes are powers of two from 4 KiB to 1 MiB; libsquashfs checks the power of two.
+  uint32_t blockSize = OptU32(opts, fn, "blockSize", 131072, 4096, 1u << 20);
   uint16_t flags = 0;
-  if (id == SQFS_COMP_LZ4 && opts.Get("lz4Hc").ToBoolean()) flags |= SQFS_COMP_FLAG_LZ4_HC;
-  if (id == SQFS_COMP_XZ && opts.Get("xzExtreme").ToBoolean()) flags |= SQFS_COMP_FLAG_XZ_EXTREME;
+  if (OptBool(opts, fn, "lz4Hc") && id == SQFS_COMP_LZ4) flags |= SQFS_COMP_FLAG_LZ4_HC;
+  if (OptBool(opts, fn, "xzExtreme") && id == SQFS_COMP_XZ) flags |= SQFS_COMP_FLAG_XZ_EXTREME;
   sqfs_compressor_config_t cfg;
   int ret = sqfs_compressor_config_init(&cfg, static_cast<SQFS_COMPRESSOR>(id), blockSize, flags);
   if (ret != 0) throw SqfsError(env, ret, "compressor configuration " + name, "");
   Napi::Value level = opts.Get("level");
-  if (level.IsNumber()) {
-    uint32_t l = level.As<Napi::Number>().Uint32Value();
+  if (!level.IsUndefined()) {
+    uint32_t l = U32Arg(env, fn, "options.level", level);
     if (id == SQFS_COMP_GZIP && (l < SQFS_GZIP_MIN_LEVEL || l > SQFS_GZIP_MAX_LEVEL))
       throw Napi::RangeError::New(env, "gzip level must be 1-9");
     if (id == SQFS_COMP_ZSTD && (l < SQFS_ZSTD_MIN_LEVEL || l > SQFS_ZSTD_MAX_LEVEL))
@@ -70,8 +83,10 @@ sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts) {
     if (id == SQFS_COMP_XZ && l > SQFS_XZ_MAX_LEVEL) throw Napi::RangeError::New(env, "xz level must be 0-9");
     if (id != SQFS_COMP_LZ4) cfg.level = l;
   }
-  if (id == SQFS_COMP_XZ) cfg.opt.xz.dict_size = OptU32(opts, "xzDictSize", cfg.opt.xz.dict_size);
-  if (id == SQFS_COMP_GZIP) cfg.opt.gzip.window_size = OptU32(opts, "gzipWindow", cfg.opt.gzip.window_size);
+  if (id == SQFS_COMP_XZ) cfg.opt.xz.dict_size = OptU32(opts, fn, "xzDictSize", cfg.opt.xz.dict_size);
+  if (id == SQFS_COMP_GZIP)
+    cfg.opt.gzip.window_size =
+        OptU32(opts, fn, "gzipWindow", cfg.opt.gzip.window_size, SQFS_GZIP_MIN_WINDOW, SQFS_GZIP_MAX_WINDOW);
   return cfg;
 }
 

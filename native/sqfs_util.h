@@ -27,13 +27,16 @@ struct CFree {
 // Name of a libsquashfs error code, e.g. SQFS_ERROR_IO.
 const char *SqfsErrorName(int code);
 
-// A JS Error whose message names the operation and path, with `code` (libsquashfs name) and `sqfsCode`
-// (number).
-Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path);
+// A JS Error whose message names the operation and path, with `code` and `sqfsCode` (libsquashfs' number).
+// `code` is the libsquashfs name, or for SQFS_ERROR_IO with a `sysErr` the errno's name (ENOSPC, EACCES,
+// ...).
+Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path,
+                      int sysErr = 0);
 
-// Reads {comp, level, blockSize, lz4Hc, xzDictSize, gzipWindow} into a libsquashfs compressor configuration.
-// Throws a TypeError for an unknown compressor or a level out of range.
-sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts);
+// Reads {comp, level, blockSize, lz4Hc, xzExtreme, xzDictSize, gzipWindow} into a libsquashfs compressor
+// configuration. A missing or wrong-typed field, an unknown compressor or a level out of range throws a
+// TypeError or RangeError naming `fn` and the field.
+sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts, const char *fn);
 
 // A compressor that hands configuration and options to `inner` (which it owns) and does blocks its own way.
 // `base` comes first, so a sqfs_compressor_t* of one is a pointer to it.
@@ -44,8 +47,19 @@ struct ForwardingCompressor {
 void ForwardTo(ForwardingCompressor *f, sqfs_compressor_t *inner, void (*destroy)(sqfs_object_t *),
                sqfs_s32 (*do_block)(sqfs_compressor_t *, const sqfs_u8 *, sqfs_u32, sqfs_u8 *, sqfs_u32));
 
+// The system zlib that gzip blocks are made with, opened once per process (see system_zlib.cc).
+struct SystemZlibInfo {
+  bool ok;
+  std::string soname;
+  std::string path;     // the file the dynamic loader found
+  std::string version;  // what its zlibVersion() says
+  std::string error;    // why it could not be used, when !ok
+};
+const SystemZlibInfo &SystemZlibStatus();
+
 // A block compressor for `cfg` (libsquashfs', with gzip blocks made by the system zlib); null and *err set
-// when libsquashfs refuses the configuration.
+// when libsquashfs refuses the configuration or the system zlib refuses the gzip settings (never a silent
+// fall back to another zlib: the image bytes would differ).
 sqfs_compressor_t *CreateBlockCompressor(const sqfs_compressor_config_t &cfg, int *err);
 
 // Wraps `inner` (taking ownership) so a block that does not shrink reports 0 and is stored raw. libsquashfs'

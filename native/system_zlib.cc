@@ -4,16 +4,20 @@
 // privately and called through its own symbols; everything but the block compression (options, configuration)
 // stays libsquashfs'.
 #include <dlfcn.h>
+#include <link.h>
 #include <sqfs/error.h>
 #include <zlib.h>
 
 #include <mutex>
+#include <string>
 
 #include "sqfs_util.h"
 
 namespace airship {
 
 namespace {
+
+constexpr const char *kSoname = "libz.so.1";
 
 struct ZlibApi {
   int (*init)(z_streamp, int, int, int, int, int, const char *, int);
@@ -22,23 +26,46 @@ struct ZlibApi {
   int (*end)(z_streamp);
 };
 
-const ZlibApi *SystemZlib() {
-  static ZlibApi api{};
-  static bool ok = false;
+struct Loaded {
+  ZlibApi api{};
+  SystemZlibInfo info{false, kSoname, "", "", ""};
+};
+
+const Loaded &Load() {
+  static Loaded l;
   static std::once_flag once;
   std::call_once(once, [] {
     // A namespace of its own: zlib calls its own exported functions (deflateReset, …), which in the main
     // namespace would bind to Node's copy, whose state layout differs.
-    void *h = dlmopen(LM_ID_NEWLM, "libz.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (h == nullptr) return;
-    api.init = reinterpret_cast<decltype(api.init)>(dlsym(h, "deflateInit2_"));
-    api.deflate = reinterpret_cast<decltype(api.deflate)>(dlsym(h, "deflate"));
-    api.reset = reinterpret_cast<decltype(api.reset)>(dlsym(h, "deflateReset"));
-    api.end = reinterpret_cast<decltype(api.end)>(dlsym(h, "deflateEnd"));
-    ok = api.init && api.deflate && api.reset && api.end;
+    void *h = dlmopen(LM_ID_NEWLM, kSoname, RTLD_NOW | RTLD_LOCAL);
+    if (h == nullptr) {
+      const char *why = dlerror();
+      l.info.error = why != nullptr ? why : "dlmopen failed";
+      return;
+    }
+    l.api.init = reinterpret_cast<decltype(l.api.init)>(dlsym(h, "deflateInit2_"));
+    l.api.deflate = reinterpret_cast<decltype(l.api.deflate)>(dlsym(h, "deflate"));
+    l.api.reset = reinterpret_cast<decltype(l.api.reset)>(dlsym(h, "deflateReset"));
+    l.api.end = reinterpret_cast<decltype(l.api.end)>(dlsym(h, "deflateEnd"));
+    auto version = reinterpret_cast<const char *(*)()>(dlsym(h, "zlibVersion"));
+    if (!l.api.init || !l.api.deflate || !l.api.reset || !l.api.end || !version) {
+      l.info.error = std::string(kSoname) + " lacks the deflate functions";
+      return;
+    }
+    l.info.version = version();
+    link_map *map = nullptr;
+    if (dlinfo(h, RTLD_DI_LINKMAP, &map) == 0 && map != nullptr && map->l_name != nullptr)
+      l.info.path = map->l_name;
+    l.info.ok = true;
   });
-  return ok ? &api : nullptr;
+  return l;
 }
+
+}  // namespace
+
+const SystemZlibInfo &SystemZlibStatus() { return Load().info; }
+
+namespace {
 
 struct SystemGzip {
   ForwardingCompressor fwd;
@@ -77,14 +104,22 @@ sqfs_compressor_t *CreateBlockCompressor(const sqfs_compressor_config_t &cfg, in
   sqfs_compressor_t *inner = nullptr;
   *err = sqfs_compressor_create(&cfg, &inner);
   if (*err != 0 || inner == nullptr || cfg.id != SQFS_COMP_GZIP) return inner;
-  const ZlibApi *z = SystemZlib();
-  if (z == nullptr) return inner;
+  const Loaded &l = Load();
+  // The addon refuses to load without it (InitInfo); this guards a caller that got here anyway.
+  if (!l.info.ok) {
+    sqfs_destroy(inner);
+    *err = SQFS_ERROR_UNSUPPORTED;
+    return nullptr;
+  }
+  const ZlibApi *z = &l.api;
   auto *self = new SystemGzip{};
   int window = cfg.opt.gzip.window_size ? cfg.opt.gzip.window_size : 15;
   if (z->init(&self->strm, static_cast<int>(cfg.level), Z_DEFLATED, window, 8, Z_DEFAULT_STRATEGY,
               ZLIB_VERSION, static_cast<int>(sizeof(z_stream))) != Z_OK) {
     delete self;
-    return inner;
+    sqfs_destroy(inner);
+    *err = SQFS_ERROR_COMPRESSOR;
+    return nullptr;
   }
   ForwardTo(&self->fwd, inner, Destroy, Block);
   self->z = z;

@@ -12,25 +12,21 @@
 #include <string>
 
 #include "addon.h"
+#include "args.h"
 #include "fs_util.h"
 
 namespace airship {
 
-static int IntArg(const Napi::CallbackInfo &info, size_t i, const char *usage) {
-  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), usage);
-  return info[i].As<Napi::Number>().Int32Value();
-}
-
 // openat2(dirfd, path, flags, mode, resolve) → fd
 static Napi::Value OpenAt2(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const char *usage = "openat2(dirfd, path, flags, mode, resolve)";
-  int dirfd = IntArg(info, 0, usage);
-  std::string path = RawPath(env, info[1]);
+  const char *fn = "openat2";
+  int dirfd = I32Arg(env, fn, "dirfd", info[0]);
+  std::string path = RawPath(env, fn, "path", info[1]);
   open_how how{};
-  how.flags = static_cast<uint64_t>(static_cast<uint32_t>(IntArg(info, 2, usage))) | O_CLOEXEC;
-  how.mode = static_cast<uint64_t>(IntArg(info, 3, usage));
-  how.resolve = static_cast<uint64_t>(IntArg(info, 4, usage));
+  how.flags = static_cast<uint64_t>(U32Arg(env, fn, "flags", info[2])) | O_CLOEXEC;
+  how.mode = static_cast<uint64_t>(IntegerIn(env, fn, "mode", info[3], 0, 07777));
+  how.resolve = static_cast<uint64_t>(U32Arg(env, fn, "resolve", info[4]));
   long fd;
   do fd = syscall(SYS_openat2, dirfd, path.c_str(), &how, sizeof how);
   while (fd < 0 && (errno == EINTR || errno == EAGAIN));
@@ -41,33 +37,33 @@ static Napi::Value OpenAt2(const Napi::CallbackInfo &info) {
 // mkdirat(dirfd, name, mode)
 static Napi::Value MkdirAt(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const char *usage = "mkdirat(dirfd, name, mode)";
-  int dirfd = IntArg(info, 0, usage);
-  std::string name = RawPath(env, info[1]);
-  if (mkdirat(dirfd, name.c_str(), static_cast<mode_t>(IntArg(info, 2, usage))) != 0)
-    throw ErrnoError(env, "mkdirat", name, errno);
+  const char *fn = "mkdirat";
+  int dirfd = I32Arg(env, fn, "dirfd", info[0]);
+  std::string name = RawPath(env, fn, "name", info[1]);
+  auto mode = static_cast<mode_t>(IntegerIn(env, fn, "mode", info[2], 0, 07777));
+  if (mkdirat(dirfd, name.c_str(), mode) != 0) throw ErrnoError(env, "mkdirat", name, errno);
   return env.Undefined();
 }
 
 // unlinkat(dirfd, name, flags)
 static Napi::Value UnlinkAt(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const char *usage = "unlinkat(dirfd, name, flags)";
-  int dirfd = IntArg(info, 0, usage);
-  std::string name = RawPath(env, info[1]);
-  if (unlinkat(dirfd, name.c_str(), IntArg(info, 2, usage)) != 0)
-    throw ErrnoError(env, "unlinkat", name, errno);
+  const char *fn = "unlinkat";
+  int dirfd = I32Arg(env, fn, "dirfd", info[0]);
+  std::string name = RawPath(env, fn, "name", info[1]);
+  int flags = I32Arg(env, fn, "flags", info[2]);
+  if (unlinkat(dirfd, name.c_str(), flags) != 0) throw ErrnoError(env, "unlinkat", name, errno);
   return env.Undefined();
 }
 
 // renameat(fromDirfd, fromName, toDirfd, toName): never replaces an existing destination.
 static Napi::Value RenameAt(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
-  const char *usage = "renameat(fromDirfd, fromName, toDirfd, toName)";
-  int from = IntArg(info, 0, usage);
-  std::string fromName = RawPath(env, info[1]);
-  int to = IntArg(info, 2, usage);
-  std::string toName = RawPath(env, info[3]);
+  const char *fn = "renameat";
+  int from = I32Arg(env, fn, "fromDirfd", info[0]);
+  std::string fromName = RawPath(env, fn, "fromName", info[1]);
+  int to = I32Arg(env, fn, "toDirfd", info[2]);
+  std::string toName = RawPath(env, fn, "toName", info[3]);
   if (renameat2(from, fromName.c_str(), to, toName.c_str(), RENAME_NOREPLACE) != 0)
     throw ErrnoError(env, "renameat", fromName, errno);
   return env.Undefined();

@@ -3,6 +3,7 @@ import { defaultSettings, type Settings } from '../config/settings.js';
 import type { Firmware } from '../engine/qemu.js';
 import { UsageError } from '../errors.js';
 import { type BootOutcome, bootTestArtifact } from '../stages/boot.js';
+import { sweepLeftovers } from '../stages/sweep.js';
 import type { CommonOptions } from './common.js';
 
 export interface BootTestOptions extends CommonOptions {
@@ -29,6 +30,7 @@ export async function bootTest(opts: BootTestOptions): Promise<BootOutcome[]> {
   const firmware: Firmware[] = fw === 'both' ? ['bios', 'uefi'] : fw === 'bios' || fw === 'uefi' ? [fw] : [];
   if (firmware.length === 0)
     throw new UsageError(`--firmware: expected bios, uefi or both, got ${JSON.stringify(fw)}`);
+  await sweepLeftovers({ folders: [resolve(settings.cacheDir)] });
   return bootTestArtifact({
     artifact,
     kind,

@@ -5,7 +5,7 @@
  */
 import { mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { redactSecrets } from '../config/redact.js';
+import { redactSecrets, redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, imageReference, type Settings } from '../config/settings.js';
 import type { BuildConfig } from '../config/types.js';
 import {
@@ -25,6 +25,7 @@ import { applyOsconfig } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';
+import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
 import type { CommonOptions, ProgressEvent } from './common.js';
 import { resolveConfig } from './config.js';
 import { squash } from './squash.js';
@@ -73,26 +74,14 @@ async function roleDigest(): Promise<string> {
   return digestOf(files);
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Removes containers left by builds whose process is gone (a crash, a kill -9). */
-async function sweepStale(): Promise<number> {
-  let n = 0;
-  for (const c of await listSessionContainers()) {
-    const pid = Number(/^p(\d+)-/.exec(c.session)?.[1]);
-    if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && pidAlive(pid)) continue;
-    if (c.session.startsWith(`p${process.pid}-`)) continue;
-    await removeContainer(c.id);
-    n++;
-  }
-  return n;
+/** The folders where a build keeps temp files and scratch folders (swept at the start of every build). */
+function buildScratchFolders(cacheDir: string): string[] {
+  return [
+    cacheDir,
+    join(cacheDir, 'rootfs'),
+    join(cacheDir, 'livecd'),
+    ...(['rootfs', 'image', 'osconfig', 'livecd'] as const).map((s) => join(cacheDir, 'stages', s)),
+  ];
 }
 
 /** The live root's squashfs, written by the native writer straight from the export stream. */
@@ -123,11 +112,14 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   const config: BuildConfig = opts.config
     ? { ...opts.config, settings }
     : (await resolveConfig(settings)).config;
-  const emit = (e: ProgressEvent) => opts.onProgress?.(e);
+  // Every progress message and error leaves through redactText with the config's secrets.
+  const secrets = secretStrings(config);
+  const emit = (e: ProgressEvent) =>
+    opts.onProgress?.(e.message === undefined ? e : { ...e, message: redactText(e.message, secrets) });
   const signal = opts.signal;
   const cacheDir = resolve(settings.cacheDir);
   const logDir = join(cacheDir, 'logs');
-  await mkdir(logDir, { recursive: true });
+  await mkdir(logDir, { recursive: true, mode: 0o700 });
   const logFile = join(logDir, `build-${stamp(new Date())}-${process.pid}.log`);
   emit({ stage: 'build', kind: 'info', message: `log file: ${logFile}` });
 
@@ -143,9 +135,14 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     const d = err instanceof BuildError ? err.details : {};
     const aborted = signal?.aborted ? ' (interrupted)' : '';
     throw new BuildError(
-      `${current} stage failed${aborted}: ${e.message}\nlog: ${d.logFile ?? logFile}`,
-      { stage: current, logFile: d.logFile ?? logFile, ...(d.logTail ? { logTail: d.logTail } : {}) },
-      { cause: err },
+      redactText(`${current} stage failed${aborted}: ${e.message}\nlog: ${d.logFile ?? logFile}`, secrets),
+      {
+        stage: current,
+        logFile: d.logFile ?? logFile,
+        ...(d.logTail ? { logTail: redactText(d.logTail, secrets) } : {}),
+      },
+      // The cause is kept for debugging but its message may hold what the tool printed: redact it too.
+      { cause: redactedCause(err, secrets) },
     );
   };
 
@@ -195,8 +192,11 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     await pingDocker();
-    const swept = await sweepStale();
-    if (swept > 0) emit({ stage: 'build', kind: 'info', message: `removed ${swept} stale container(s)` });
+    // Leftovers of killed runs (containers, untagged images, temp files), by their lease: never a live run's.
+    const swept = sweepSummary(
+      await sweepLeftovers({ folders: buildScratchFolders(cacheDir), docker: true }),
+    );
+    if (swept) emit({ stage: 'build', kind: 'info', message: swept });
 
     const rootfsDigest = digestOf(rootfsDigestInput(config.multistrap));
     const rootfs = await stageRun(
@@ -214,6 +214,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
           digest: rootfsDigest,
           logFile,
           ...(signal ? { signal } : {}),
+          onInfo: (message) => emit({ stage: 'rootfs', kind: 'info', message }),
         }),
     );
 
@@ -231,8 +232,9 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
       v: 1,
       image: base.digest,
       vars: redactSecrets(config).osconfig,
-      // Password hashes change the result but must not be readable from the digest input on disk.
-      secrets: digestOf(config.osconfig.user_management.map((u) => u.password ?? '')),
+      // Secrets (password hashes, keys in files) change the result but must not be readable from the digest
+      // input on disk: only their digest goes in.
+      secrets: digestOf(secretStrings(config.osconfig)),
       role: await roleDigest(),
     });
     const configured = await stageRun(
@@ -313,6 +315,17 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     for (const c of await listSessionContainers().catch(() => []))
       if (c.session === session) await removeContainer(c.id).catch(() => undefined);
   }
+}
+
+/** An error with its message redacted, the chain of causes kept (also redacted). */
+function redactedCause(err: unknown, secrets: readonly string[]): unknown {
+  if (!(err instanceof Error)) return err;
+  const copy = new Error(redactText(err.message, secrets), {
+    cause: err.cause === undefined ? undefined : redactedCause(err.cause, secrets),
+  });
+  copy.name = err.name;
+  copy.stack = redactText(err.stack ?? '', secrets);
+  return copy;
 }
 
 async function packageVersion(): Promise<string> {

@@ -1,20 +1,7 @@
 import type { Settings } from '../config/settings.js';
+import type { ProgressListener } from '../progress.js';
 
-/** A progress report from a long-running operation. */
-export interface ProgressEvent {
-  /** Stage or step name, e.g. `rootfs`, `squashfs`, `iso`. */
-  stage: string;
-  kind: 'start' | 'progress' | 'done' | 'reused' | 'skipped' | 'info' | 'warning';
-  message?: string;
-  /** Units done and total for `progress` (bytes, entries, …; `unit` says which). */
-  done?: number;
-  total?: number;
-  unit?: string;
-  /** Milliseconds since the stage started, on `done`. */
-  elapsedMs?: number;
-}
-
-export type ProgressListener = (event: ProgressEvent) => void;
+export type { ProgressEvent, ProgressListener } from '../progress.js';
 
 /** Options every API call takes. */
 export interface CommonOptions {

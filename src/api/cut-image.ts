@@ -1,10 +1,11 @@
 import { mkdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, type ImageFacts, inspectImage, withContainer } from '../engine/container-io.js';
-import { removeImage } from '../engine/docker.js';
-import { ConfigError, type Diagnostic, UsageError } from '../errors.js';
+import { removeImage, SESSION_LABEL } from '../engine/docker.js';
+import { BuildError, ConfigError, type Diagnostic, UsageError } from '../errors.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
@@ -13,7 +14,8 @@ import { newSession } from '../stages/names.js';
 import { applyOsconfig } from '../stages/osconfig.js';
 import { cutQcow } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
-import type { CommonOptions } from './common.js';
+import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
+import type { CommonOptions, ProgressListener } from './common.js';
 import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
 
@@ -54,7 +56,7 @@ export interface CutArtifact {
 function qcowOsconfig(settings: Settings): QcowOsconfig {
   return async (imageRef, bundle, signal) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
-    await mkdir(logDir, { recursive: true });
+    await mkdir(logDir, { recursive: true, mode: 0o700 });
     const { image } = await applyOsconfig({
       image: imageRef,
       vars: bundle.osconfig,
@@ -78,6 +80,32 @@ function qcowOsconfig(settings: Settings): QcowOsconfig {
 export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[]> {
   const settings: Settings = { ...defaultSettings(), ...opts.settings };
   const config = opts.config ?? (await resolveConfig(settings)).config;
+  // Progress messages and errors leave through redactText with the config's secrets.
+  const secrets = secretStrings(config);
+  const listener = opts.onProgress;
+  const onProgress: ProgressListener | undefined = listener
+    ? (e) => listener(e.message === undefined ? e : { ...e, message: redactText(e.message, secrets) })
+    : undefined;
+  try {
+    return await cutResolved({ ...opts, ...(onProgress ? { onProgress } : {}) }, settings, config);
+  } catch (err) {
+    if (!(err instanceof BuildError)) throw err;
+    throw new BuildError(
+      redactText(err.message, secrets),
+      {
+        ...err.details,
+        ...(err.details.logTail ? { logTail: redactText(err.details.logTail, secrets) } : {}),
+      },
+      { cause: err.cause },
+    );
+  }
+}
+
+async function cutResolved(
+  opts: CutImageOptions,
+  settings: Settings,
+  config: BuildConfig,
+): Promise<CutArtifact[]> {
   const image = await inspectImage(config.imageRef);
   if (!image)
     throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
@@ -85,9 +113,16 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
   const scratch = resolve(settings.cacheDir, 'cut');
   await mkdir(outDir, { recursive: true });
   await mkdir(scratch, { recursive: true });
+  // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
+  const swept = sweepSummary(
+    await sweepLeftovers({ folders: [outDir, scratch, resolve(settings.cacheDir)], docker: true }),
+  );
+  if (swept) opts.onProgress?.({ stage: 'cut', kind: 'info', message: swept });
+  // Labels the cut's containers so that a killed cut's are found by the next sweep.
+  const session = { [SESSION_LABEL]: newSession() };
   const epoch = sourceDateEpoch(image);
   const logDir = resolve(settings.cacheDir, 'logs');
-  await mkdir(logDir, { recursive: true });
+  await mkdir(logDir, { recursive: true, mode: 0o700 });
   const boot = async (file: string, kind: 'iso' | 'qcow', hostname: string) =>
     settings.bootTimeout === 0
       ? []
@@ -107,7 +142,7 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
     const file = join(outDir, opts.name ?? (config.iso.img_name || 'ephemeral.iso'));
     const t0 = Date.now();
     opts.onProgress?.({ stage: 'iso', kind: 'start', message: file });
-    await withContainer(config.imageRef, { [CUT_LABEL]: 'iso' }, async (c) =>
+    await withContainer(config.imageRef, { [CUT_LABEL]: 'iso', ...session }, async (c) =>
       cutIso({
         iso: config.iso,
         livecd: () => c.archive('/livecd'),
@@ -146,7 +181,7 @@ export async function cutImage(opts: CutImageOptions = {}): Promise<CutArtifact[
       opts.onProgress?.({ stage, kind: 'start', message: file });
       const source = await (opts.osconfig ?? qcowOsconfig(settings))(config.imageRef, bundle, opts.signal);
       try {
-        await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}` }, (c) =>
+        await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}`, ...session }, (c) =>
           cutQcow({
             bundle,
             plan,

@@ -22,6 +22,7 @@ import { probeKvm } from '../engine/probe-kvm.js';
 import { probeTools } from '../engine/probe-tools.js';
 import type { ProbeResult } from '../engine/probe-types.js';
 import { UsageError } from '../errors.js';
+import { sweepLeftovers } from '../stages/sweep.js';
 import type { CommonOptions } from './common.js';
 
 export type { Advice } from '../cpu/advice.js';
@@ -159,6 +160,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
   const environment: ProbeResult[] = [];
   if (host && opts.environment !== false) {
     progress('checking Docker, tools, KVM and disk');
+    await sweepLeftovers({ folders: [] });
     // KVM first and alone: a hanging KVM guest spins a core, which would spoil the throughput figures.
     environment.push(await probeKvm(opts.signal));
     const [docker, tools] = await Promise.all([probeDocker(), probeTools(opts.signal)]);

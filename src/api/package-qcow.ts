@@ -4,6 +4,7 @@ import type { BuildConfig } from '../config/types.js';
 import { importImage, inspectImage } from '../engine/container-io.js';
 import { ConfigError } from '../errors.js';
 import { packageFiles, packageTar } from '../stages/package-qcow.js';
+import { sweepLeftovers } from '../stages/sweep.js';
 import type { CommonOptions } from './common.js';
 import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
@@ -20,6 +21,7 @@ export async function packageQcow(
   opts: PackageQcowOptions = {},
 ): Promise<{ imageRef: string; imageId: string }> {
   const settings: Settings = { ...defaultSettings(), ...opts.settings };
+  await sweepLeftovers({ folders: [] });
   const config = opts.config ?? (await resolveConfig(settings)).config;
   const names = config.qcowBundles
     .map((b) => b.name)
@@ -50,7 +52,7 @@ export async function packageQcow(
   const imageRef = qcowImageReference(settings);
   opts.onProgress?.({ stage: 'package-qcow', kind: 'start', message: imageRef });
   const mtime = new Date((Number(process.env.SOURCE_DATE_EPOCH) || 0) * 1000);
-  const imageId = await importImage(packageTar(files, mtime), imageRef, labels);
+  const imageId = await importImage(packageTar(files, mtime), imageRef, labels, opts.signal);
   opts.onProgress?.({ stage: 'package-qcow', kind: 'done', message: `${imageRef} (${files.length} files)` });
   return { imageRef, imageId };
 }

@@ -1,7 +1,9 @@
+import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { WriterOptions } from '../squashfs/options.js';
 import { resolveOptions } from '../squashfs/options.js';
 import { type WriteResult, writeImage } from '../squashfs/write.js';
+import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
 import type { CommonOptions } from './common.js';
 
 export type { Compression, WriterOptions } from '../squashfs/options.js';
@@ -25,7 +27,8 @@ export interface SquashResult extends WriteResult {
  * `SOURCE_DATE_EPOCH` give the same bytes whatever `processors` is.
  * @throws UsageError for invalid options.
  * @throws Error naming the entry when an input file vanishes, shrinks or cannot be read; when a worker or the tar
- *   stream stalls for `stallTimeoutMs`; or the abort reason when `signal` fires. No output file is left behind.
+ *   stream stalls for `stallTimeoutMs`; or the abort reason when `signal` fires. No output file is left behind;
+ *   temp files that killed runs left beside `out` (or in the cache folder) are removed first.
  * @throws TarFormatError (src/squashfs/tar-reader.ts) naming the entry, its ordinal and header offset when the tar
  *   stream is malformed, truncated or has no end-of-archive marker, or an entry's name or numbers cannot go into
  *   the image (absolute, `..`, NUL, a component over 255 bytes, ids or mtime over 32 bits, a duplicate).
@@ -37,6 +40,12 @@ export async function squash(opts: SquashOptions): Promise<SquashResult> {
   const started = Date.now();
   const signal = opts.signal ?? new AbortController().signal;
   const emit = opts.onProgress ?? (() => {});
+  const swept = sweepSummary(
+    await sweepLeftovers({
+      folders: [dirname(resolve(opts.out)), ...(opts.cacheDir ? [opts.cacheDir] : [])],
+    }),
+  );
+  if (swept) emit({ stage: 'squashfs', kind: 'info', message: swept });
   emit({ stage: 'squashfs', kind: 'start', message: `writing ${opts.out}` });
   const result = await writeImage(opts.source, opts.out, resolved, signal, (p) =>
     emit({

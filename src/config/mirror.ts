@@ -117,3 +117,47 @@ export function hostOf(url: string): string | undefined {
     return undefined;
   }
 }
+
+/** A mirror URL split from the credentials written into it. */
+export interface MirrorCredentials {
+  /** The URL without `user:password@`. */
+  url: string;
+  /** Decoded user and password; absent when the URL carries none. */
+  login?: string;
+  password?: string;
+}
+
+/**
+ * Splits `scheme://user:password@host/path` into the URL apt may show and write into sources, and the
+ * credentials that go to `/etc/apt/auth.conf.d` instead. A string that is not a URL is returned as it is.
+ */
+export function splitMirrorCredentials(source: string): MirrorCredentials {
+  let u: URL;
+  try {
+    u = new URL(source);
+  } catch {
+    return { url: source };
+  }
+  if (!u.username && !u.password) return { url: source };
+  const login = decodeURIComponent(u.username);
+  const password = decodeURIComponent(u.password);
+  const at = source.indexOf('@', source.indexOf('://') + 3);
+  return { url: `${source.slice(0, source.indexOf('://') + 3)}${source.slice(at + 1)}`, login, password };
+}
+
+/**
+ * The apt_auth.conf(5) entry for a mirror: `machine scheme://host[:port]/path login … password …`. The scheme
+ * is written out because an entry without one applies to https only. apt splits the file on blanks and has no
+ * quoting, so credentials with blanks or control characters cannot be written.
+ * @throws Error naming the mirror when the credentials cannot be written.
+ */
+export function aptAuthEntry(url: string, login: string, password: string): string {
+  const u = new URL(url);
+  const where = `${u.protocol}//${u.host}${u.pathname.replace(/\/+$/, '')}`;
+  for (const v of [login, password])
+    if (/[\s\p{Cc}]/u.test(v) || v === '')
+      throw new Error(
+        `the credentials of mirror ${where} contain a blank or control character (or are empty); apt's auth.conf cannot carry them`,
+      );
+  return `machine ${where} login ${login} password ${password}\n`;
+}

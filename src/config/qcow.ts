@@ -52,6 +52,7 @@ export function buildQcow(t: LoadedTable, bundle: string): { vars: QcowVars; dia
       capacity_bytes: capacity,
       qcow_compress: (v.qcow_compress ?? true) as boolean,
       qcow_compression_type: (v.qcow_compression_type ?? 'zlib') as 'zlib' | 'zstd',
+      qcow_writer: (v.qcow_writer ?? 'native') as 'native' | 'qemu-img',
       partitions,
       qcow_container_runtime_scripts: (v.qcow_container_runtime_scripts ?? []) as OsconfigUserScript[],
     },

@@ -310,8 +310,3 @@ export function qcowImageReference(
   const name = s.qcowBundle.replace(/[^a-z0-9._-]+/gi, '-').toLowerCase();
   return `${s.dockerRegistry}/${s.imagePrefix}/${name}:${s.imageTag}-${s.distro}`;
 }
-
-/** Names of settings whose values must never be printed in full. */
-export function redactUrlCredentials(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^/@]*@/i, '$1***@');
-}

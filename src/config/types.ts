@@ -163,6 +163,8 @@ export interface QcowVars {
   qcow_compress: boolean;
   /** Output compression: zlib (readable everywhere) or zstd (QEMU >= 5.1, much faster). */
   qcow_compression_type: 'zlib' | 'zstd';
+  /** Who writes the qcow2: the built-in parallel writer, or `qemu-img convert` (the fallback). */
+  qcow_writer: 'native' | 'qemu-img';
   partitions: Partition[];
   qcow_container_runtime_scripts: OsconfigUserScript[];
 }

@@ -14,7 +14,8 @@ export interface PlaybookOptions {
   signal?: AbortSignal;
   secrets?: readonly string[];
   env?: Record<string, string>;
-  onOutput?: (chunk: string) => void;
+  /** Each line of output, secrets masked. */
+  onLine?: (line: string) => void;
 }
 
 /**
@@ -47,7 +48,7 @@ export async function runPlaybook(o: PlaybookOptions): Promise<void> {
       processGroup: true,
       ...(o.signal ? { signal: o.signal } : {}),
       ...(o.secrets ? { secrets: o.secrets } : {}),
-      ...(o.onOutput ? { onOutput: o.onOutput } : {}),
+      ...(o.onLine ? { onLine: o.onLine } : {}),
     },
   );
 }

@@ -102,17 +102,25 @@ export async function importImage(
   tar: Readable,
   ref: string,
   labels: Record<string, string>,
+  signal?: AbortSignal,
 ): Promise<string> {
   const changes = labelChanges(labels);
   const { repo, tag } = splitRef(ref);
+  // An abort destroys `tar` with an error that nothing else listens for, which would end the process; a read
+  // error of the stream's own is the better cause than the daemon's "unexpected EOF".
+  let streamError: Error | undefined;
+  tar.on('error', (e: Error) => {
+    streamError ??= e;
+  });
   try {
     const stream = await (await docker()).importImage(
       tar as unknown as NodeJS.ReadableStream,
-      { repo, tag, changes } as object,
+      { repo, tag, changes, ...(signal ? { abortSignal: signal } : {}) } as object,
     );
     await followProgress(stream);
   } catch (err) {
-    throw new BuildError(`docker: cannot import image ${ref}: ${(err as Error).message}`, {}, { cause: err });
+    const cause = signal?.aborted ? signal.reason : (streamError ?? err);
+    throw new BuildError(`docker: cannot import image ${ref}: ${(cause as Error).message}`, {}, { cause });
   }
   const facts = await inspectImage(ref);
   if (!facts) throw new BuildError(`docker: image ${ref} is missing after import`);

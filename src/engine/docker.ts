@@ -40,6 +40,11 @@ export async function importTar(
   changes: readonly string[],
   signal?: AbortSignal,
 ): Promise<string> {
+  // An abort destroys `tar` with an error that nothing else listens for, which would end the process.
+  let streamError: Error | undefined;
+  tar.on('error', (e: Error) => {
+    streamError ??= e;
+  });
   try {
     const stream = (await (
       await docker()
@@ -55,7 +60,7 @@ export async function importTar(
     if (!id) throw new Error('the daemon did not return an image id');
     return id;
   } catch (err) {
-    fail('import of the root file system', err);
+    fail('import of the root file system', signal?.aborted ? signal.reason : (streamError ?? err));
   }
 }
 
@@ -162,6 +167,41 @@ export async function removeContainer(id: string): Promise<void> {
     const code = (err as { statusCode?: number }).statusCode;
     if (code !== 404 && code !== 409) fail(`remove container ${id}`, err);
   }
+}
+
+/**
+ * Removes the containers, then the untagged images, whose session label `isOver` says belongs to a run that is
+ * gone. Tagged images (stage results, the built image) are results, not leftovers, and are never touched; an
+ * image still in use is left for a later sweep.
+ * @returns how many containers and images were removed.
+ * @throws BuildError when the daemon cannot list them.
+ */
+export async function sweepSessions(
+  isOver: (session: string) => boolean,
+): Promise<{ containers: number; images: number }> {
+  let containers = 0;
+  let images = 0;
+  try {
+    const d = await docker();
+    for (const c of await d.listContainers({ all: true, filters: { label: [SESSION_LABEL] } })) {
+      if (!isOver(c.Labels?.[SESSION_LABEL] ?? '')) continue;
+      await removeContainer(c.Id);
+      containers++;
+    }
+    const list = await d.listImages({ filters: { label: [SESSION_LABEL], dangling: ['true'] } });
+    for (const i of list) {
+      if (!isOver(i.Labels?.[SESSION_LABEL] ?? '')) continue;
+      const removed = await d
+        .getImage(i.Id)
+        .remove({ noprune: false })
+        .then(() => true)
+        .catch(() => false);
+      if (removed) images++;
+    }
+  } catch (err) {
+    fail('sweep leftovers of earlier runs', err);
+  }
+  return { containers, images };
 }
 
 /** Removes every container carrying the session label (any session, or the one given). */

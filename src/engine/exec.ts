@@ -3,7 +3,7 @@
  * Every run can be aborted, has an optional time limit, and keeps the tail of its output for error messages.
  */
 import { spawn } from 'node:child_process';
-import { createWriteStream, type WriteStream } from 'node:fs';
+import { createWriteStream, fchmodSync, openSync, type WriteStream } from 'node:fs';
 import { BuildError } from '../errors.js';
 
 export interface RunOptions {
@@ -16,9 +16,21 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Append stdout and stderr to this file (the stage log). */
   logFile?: string;
-  /** Called with each chunk of output as it arrives (for progress). */
+  /**
+   * Called with each chunk of output as it arrives, NOT masked: for matching a prompt that ends without a
+   * newline (the boot test's `login:`). Never print or store it; use `onLine` for that.
+   */
   onOutput?: (chunk: string) => void;
-  /** Strings to mask in logs and error messages (passwords, proxy credentials). */
+  /**
+   * Called with each line of output (stdout and stderr, newline included) once it is complete, with secrets
+   * masked: safe to show as progress or keep for error messages. A line over 64 KiB comes in pieces.
+   */
+  onLine?: (line: string) => void;
+  /**
+   * Strings to mask in logs, `onOutput` lines and error messages (passwords, credentials, private keys; from
+   * `secretStrings` of the config). URL user-info is masked in any case. Output is masked line by line, so a
+   * secret split across two reads of the pipe is still found; a multi-line secret is masked by its lines.
+   */
   secrets?: readonly string[];
   /** Keep stdout in memory (default true); turn off for chatty commands that only log. */
   captureStdout?: boolean;
@@ -39,10 +51,54 @@ export interface RunResult {
 
 const TAIL_BYTES = 4000;
 
+/** A line longer than this is masked and passed on without waiting for its end. */
+const MAX_LINE = 64 * 1024;
+/** `scheme://user:pass@` in any output, whether or not the secret was handed in. */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)[^\s/?#@'"<>]+@/gi;
+
+/** `text` with every string of `secrets` (longest first) and every URL's user-info replaced by `***`. */
 export function maskSecrets(text: string, secrets: readonly string[] = []): string {
   let out = text;
-  for (const s of secrets) if (s.length > 0) out = out.split(s).join('***');
-  return out;
+  for (const s of [...secrets].sort((a, b) => b.length - a.length))
+    if (s.length > 0) out = out.split(s).join('***');
+  return out.replace(URL_USERINFO, '$1***@');
+}
+
+/**
+ * Output of one stream cut into lines and masked: a chunk boundary can fall inside a secret, a line boundary
+ * (for a one-line secret) cannot. `push` returns the complete lines so far, `flush` the rest at the end.
+ */
+export class LineMasker {
+  private partial = '';
+  constructor(private readonly secrets: readonly string[]) {}
+
+  push(chunk: string): string {
+    const text = this.partial + chunk;
+    const end = text.lastIndexOf('\n');
+    if (end < 0 && text.length <= MAX_LINE) {
+      this.partial = text;
+      return '';
+    }
+    const cut = end < 0 ? text.length : end + 1;
+    this.partial = text.slice(cut);
+    return maskSecrets(text.slice(0, cut), this.secrets);
+  }
+
+  flush(): string {
+    const rest = this.partial;
+    this.partial = '';
+    return rest ? maskSecrets(rest, this.secrets) : '';
+  }
+}
+
+/**
+ * Opens `file` for appending, owner-only: logs hold command lines and tool output of a build. An existing log
+ * with a wider mode is narrowed.
+ */
+function openLog(file: string): WriteStream {
+  const fd = openSync(file, 'a', 0o600);
+  fchmodSync(fd, 0o600);
+  return createWriteStream(file, { fd, flags: 'a' });
 }
 
 /**
@@ -57,9 +113,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       reject(new BuildError(`${cmd}: aborted before start`));
       return;
     }
-    const log: WriteStream | undefined = opts.logFile
-      ? createWriteStream(opts.logFile, { flags: 'a' })
-      : undefined;
+    const log: WriteStream | undefined = opts.logFile ? openLog(opts.logFile) : undefined;
     log?.write(`$ ${maskSecrets([cmd, ...args].join(' '), secrets)}\n`);
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
@@ -71,16 +125,25 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     let stderr = '';
     let tail = '';
     let killedFor: string | undefined;
-    const onChunk = (buf: Buffer, isOut: boolean) => {
-      const s = buf.toString('utf8');
+    const maskers = { out: new LineMasker(secrets), err: new LineMasker(secrets) };
+    // Only masked text reaches the log, the tail (error messages) and onOutput.
+    const emitMasked = (masked: string) => {
+      if (!masked) return;
+      tail = (tail + masked).slice(-TAIL_BYTES);
+      log?.write(masked);
+      if (opts.onLine) for (const line of masked.split(/(?<=\n)/)) opts.onLine(line);
+    };
+    const onChunk = (s: string, isOut: boolean) => {
       if (isOut && captureStdout) stdout += s;
       if (!isOut) stderr += s;
-      tail = (tail + s).slice(-TAIL_BYTES);
-      log?.write(maskSecrets(s, secrets));
       opts.onOutput?.(s);
+      emitMasked((isOut ? maskers.out : maskers.err).push(s));
     };
-    child.stdout.on('data', (b: Buffer) => onChunk(b, true));
-    child.stderr.on('data', (b: Buffer) => onChunk(b, false));
+    // Decoded by the stream, so a character split across two reads stays whole.
+    child.stdout.setEncoding('utf8');
+    child.stderr.setEncoding('utf8');
+    child.stdout.on('data', (s: string) => onChunk(s, true));
+    child.stderr.on('data', (s: string) => onChunk(s, false));
     const signalChild = (sig: NodeJS.Signals) => {
       if (opts.processGroup && child.pid !== undefined) {
         try {
@@ -107,6 +170,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       reject(new BuildError(`${cmd}: cannot start (${err.message}); is it installed?`, {}, { cause: err }));
     });
     child.on('close', (code, sig) => {
+      emitMasked(maskers.out.flush());
+      emitMasked(maskers.err.flush());
       cleanup();
       const c = code ?? -1;
       if (!killedFor && okCodes.includes(c)) {
@@ -114,7 +179,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
         return;
       }
       const why = killedFor ?? (sig ? `killed by ${sig}` : `exited with code ${c}`);
-      const masked = maskSecrets(tail.trim(), secrets);
+      const masked = tail.trim();
       reject(
         new BuildError(`${cmd} ${why}${masked ? `:\n${masked}` : ''}`, {
           logTail: masked,

@@ -5,6 +5,12 @@
 import { mkdir } from 'node:fs/promises';
 import { run } from './exec.js';
 
+/**
+ * How mmdebstrap isolates the maintainer scripts. `unshare`: its own mount, pid, ipc and uts namespaces (and,
+ * when not run as root, a user namespace, so the scripts are not host root); `root`: chroot only.
+ */
+export type MmdebstrapMode = 'unshare' | 'root';
+
 /** One `deb` source as mmdebstrap takes it on its command line. */
 export interface MmdebstrapSource {
   uri: string;
@@ -20,9 +26,12 @@ export interface MmdebstrapUpload {
   path: string;
   /** `setup` files exist before packages are installed (apt preferences); `customize` files after. */
   when: 'setup' | 'customize';
+  /** File mode inside the root, octal (`600` for apt credentials); the upload's default otherwise. */
+  mode?: string;
 }
 
 export interface MmdebstrapOptions {
+  mode: MmdebstrapMode;
   suite: string;
   arch: string;
   sources: readonly MmdebstrapSource[];
@@ -32,14 +41,18 @@ export interface MmdebstrapOptions {
   /** Persistent /var/cache/apt/archives of previous runs. */
   archivesDir: string;
   uploads: readonly MmdebstrapUpload[];
-  /** Paths removed from the root after packages are installed (e.g. the bootstrap sources.list). */
+  /**
+   * Paths removed from the root after packages are installed (e.g. the bootstrap sources.list); a trailing `*`
+   * is a glob (`/etc/ssh/ssh_host_*`).
+   */
   removeAfter: readonly string[];
   proxy?: string;
   noProxy?: string;
   logFile: string;
   signal?: AbortSignal;
   secrets?: readonly string[];
-  onOutput?: (chunk: string) => void;
+  /** Each line of output, secrets masked. */
+  onLine?: (line: string) => void;
 }
 
 /** Single-quotes a string for the shell hooks mmdebstrap runs. */
@@ -55,7 +68,7 @@ export function sourceLine(s: MmdebstrapSource): string {
 /** The mmdebstrap argument list (exported for unit tests). */
 export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
   const args = [
-    '--mode=auto',
+    `--mode=${o.mode}`,
     '--variant=minbase',
     `--architectures=${o.arch}`,
     '--format=tar',
@@ -64,16 +77,21 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
     `--setup-hook=sync-in ${sq(o.archivesDir)} /var/cache/apt/archives/`,
   ];
   if (o.packages.length > 0) args.push(`--include=${o.packages.join(',')}`);
-  for (const u of o.uploads.filter((x) => x.when === 'setup')) {
-    args.push(`--setup-hook=mkdir -p "$1"${sq(dirOf(u.path))}`);
-    args.push(`--setup-hook=upload ${sq(u.hostPath)} ${sq(u.path)}`);
-  }
+  const upload = (u: MmdebstrapUpload) => {
+    const hook = `--${u.when}-hook`;
+    args.push(`${hook}=mkdir -p "$1"${sq(dirOf(u.path))}`);
+    args.push(`${hook}=upload ${sq(u.hostPath)} ${sq(u.path)}`);
+    if (u.mode) args.push(`${hook}=chmod ${u.mode} "$1"${sq(u.path)}`);
+  };
+  for (const u of o.uploads.filter((x) => x.when === 'setup')) upload(u);
   args.push(`--customize-hook=sync-out /var/cache/apt/archives ${sq(o.archivesDir)}`);
-  for (const p of o.removeAfter) args.push(`--customize-hook=rm -f "$1"${sq(p)}`);
-  for (const u of o.uploads.filter((x) => x.when === 'customize')) {
-    args.push(`--customize-hook=mkdir -p "$1"${sq(dirOf(u.path))}`);
-    args.push(`--customize-hook=upload ${sq(u.hostPath)} ${sq(u.path)}`);
-  }
+  for (const p of o.removeAfter)
+    args.push(
+      p.endsWith('*')
+        ? `--customize-hook=rm -f "$1"${sq(p.slice(0, -1))}*`
+        : `--customize-hook=rm -f "$1"${sq(p)}`,
+    );
+  for (const u of o.uploads.filter((x) => x.when === 'customize')) upload(u);
   args.push(o.suite, o.output, ...o.sources.map(sourceLine));
   return args;
 }
@@ -102,6 +120,34 @@ export async function mmdebstrap(o: MmdebstrapOptions): Promise<void> {
     captureStdout: false,
     ...(o.signal ? { signal: o.signal } : {}),
     ...(o.secrets ? { secrets: o.secrets } : {}),
-    ...(o.onOutput ? { onOutput: o.onOutput } : {}),
+    ...(o.onLine ? { onLine: o.onLine } : {}),
   });
+}
+
+/**
+ * The isolation this machine allows, and why, for the log. Not root: `unshare` (mmdebstrap maps the scripts'
+ * root to a subordinate id from /etc/subuid). Root: mmdebstrap does not create a user namespace then, but
+ * `unshare` mode still gives the scripts their own mount and pid namespaces when the kernel lets us create
+ * them (a container without CAP_SYS_ADMIN does not); otherwise `root` mode.
+ */
+export async function pickMmdebstrapMode(
+  uid = process.getuid?.() ?? 0,
+): Promise<{ mode: MmdebstrapMode; why: string }> {
+  if (uid !== 0)
+    return { mode: 'unshare', why: `unshare mode: maintainer scripts run in a user namespace (uid ${uid})` };
+  try {
+    await run('unshare', ['--mount', '--pid', '--fork', '--propagation', 'unchanged', '--', 'true'], {
+      timeoutMs: 10_000,
+    });
+  } catch (err) {
+    const cause = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    return {
+      mode: 'root',
+      why: `root mode: this kernel or container does not allow new mount/pid namespaces (${cause}); maintainer scripts run chrooted as host root`,
+    };
+  }
+  return {
+    mode: 'unshare',
+    why: 'unshare mode: running as root, so maintainer scripts keep uid 0 but run in their own mount, pid, ipc and uts namespaces; run as a user with an /etc/subuid range to map them to an unprivileged uid',
+  };
 }

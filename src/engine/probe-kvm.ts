@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { leaseTag } from '../lease.js';
 import { run } from './exec.js';
 import type { ProbeResult } from './probe-types.js';
 
@@ -23,7 +24,7 @@ export async function guestRuns(
   timeoutMs: number,
   signal?: AbortSignal,
 ): Promise<string | true> {
-  const dir = mkdtempSync(join(tmpdir(), 'image-builder-kvm-'));
+  const dir = mkdtempSync(join(tmpdir(), `aib-kvm-${leaseTag()}-`));
   try {
     const img = join(dir, 'boot.img');
     writeFileSync(img, bootSector());

@@ -42,6 +42,9 @@ export async function makeHybridIso(o: HybridIsoOptions): Promise<void> {
       '-volid',
       o.volid,
       `--modification-date=${date}`,
+      // Files made during the cut (the config-drive) would otherwise carry the cut's time: same inputs, same ISO.
+      '--set_all_file_dates',
+      date,
       '--grub2-mbr',
       o.mbrTemplate,
       '-partition_offset',

@@ -25,6 +25,7 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { leasedName } from '../lease.js';
 import type { CompressorConfig } from './native.js';
 
 const MAGIC = 0x43424941; // "AIBC" read as a little-endian u32
@@ -135,7 +136,7 @@ export function writeEntry(
   raw: boolean,
 ): boolean {
   const name = entryName(cfg, hash);
-  const tmp = join(dir, `.${name}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const tmp = join(dir, leasedName(`.${name}.tmp-`));
   let fd: number;
   try {
     fd = openSync(

@@ -3,10 +3,12 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** What the native addon reports about the libsquashfs it is linked against. */
+/** What the native addon reports about the libraries it uses. */
 export interface NativeInfo {
   libsquashfs: string;
   compressors: string[];
+  /** The system zlib gzip blocks are made with (not Node's own; the addon does not load without it). */
+  zlib: { soname: string; path: string; version: string };
 }
 
 /** Compressor settings shared by the writer (metadata) and the workers (data blocks). */
@@ -178,13 +180,19 @@ export function native(): NativeAddon {
     try {
       addon = require(path) as NativeAddon;
     } catch (err) {
-      throw new Error(`native addon not built (${path}); run \`npm run build:native\``, { cause: err });
+      if (!existsSync(path))
+        throw new Error(`native addon not built (${path}); run \`npm run build:native\``, { cause: err });
+      // Built but refused to load (a library missing, or the system zlib: code ERR_SYSTEM_ZLIB): say why.
+      const why = err instanceof Error ? err.message : String(err);
+      throw Object.assign(new Error(`native addon ${path} cannot be loaded: ${why}`, { cause: err }), {
+        code: (err as NodeJS.ErrnoException).code,
+      });
     }
   }
   return addon;
 }
 
-/** libsquashfs version and the compressors it supports. */
+/** libsquashfs version, the compressors it supports and the system zlib in use. */
 export function nativeInfo(): NativeInfo {
   return native().info();
 }

@@ -1,14 +1,16 @@
 /**
  * Runs one SquashFS build: source → tree + data pipeline → tables → temp file renamed over the output.
- * A failure or abort removes the temp file, so no partial output is ever left behind.
+ * A failure or abort removes the temp file, so no partial output is ever left behind; a temp file left by a
+ * killed run carries its lease, so the next run's sweep removes it (src/lease.ts).
  */
 import { closeSync, mkdirSync, openSync, renameSync, statSync, unlinkSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { Piscina } from 'piscina';
+import { leasedName } from '../lease.js';
 import { feedDirectory } from './dir-feed.js';
 import { DirectoryWalker } from './dir-source.js';
-import { findRoot, native } from './native.js';
+import { findRoot, type NativeSquashWriter, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
 import { DataPipeline, resultBytes, slabsFor } from './pipeline.js';
 import type { WorkerData } from './protocol.js';
@@ -62,6 +64,20 @@ function outputFiles(tmp: string, out: string): Set<string> {
   return ids;
 }
 
+/**
+ * A failed write of the data region names the image: Node's error for a write through a descriptor names no
+ * path ("ENOSPC: no space left on device, write"). The code (ENOSPC, EIO, EDQUOT, ...) stays on the error.
+ */
+function namingImage(err: unknown, out: string): unknown {
+  const e = err as NodeJS.ErrnoException;
+  if (!(err instanceof Error) || typeof e.code !== 'string' || e.syscall !== 'write' || e.path !== undefined)
+    return err;
+  return Object.assign(new Error(`writing ${out} failed (${e.code}): ${e.message}`, { cause: err }), {
+    code: e.code,
+    path: out,
+  });
+}
+
 function workerPath(): string {
   return join(findRoot(), 'dist', 'src', 'squashfs', 'worker.js');
 }
@@ -74,7 +90,32 @@ export async function writeImage(
   progress: (p: WriteProgress) => void,
 ): Promise<WriteResult> {
   signal.throwIfAborted();
-  const tmp = join(dirname(out), `.${out.split('/').pop()}.tmp-${process.pid}-${Date.now().toString(36)}`);
+  const tmp = join(dirname(out), leasedName(`.${basename(out)}.tmp-`));
+  // The writer creates `tmp` with O_EXCL; from here on the file is ours and every way out removes it.
+  const writer = new (native().SquashWriter)(tmp, { ...o.cfg, mkfsTime: o.mkfsTime });
+  let ok = false;
+  try {
+    const result = await writeInto({ tmp, out, writer }, source, o, signal, progress);
+    ok = true;
+    return result;
+  } finally {
+    writer.close();
+    if (!ok) {
+      try {
+        unlinkSync(tmp);
+      } catch {}
+    }
+  }
+}
+
+/** Writes the image into `tmp` through `writer` and renames it onto `out` when it is complete. */
+async function writeInto(
+  { tmp, out, writer }: { tmp: string; out: string; writer: NativeSquashWriter },
+  source: string | Readable,
+  o: ResolvedOptions,
+  signal: AbortSignal,
+  progress: (p: WriteProgress) => void,
+): Promise<WriteResult> {
   const window = o.processors * 4;
   const taskBytes = taskBytesFor(o.cfg.comp);
   const slabs = new ResultSlabs(slabsFor(window), resultBytes(taskBytes, o.cfg.blockSize));
@@ -88,7 +129,6 @@ export async function writeImage(
     workerData: { slabs: slabs.buffers } satisfies WorkerData,
   });
   if (o.cacheDir) mkdirSync(o.cacheDir, { recursive: true });
-  const writer = new (native().SquashWriter)(tmp, { ...o.cfg, mkfsTime: o.mkfsTime });
   const dataFd = openSync(tmp, 'r+');
   let done = 0;
   let total: number | undefined;
@@ -115,7 +155,6 @@ export async function writeImage(
     taskTimeoutMs: o.stallTimeoutMs,
     onBytes,
   });
-  let ok = false;
   let poolDown: Promise<void> | undefined;
   try {
     let root: TreeNode;
@@ -151,7 +190,6 @@ export async function writeImage(
     });
     signal.throwIfAborted();
     renameSync(tmp, out);
-    ok = true;
     return {
       bytes: statSync(out).size,
       inodes,
@@ -166,19 +204,13 @@ export async function writeImage(
     };
   } catch (err) {
     // Piscina reports its own abort error; the caller wants the reason it gave.
-    throw signal.aborted ? signal.reason : err;
+    throw signal.aborted ? signal.reason : namingImage(err, out);
   } finally {
     await (poolDown ?? pool.destroy());
     await pipeline.dispose();
     closeSync(dataFd);
-    writer.close();
     // The archive's end marker ends the read, not the stream: what follows (padding, a Docker export's HTTP
     // body) would hold its socket, and so the process, open.
     if (typeof source !== 'string') source.destroy();
-    if (!ok) {
-      try {
-        unlinkSync(tmp);
-      } catch {}
-    }
   }
 }

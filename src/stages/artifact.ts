@@ -1,11 +1,13 @@
 /**
  * Finishing an artifact: md5sum file in `md5sum -c` format, the profile JSON that records what it was
- * built from, and the temp-file-then-rename rule (a crash leaves only `.tmp-*` files, removed on failure).
+ * built from, and the temp-file-then-rename rule (a failure removes the `.tmp-*` file; one left by a crash
+ * carries the run's lease, so the next run's sweep removes it).
  */
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
+import { leasedName } from '../lease.js';
 
 export async function md5File(file: string): Promise<string> {
   const h = createHash('md5');
@@ -13,17 +15,24 @@ export async function md5File(file: string): Promise<string> {
   return h.digest('hex');
 }
 
-/** A temp path beside `target` that the final rename replaces. */
+/** A fresh temp path beside `target`, named with this run's lease, that the final rename replaces. */
 export function tempBeside(target: string): string {
-  return join(dirname(target), `.tmp-${process.pid}-${Date.now().toString(36)}-${basename(target)}`);
+  return join(dirname(target), leasedName('.tmp-', `-${basename(target)}`));
 }
 
 /**
- * Runs `write(tmp)` and renames `tmp` onto `target` only when it succeeds; removes `tmp` otherwise.
- * @throws whatever `write` throws.
+ * Runs `write(tmp)` and renames `tmp` onto `target` only when it succeeds; removes `tmp` otherwise. `tmp` is
+ * created empty here with O_EXCL and `mode` (before the umask), so `write` only ever opens a file this run
+ * made, never one planted beside the target; writing into an existing file keeps that mode.
+ * @throws whatever `write` throws; an EEXIST error when something appeared at the fresh temp name.
  */
-export async function writeAtomically(target: string, write: (tmp: string) => Promise<void>): Promise<void> {
+export async function writeAtomically(
+  target: string,
+  write: (tmp: string) => Promise<void>,
+  mode = 0o666,
+): Promise<void> {
   const tmp = tempBeside(target);
+  await (await open(tmp, 'wx', mode)).close();
   try {
     await write(tmp);
     await rename(tmp, target);
@@ -53,7 +62,9 @@ export async function writeSidecars(
   const md5sum = `${artifactPath}.md5sum`;
   const prof = `${artifactPath.replace(/\.(iso|qcow2)$/, '')}.json`;
   await writeAtomically(md5sum, (t) => writeFile(t, `${profile.md5}  ${basename(artifactPath)}\n`));
-  await writeAtomically(prof, (t) => writeFile(t, `${JSON.stringify(profile, null, 2)}\n`));
+  // Owner-only, like the logs: the profile records where the artifact came from.
+  // writeAtomically creates the temp file, so the mode is given to it: writeFile keeps an existing file's mode.
+  await writeAtomically(prof, (t) => writeFile(t, `${JSON.stringify(profile, null, 2)}\n`), 0o600);
   return { md5sum, profile: prof };
 }
 

@@ -7,11 +7,12 @@
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, hostname as hostHostname, release } from 'node:os';
 import { basename, join } from 'node:path';
-import type { ProgressListener } from '../api/common.js';
 import { type Accel, bootVm, type Firmware, kvmBootsKernel } from '../engine/qemu.js';
 import { createOverlay } from '../engine/qemu-img.js';
 import { extractFromIso, makeDataIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
+import type { ProgressListener } from '../progress.js';
 import { inLanes } from './lanes.js';
 
 export interface BootTestInput {
@@ -113,7 +114,7 @@ export async function chooseAccel(cacheDir: string, kernel: string | null): Prom
 export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]> {
   await mkdir(i.logDir, { recursive: true });
   await mkdir(i.cacheDir, { recursive: true });
-  const scratch = await mkdtemp(join(i.cacheDir, 'boot-'));
+  const scratch = await mkdtemp(join(i.cacheDir, `boot-${leaseTag()}-`));
   try {
     let kernel: string | null = null;
     if (i.kind === 'iso' && !i.accel) {

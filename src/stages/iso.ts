@@ -6,11 +6,12 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ProgressListener } from '../api/common.js';
 import type { IsoVars } from '../config/types.js';
 import { extractTar } from '../engine/tar-extract.js';
 import { makeHybridIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
+import type { ProgressListener } from '../progress.js';
 import { writeAtomically } from './artifact.js';
 import { ImageTree } from './tree-fs.js';
 
@@ -51,7 +52,7 @@ export function configDriveFiles(iso: IsoVars): Record<string, string> {
 
 /** @throws BuildError when the image lacks the live-CD tree or xorriso fails; nothing is left at `outFile`. */
 export async function cutIso(i: IsoCutInput): Promise<{ file: string; timings: Record<string, number> }> {
-  const work = await mkdtemp(join(i.scratchDir, 'cut-iso-'));
+  const work = await mkdtemp(join(i.scratchDir, `cut-iso-${leaseTag()}-`));
   const timings: Record<string, number> = {};
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
   try {

@@ -41,6 +41,7 @@ import {
 } from '../engine/docker.js';
 import { makeGrubImages } from '../engine/grub.js';
 import { BuildError } from '../errors.js';
+import { leasedName } from '../lease.js';
 import { stageTag } from './image.js';
 import { LIVECD_MARKER, LIVECD_ROOT } from './names.js';
 
@@ -233,9 +234,9 @@ function livecdLayer(dir: string, grubCfg: string): Readable {
  * @throws BuildError when the export, the squashfs writer, grub or Docker fails.
  */
 export async function livecdStage(input: LivecdInput): Promise<{ image: string }> {
-  const dir = join(input.cacheDir, 'livecd', `.work-${input.digest.slice(0, 16)}-${process.pid}`);
-  await rm(dir, { recursive: true, force: true });
-  await mkdir(dir, { recursive: true });
+  await mkdir(join(input.cacheDir, 'livecd'), { recursive: true });
+  const dir = join(input.cacheDir, 'livecd', leasedName(`.work-${input.digest.slice(0, 16)}-`));
+  await mkdir(dir);
   let containerId: string | undefined;
   try {
     const c = await createContainer(input.image, {

@@ -2,14 +2,19 @@
  * Names the stages share with library users, kept apart from the stages themselves so that importing the
  * library does not load Docker, Ansible or tar code it may never run.
  */
-import { randomBytes } from 'node:crypto';
+import { leasedName } from '../lease.js';
 
 /** Folder of the live-CD tree inside the ISO stage's image. */
 export const LIVECD_ROOT = 'livecd';
 /** File GRUB searches for to find the live medium. */
 export const LIVECD_MARKER = '.airship-livecd';
 
-/** A session id for container labels: what one run created, so it can be cleaned up. */
+/**
+ * A session id for container and image labels: what one run created, so it can be cleaned up. It carries the
+ * run's lease, so a later run can tell whether the run is still going (see src/lease.ts). The leading
+ * `p<pid>-` is the form earlier versions wrote and swept by: one of them running beside this one on the same
+ * Docker Engine sees a live pid and leaves this run's containers alone.
+ */
 export function newSession(): string {
-  return `p${process.pid}-${randomBytes(4).toString('hex')}`;
+  return leasedName(`p${process.pid}-`);
 }

@@ -8,13 +8,14 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROLE_VARIABLES } from '../config/osconfig.js';
+import { secretStrings } from '../config/redact.js';
 import type { OsconfigVars, RunContext } from '../config/types.js';
 import { runPlaybook } from '../engine/ansible.js';
 import { unsafeVarsYaml } from '../engine/ansible-vars.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
 import { bundledPlaybook } from './playbook-path.js';
-import { proxySecrets } from './rootfs.js';
 
 /**
  * A session id for container labels: `p<pid>-<random>`. A later build removes containers of sessions whose
@@ -34,7 +35,8 @@ export interface OsconfigInput {
   /** Dockerfile instructions applied on commit (e.g. LABEL …). */
   changes?: readonly string[];
   signal?: AbortSignal;
-  onOutput?: (chunk: string) => void;
+  /** Lines of ansible-playbook's output, secrets masked. */
+  onOutput?: (line: string) => void;
 }
 
 /**
@@ -75,7 +77,7 @@ export function ansibleCause(output: string): string {
  * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
  */
 export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {
-  const scratch = await mkdtemp(join(tmpdir(), 'aib-osconfig-'));
+  const scratch = await mkdtemp(join(tmpdir(), `aib-osconfig-${leaseTag()}-`));
   const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
   let containerId: string | undefined;
   try {
@@ -87,7 +89,6 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
     );
     const c = await createContainer(input.image, { session: input.session, name, start: true });
     containerId = c.id;
-    const passwords = input.vars.user_management.map((u) => u.password ?? '').filter((p) => p.length > 0);
     let output = '';
     try {
       await runPlaybook({
@@ -95,8 +96,9 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
         container: c.name,
         extraVarsFile: varsFile,
         logFile: input.logFile,
-        secrets: [...passwords, ...proxySecrets(input.proxy ?? '')],
-        onOutput: (s) => {
+        // Everything `config` would mask: passwords, private keys in files, URL credentials, the proxy's.
+        secrets: secretStrings({ vars: input.vars, proxy: input.proxy ?? '' }),
+        onLine: (s) => {
           output = (output + s).slice(-200_000);
           input.onOutput?.(s);
         },

@@ -48,6 +48,8 @@ export function packageTar(files: readonly PackagedFile[], mtime: Date): Readabl
           const entry = pack.entry({ name: f.name, size, mode: 0o644, mtime, uid: 0, gid: 0 }, (err) =>
             err ? reject(err) : resolve(),
           );
+          // An abort destroys the pack and with it this entry; unheard, that error would end the process.
+          entry.on('error', reject);
           createReadStream(f.source).on('error', reject).pipe(entry);
         });
       }

@@ -8,17 +8,19 @@ import { mkdirSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import type { ProgressListener } from '../api/common.js';
 import type { QcowBundle } from '../config/types.js';
 import { grubMkimage } from '../engine/grub-mkimage.js';
 import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
-import { convertToQcow2 } from '../engine/qemu-img.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { extractTar } from '../engine/tar-extract.js';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
+import type { ProgressListener } from '../progress.js';
+import { copyDataExtents } from '../qcow2/copy-extents.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
+import { convertDisk } from './qcow-convert.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { ImageTree, refuseLinksIn } from './tree-fs.js';
 import { xfsProtofile } from './xfs-proto.js';
@@ -39,7 +41,7 @@ export interface QcowCutInput {
   /** Scratch space; a folder is made inside and removed afterwards. */
   scratchDir: string;
   sourceDateEpoch: number;
-  /** Parallel compressed output (`-m 8 -W`); off only for comparison runs. */
+  /** Parallel compression (all workers, or qemu-img's `-m 8 -W`); off only for comparison runs. */
   parallelConvert?: boolean;
   logFile?: string;
   signal?: AbortSignal;
@@ -56,7 +58,7 @@ export interface QcowCutResult {
 export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   const stage = `qcow:${i.bundle.name}`;
   const timings: Record<string, number> = {};
-  const work = await mkdtemp(join(i.scratchDir, `cut-${i.bundle.name}-`));
+  const work = await mkdtemp(join(i.scratchDir, `cut-${i.bundle.name}-${leaseTag()}-`));
   const step = async <T>(name: string, fn: () => Promise<T>): Promise<T> => {
     if (i.signal?.aborted) throw new BuildError(`${stage}: aborted`, { stage });
     i.onProgress?.({ stage, kind: 'progress', message: name });
@@ -117,7 +119,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           await writeFile(pf, proto.text);
           await mkXfs({ ...common, protofile: pf });
         }
-        await copyInto(img, raw, p.startSector * SECTOR);
+        await copyDataExtents(img, raw, p.startSector * SECTOR);
         await rm(img);
       });
     }
@@ -140,10 +142,10 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     });
     await step('convert', () =>
       writeAtomically(i.outFile, (tmp) =>
-        convertToQcow2(raw, tmp, {
-          compress: i.bundle.qcow.qcow_compress,
-          compressionType: i.bundle.qcow.qcow_compression_type,
+        convertDisk(raw, tmp, i.bundle.qcow, {
+          stage,
           parallel: i.parallelConvert ?? true,
+          ...(i.onProgress ? { onProgress: i.onProgress } : {}),
           ...opts,
         }),
       ),
@@ -242,33 +244,6 @@ function splitTree(img: ImageTree, work: string, plan: DiskPlan): Map<number, st
     dirs.set(p.number, dst);
   }
   return dirs;
-}
-
-const CHUNK = 1 << 20;
-
-/** Copies `src` into `dst` at `offset`, skipping all-zero chunks so the raw disk stays sparse. */
-async function copyInto(src: string, dst: string, offset: number): Promise<void> {
-  const from = await open(src, 'r');
-  const to = await open(dst, 'r+');
-  try {
-    const buf = Buffer.alloc(CHUNK);
-    let pos = 0;
-    for (;;) {
-      const { bytesRead } = await from.read(buf, 0, CHUNK, pos);
-      if (bytesRead === 0) break;
-      const chunk = buf.subarray(0, bytesRead);
-      if (!isZero(chunk)) await to.write(chunk, 0, bytesRead, offset + pos);
-      pos += bytesRead;
-    }
-  } finally {
-    await from.close();
-    await to.close();
-  }
-}
-
-function isZero(b: Buffer): boolean {
-  for (let i = 0; i < b.length; i += 8) if (b.readBigUInt64LE(i) !== 0n) return false;
-  return true;
 }
 
 export type { PlannedPartition };

@@ -1,19 +1,25 @@
 /**
  * rootfs stage: the configured repos and packages bootstrapped by mmdebstrap into a tar file in the cache
  * (never unpacked on the host), with unapproved packages pinned out, the NIC naming policy, and only the
- * repos marked `register_repo_with_rootfs` left in the root's apt sources.
+ * repos marked `register_repo_with_rootfs` left in the root's apt sources. Mirror credentials reach apt
+ * through an auth.conf.d file that exists only during the bootstrap; no source line carries them.
  */
-import { mkdir, mkdtemp, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { aptAuthEntry, splitMirrorCredentials } from '../config/mirror.js';
+import { secretStrings } from '../config/redact.js';
 import type { MultistrapVars, Repo } from '../config/types.js';
 import {
+  type MmdebstrapMode,
   type MmdebstrapSource,
   type MmdebstrapUpload,
   mmdebstrap,
+  pickMmdebstrapMode,
   sourceLine,
 } from '../engine/mmdebstrap.js';
 import { BuildError } from '../errors.js';
+import { leasedName, leaseTag } from '../lease.js';
 
 export interface RootfsInput {
   multistrap: MultistrapVars;
@@ -25,13 +31,24 @@ export interface RootfsInput {
   digest: string;
   logFile: string;
   signal?: AbortSignal;
-  onOutput?: (chunk: string) => void;
+  /** Lines of mmdebstrap's output, secrets masked. */
+  onOutput?: (line: string) => void;
+  /** Tells how mmdebstrap isolates maintainer scripts, and why (one line). */
+  onInfo?: (message: string) => void;
+  /** Overrides the probe (tests). */
+  mode?: MmdebstrapMode;
+  /** Runs mmdebstrap; the engine's by default (unit tests pass a fake to see what would be written). */
+  bootstrap?: typeof mmdebstrap;
 }
+
+/** Where the bootstrap's mirror credentials live inside the root, removed before the tar is written. */
+export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.conf';
 
 /** What goes into the rootfs digest: everything that changes the tar's content. */
 export function rootfsDigestInput(m: MultistrapVars): unknown {
   return {
-    v: 1,
+    // 2: SSH host keys no longer in the tar.
+    v: 2,
     arch: m.rootfs_arch,
     repos: m.repos,
     unapproved: m.unapproved_packages,
@@ -75,6 +92,26 @@ function keyringPath(repo: Repo, manifestsDir: string | null): string | undefine
   return resolve(manifestsDir ?? process.cwd(), repo.keyring_file);
 }
 
+/**
+ * The repos' sources without credentials, and the auth.conf entries that carry them.
+ * @throws BuildError naming the repo whose credentials apt cannot take.
+ */
+export function mirrorAuth(repos: readonly Repo[]): { uris: string[]; auth: string } {
+  const uris: string[] = [];
+  const entries = new Set<string>();
+  for (const repo of repos) {
+    const { url, login, password } = splitMirrorCredentials(repo.source);
+    uris.push(url);
+    if (login === undefined) continue;
+    try {
+      entries.add(aptAuthEntry(url, login, password ?? ''));
+    } catch (err) {
+      throw new BuildError(`repo ${repo.name}: ${(err as Error).message}`);
+    }
+  }
+  return { uris, auth: [...entries].join('') };
+}
+
 function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
@@ -107,16 +144,24 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   if (m.repos.length === 0) throw new BuildError('no repos configured (multistrap-vars.yaml repos)');
   const dir = join(input.cacheDir, 'rootfs');
   await mkdir(dir, { recursive: true });
-  const scratch = await mkdtemp(join(dir, '.scratch-'));
+  const scratch = await mkdtemp(join(dir, `.scratch-${leaseTag()}-`));
   const out = join(dir, `${input.digest}.tar`);
-  const tmp = `${out}.${process.pid}.tmp`;
+  const tmp = join(dir, leasedName(`.${input.digest}.tar.`, '.tmp'));
   try {
     const uploads: MmdebstrapUpload[] = [];
-    const put = async (name: string, content: string, path: string, when: 'setup' | 'customize') => {
+    const put = async (
+      name: string,
+      content: string,
+      path: string,
+      when: 'setup' | 'customize',
+      mode?: string,
+    ) => {
       const hostPath = join(scratch, name);
-      await writeFile(hostPath, content);
-      uploads.push({ hostPath, path, when });
+      await writeFile(hostPath, content, { mode: mode ? Number.parseInt(mode, 8) : 0o644 });
+      uploads.push({ hostPath, path, when, ...(mode ? { mode } : {}) });
     };
+    const { uris, auth } = mirrorAuth(m.repos);
+    if (auth) await put('auth.conf', auth, BOOTSTRAP_AUTH_FILE, 'setup', '600');
     if (m.unapproved_packages.length > 0)
       await put(
         'unapproved',
@@ -141,14 +186,14 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     const sources: MmdebstrapSource[] = [];
     const registered: string[] = [];
     const packages = new Set<string>();
-    for (const repo of m.repos) {
+    for (const [i, repo] of m.repos.entries()) {
       if (repo.keyring_url && !repo.keyring_file)
         throw new BuildError(
           `repo ${repo.name}: keyring_url is not fetched by this tool; download the key and set keyring_file`,
         );
       const key = keyringPath(repo, input.manifestsDir);
       const src: MmdebstrapSource = {
-        uri: repo.source,
+        uri: uris[i] ?? repo.source,
         suite: repo.suite,
         components: repo.components,
         ...(key ? { signedBy: key } : {}),
@@ -170,11 +215,21 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     await put('sources', registered.join(''), '/etc/apt/sources.list.d/airship.list', 'customize');
 
     const attempts = Math.max(1, m.multistrap_retries);
-    const secrets = proxySecrets(input.proxy);
+    const secrets = secretStrings({ repos: m.repos, proxy: input.proxy });
+    const picked = input.mode
+      ? { mode: input.mode, why: `${input.mode} mode (chosen by the caller)` }
+      : await pickMmdebstrapMode();
+    input.onInfo?.(`mmdebstrap ${picked.why}`);
+    // In the log too, above the command line it explains.
+    await appendFile(input.logFile, `# mmdebstrap ${picked.why}\n`, { mode: 0o600 });
+    const bootstrap = input.bootstrap ?? mmdebstrap;
     for (let attempt = 1; ; attempt++) {
       let output = '';
       try {
-        await mmdebstrap({
+        // A fresh name made here with O_EXCL: mmdebstrap then writes into a file this run owns.
+        await (await open(tmp, 'wx', 0o644)).close();
+        await bootstrap({
+          mode: picked.mode,
           suite: m.repos[0]?.suite ?? 'stable',
           arch: m.rootfs_arch,
           sources,
@@ -182,14 +237,21 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
           output: tmp,
           archivesDir: join(input.cacheDir, 'apt-archives'),
           uploads,
-          removeAfter: ['/etc/apt/sources.list'],
+          // Host keys made by openssh-server's postinst would stay in the image's first layer: every machine
+          // makes its own at first boot (osconfig installs the unit).
+          removeAfter: [
+            '/etc/apt/sources.list',
+            '/etc/ssh/ssh_host_*',
+
+            ...(auth ? [BOOTSTRAP_AUTH_FILE] : []),
+          ],
           proxy: input.proxy,
           noProxy: input.noProxy,
           logFile: input.logFile,
           secrets,
-          onOutput: (c) => {
-            output = (output + c).slice(-200_000);
-            input.onOutput?.(c);
+          onLine: (line) => {
+            output = (output + line).slice(-200_000);
+            input.onOutput?.(line);
           },
           ...(input.signal ? { signal: input.signal } : {}),
         });
@@ -222,13 +284,6 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     await rm(tmp, { force: true });
     await rm(scratch, { recursive: true, force: true });
   }
-}
-
-/** The proxy URL and its user:password part, masked wherever output is logged. */
-export function proxySecrets(proxy: string): string[] {
-  if (!proxy) return [];
-  const m = /^[a-z][a-z0-9+.-]*:\/\/([^/@]*)@/i.exec(proxy);
-  return m?.[1] ? [m[1], proxy] : [];
 }
 
 /** Root file systems kept in the cache (each is the size of the installed system). */

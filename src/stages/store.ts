@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { leasedName } from '../lease.js';
 
 export type StageName = 'rootfs' | 'image' | 'osconfig' | 'livecd';
 
@@ -63,8 +64,8 @@ export class StageStore {
     await mkdir(dir, { recursive: true });
     const body = `${JSON.stringify(rec, null, 2)}\n`;
     for (const name of [`${rec.digest}.json`, 'latest.json']) {
-      const tmp = join(dir, `.${name}.${process.pid}.tmp`);
-      await writeFile(tmp, body);
+      const tmp = join(dir, leasedName(`.${name}.`, '.tmp'));
+      await writeFile(tmp, body, { flag: 'wx' });
       await rename(tmp, join(dir, name));
     }
   }

@@ -34,12 +34,39 @@ function snapshot(): string {
   return h.digest('hex');
 }
 
-/** (Re)creates the canary folder and returns a checker for it. */
+const CANARY_TEXT = 'canary: the host file a hostile input must not touch\n';
+const KEEP_TEXT = 'host folder content\n';
+
+/** True when the folder holds exactly what `plantCanary` puts there (so another test run's canary is reused). */
+function intact(): boolean {
+  try {
+    const top = readdirSync(CANARY_DIR).sort().join('/');
+    const inner = readdirSync(CANARY_FOLDER).join('/');
+    return (
+      top === 'canary.txt/victim' &&
+      inner === 'keep.txt' &&
+      lstatSync(CANARY_FILE).isFile() &&
+      (lstatSync(CANARY_FILE).mode & 0o7777) === 0o644 &&
+      readFileSync(CANARY_FILE, 'utf8') === CANARY_TEXT &&
+      lstatSync(join(CANARY_FOLDER, 'keep.txt')).isFile() &&
+      readFileSync(join(CANARY_FOLDER, 'keep.txt'), 'utf8') === KEEP_TEXT
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Creates the canary folder, or keeps it when it is intact: re-creating it would change its inodes and times
+ * under a check of another test process running at the same time.
+ */
 export function plantCanary(): Canary {
-  rmSync(CANARY_DIR, { recursive: true, force: true });
-  mkdirSync(CANARY_FOLDER, { recursive: true, mode: 0o755 });
-  writeFileSync(CANARY_FILE, 'canary: the host file a hostile input must not touch\n', { mode: 0o644 });
-  writeFileSync(join(CANARY_FOLDER, 'keep.txt'), 'host folder content\n', { mode: 0o644 });
+  if (!intact()) {
+    rmSync(CANARY_DIR, { recursive: true, force: true });
+    mkdirSync(CANARY_FOLDER, { recursive: true, mode: 0o755 });
+    writeFileSync(CANARY_FILE, CANARY_TEXT, { mode: 0o644 });
+    writeFileSync(join(CANARY_FOLDER, 'keep.txt'), KEEP_TEXT, { mode: 0o644 });
+  }
   const before = snapshot();
   return {
     check() {

@@ -18,28 +18,21 @@ export function registerBootTest(program: Command): void {
     )
     .option('--accel <kvm|tcg>', 'skip the KVM probe and use this accelerator');
   addSettingOptions(cmd, 'boot-test').action(
-    action(async (artifact: string, opts: Record<string, unknown>) => {
-      const ac = new AbortController();
-      const onSig = () => ac.abort();
-      process.once('SIGINT', onSig);
-      try {
-        const r = await bootTest({
-          artifact,
-          settings: settingsFrom(opts),
-          firmware: opts.firmware as 'bios' | 'uefi' | 'both',
-          signal: ac.signal,
-          onProgress: printProgress,
-          ...(typeof opts.hostname === 'string' ? { hostname: opts.hostname } : {}),
-          ...(opts.accel === 'kvm' || opts.accel === 'tcg' ? { accel: opts.accel } : {}),
-        });
-        if (r.length === 0) process.stdout.write('boot test skipped (BOOT_TIMEOUT=0)\n');
-        for (const b of r)
-          process.stdout.write(
-            `${artifact}: ${b.firmware} login prompt after ${(b.elapsedMs / 1000).toFixed(0)} s (${b.accel})\n`,
-          );
-      } finally {
-        process.off('SIGINT', onSig);
-      }
+    action(async (signal, artifact: string, opts: Record<string, unknown>) => {
+      const r = await bootTest({
+        artifact,
+        settings: settingsFrom(opts),
+        firmware: opts.firmware as 'bios' | 'uefi' | 'both',
+        signal,
+        onProgress: printProgress,
+        ...(typeof opts.hostname === 'string' ? { hostname: opts.hostname } : {}),
+        ...(opts.accel === 'kvm' || opts.accel === 'tcg' ? { accel: opts.accel } : {}),
+      });
+      if (r.length === 0) process.stdout.write('boot test skipped (BOOT_TIMEOUT=0)\n');
+      for (const b of r)
+        process.stdout.write(
+          `${artifact}: ${b.firmware} login prompt after ${(b.elapsedMs / 1000).toFixed(0)} s (${b.accel})\n`,
+        );
     }),
   );
 }

@@ -52,21 +52,14 @@ export function registerBuild(program: Command): void {
       'Build the base container image: rootfs (mmdebstrap), image import, osconfig (Ansible), live-CD content (squashfs, kernel, grub).',
     );
   addSettingOptions(cmd, 'build').action(
-    action(async (opts: Record<string, unknown>) => {
-      const controller = new AbortController();
-      const onSigint = () => {
-        process.stderr.write('image-builder: interrupted, cleaning up…\n');
-        controller.abort();
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+    action(async (signal, opts: Record<string, unknown>) => {
       // Advice only: a CPU that hides compression flags makes the squashfs step slow, never wrong.
       const cpu = cpuVerdict();
       if (cpu?.warning) process.stderr.write(`warning: ${cpu.warning}\n`);
       try {
         const result = await build({
           settings: settingsFrom(opts),
-          signal: controller.signal,
+          signal,
           onProgress: (e) => {
             const line = progressLine(e);
             if (line) process.stdout.write(`${line}\n`);
@@ -75,14 +68,11 @@ export function registerBuild(program: Command): void {
         process.stdout.write(`${timingTable(result)}\n`);
         process.stdout.write(`image: ${result.imageRef} (${result.imageId})\nlog: ${result.logFile}\n`);
       } catch (err) {
-        if (err instanceof BuildError && err.details.logFile) {
+        if (!signal.aborted && err instanceof BuildError && err.details.logFile) {
           const tail = await logTail(err.details.logFile);
           if (tail) process.stderr.write(`--- last lines of ${err.details.logFile} ---\n${tail}\n---\n`);
         }
         throw err;
-      } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
       }
     }),
   );

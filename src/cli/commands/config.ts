@@ -11,7 +11,7 @@ export function registerConfig(program: Command): void {
     )
     .option('--json', 'print JSON instead of YAML');
   addSettingOptions(cmd, 'config').action(
-    action(async (opts: Record<string, unknown>) => {
+    action(async (_signal, opts: Record<string, unknown>) => {
       const { config, warnings } = await resolveConfig(settingsFrom(opts));
       printWarnings(warnings);
       // The YAML printer loads only for this command.
@@ -25,7 +25,7 @@ export function registerConfig(program: Command): void {
       'Check the manifests folder; exit 0 when valid, 2 with every error (file, key, line:column) otherwise.',
     );
   addSettingOptions(validate, 'config').action(
-    action(async (opts: Record<string, unknown>, sub: Command) => {
+    action(async (_signal, opts: Record<string, unknown>, sub: Command) => {
       const { warnings } = await resolveConfig(settingsFrom({ ...sub.parent?.opts(), ...opts }));
       printWarnings(warnings);
       process.stdout.write(

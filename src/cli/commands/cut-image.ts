@@ -13,30 +13,21 @@ export function registerCutImage(program: Command): void {
     .option('--name <FILE>', 'ISO file name in the output folder (default: iso img_name, else ephemeral.iso)')
     .option('--out <FILE>', 'same as --name');
   addSettingOptions(cmd, 'cut-image').action(
-    action(async (opts: Record<string, unknown>) => {
-      const ac = new AbortController();
-      const onSig = () => ac.abort();
-      process.once('SIGINT', onSig);
-      process.once('SIGTERM', onSig);
-      try {
-        const name = (opts.name ?? opts.out) as string | undefined;
-        const out = await cutImage({
-          settings: settingsFrom(opts),
-          signal: ac.signal,
-          onProgress: printProgress,
-          ...(name ? { name } : {}),
-        });
-        for (const a of out) {
-          const boots = a.boots
-            .map((b) => `${b.firmware} ${(b.elapsedMs / 1000).toFixed(0)} s (${b.accel})`)
-            .join(', ');
-          process.stdout.write(
-            `${a.file} cut in ${(a.cutMs / 1000).toFixed(1)} s${boots ? `; booted: ${boots}` : ''}\n`,
-          );
-        }
-      } finally {
-        process.off('SIGINT', onSig);
-        process.off('SIGTERM', onSig);
+    action(async (signal, opts: Record<string, unknown>) => {
+      const name = (opts.name ?? opts.out) as string | undefined;
+      const out = await cutImage({
+        settings: settingsFrom(opts),
+        signal,
+        onProgress: printProgress,
+        ...(name ? { name } : {}),
+      });
+      for (const a of out) {
+        const boots = a.boots
+          .map((b) => `${b.firmware} ${(b.elapsedMs / 1000).toFixed(0)} s (${b.accel})`)
+          .join(', ');
+        process.stdout.write(
+          `${a.file} cut in ${(a.cutMs / 1000).toFixed(1)} s${boots ? `; booted: ${boots}` : ''}\n`,
+        );
       }
     }),
   );

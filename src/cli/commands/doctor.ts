@@ -122,12 +122,13 @@ export function registerDoctor(program: Command): void {
       "rootfs size to estimate for (default: the last build's rootfs tar, else a typical 840 MB)",
     );
   addSettingOptions(cmd, 'doctor').action(
-    action(async (opts: Record<string, unknown>) => {
+    action(async (signal, opts: Record<string, unknown>) => {
       const budgetSeconds = positive('--budget', opts.budget);
       const rootfsMB = positive('--rootfs-size', opts.rootfsSize);
       const json = opts.json === true;
       const report = await doctor({
         settings: settingsFrom(opts),
+        signal,
         ...(typeof opts.cpuinfo === 'string' ? { cpuinfoFile: opts.cpuinfo } : {}),
         quick: opts.quick === true,
         ...(budgetSeconds !== undefined ? { budgetSeconds } : {}),

@@ -9,8 +9,8 @@ export function registerPackageQcow(program: Command): void {
     .command('package-qcow')
     .description("Package each bundle's QCOW2s, md5sums and profiles into a container image.");
   addSettingOptions(cmd, 'package-qcow').action(
-    action(async (opts: Record<string, unknown>) => {
-      const r = await packageQcow({ settings: settingsFrom(opts), onProgress: printProgress });
+    action(async (signal, opts: Record<string, unknown>) => {
+      const r = await packageQcow({ settings: settingsFrom(opts), signal, onProgress: printProgress });
       process.stdout.write(`${r.imageRef} ${r.imageId}\n`);
     }),
   );

@@ -57,7 +57,7 @@ export function registerSquash(program: Command): void {
     .option('--all-root', 'make every entry owned by root')
     .option('--cache <dir>', 'keep compressed blocks here and reuse them on the next run')
     .action(
-      action(async (src: string, out: string, opts: Record<string, unknown>) => {
+      action(async (signal, src: string, out: string, opts: Record<string, unknown>) => {
         await squash({
           source: src === '-' ? process.stdin : src,
           out,
@@ -69,6 +69,7 @@ export function registerSquash(program: Command): void {
           noXattrs: opts.xattrs === false,
           allRoot: opts.allRoot === true,
           ...(opts.cache ? { cacheDir: opts.cache as string } : {}),
+          signal,
           onProgress: progressBar(),
         });
       }),

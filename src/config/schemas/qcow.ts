@@ -71,6 +71,9 @@ export const qcowKind: VarsKind = {
     qcow_compression_type: z.enum(['zlib', 'zstd'], {
       error: (iss) => `expected zlib or zstd, got ${describe(iss.input)}`,
     }),
+    qcow_writer: z.enum(['native', 'qemu-img'], {
+      error: (iss) => `expected native or qemu-img, got ${describe(iss.input)}`,
+    }),
     partitions: list(partitionSchema),
     qcow_container_runtime_scripts: list(runtimeScript),
   },

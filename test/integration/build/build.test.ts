@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type BuildResult, SESSION_LABEL } from '../../../src/api.js';
+import { leaseTag } from '../../../src/lease.js';
 import { builtImage } from '../../helpers/built-image.js';
 
 function sh(cmd: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
@@ -29,7 +30,9 @@ function ok(image: string, script: string): string {
 let result: BuildResult;
 
 beforeAll(async () => {
-  expect(sh('docker', ['version', '--format', '{{.Server.Version}}']).status, 'dockerd must be running').toBe(0);
+  expect(sh('docker', ['version', '--format', '{{.Server.Version}}']).status, 'dockerd must be running').toBe(
+    0,
+  );
   result = await builtImage((l) => process.stdout.write(`${l}\n`));
 }, 3_600_000);
 
@@ -49,7 +52,9 @@ describe('build: the test image', () => {
     expect(ok(result.imageRef, 'cat /etc/sysctl.d/60-airship.conf')).toContain('kernel.pid_max = 4194303');
     expect(ok(result.imageRef, 'cat /etc/modules-load.d/airship.conf')).toMatch(/^8021q$/m);
     expect(ok(result.imageRef, 'cat /etc/modprobe.d/airship-blacklist.conf')).toMatch(/^blacklist floppy$/m);
-    expect(ok(result.imageRef, 'cat /etc/security/limits.d/60-airship.conf')).toMatch(/^\* soft nofile 4242$/m);
+    expect(ok(result.imageRef, 'cat /etc/security/limits.d/60-airship.conf')).toMatch(
+      /^\* soft nofile 4242$/m,
+    );
     const grub = ok(result.imageRef, 'cat /etc/default/grub.d/50-airship.cfg');
     expect(grub).toContain(
       'GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200n8 console=tty0 airship_test=1 crashkernel=256M"',
@@ -82,7 +87,10 @@ describe('build: the test image', () => {
 
   it('enables the systemd unit from the config', () => {
     expect(
-      ok(result.imageRef, 'readlink /etc/systemd/system/multi-user.target.wants/airship-sample.service').trim(),
+      ok(
+        result.imageRef,
+        'readlink /etc/systemd/system/multi-user.target.wants/airship-sample.service',
+      ).trim(),
     ).toBe('/etc/systemd/system/airship-sample.service');
   });
 
@@ -104,7 +112,9 @@ describe('build: the test image', () => {
   });
 
   it('registers the repo, sets the NIC naming policy and finalizes', () => {
-    expect(ok(result.imageRef, 'cat /etc/apt/sources.list.d/airship.list')).toMatch(/^deb (\[signed-by=\S+\] )?\S+ bookworm main$/m);
+    expect(ok(result.imageRef, 'cat /etc/apt/sources.list.d/airship.list')).toMatch(
+      /^deb (\[signed-by=\S+\] )?\S+ bookworm main$/m,
+    );
     expect(inImage(result.imageRef, 'test -e /etc/apt/sources.list').status).not.toBe(0);
     expect(ok(result.imageRef, 'cat /etc/systemd/network/99-default.link')).toContain(
       'NamePolicy=kernel database onboard path slot',
@@ -114,11 +124,16 @@ describe('build: the test image', () => {
   });
 
   it('holds the live-CD content; the squashfs is readable by unsquashfs and lists /etc/os-release', () => {
-    const files = ok(
-      result.imageRef,
-      'cd /livecd && ls -a . live boot/grub',
-    );
-    for (const f of ['.airship-livecd', 'filesystem.squashfs', 'vmlinuz', 'initrd.img', 'grub.cfg', 'bios.img', 'efi.img'])
+    const files = ok(result.imageRef, 'cd /livecd && ls -a . live boot/grub');
+    for (const f of [
+      '.airship-livecd',
+      'filesystem.squashfs',
+      'vmlinuz',
+      'initrd.img',
+      'grub.cfg',
+      'bios.img',
+      'efi.img',
+    ])
       expect(files).toContain(f);
     expect(ok(result.imageRef, 'cat /livecd/boot/grub/grub.cfg')).toContain('boot=live');
     const dir = mkdtempSync(join(tmpdir(), 'aib-livecd-'));
@@ -145,7 +160,14 @@ describe('build: the test image', () => {
     const logs = readdirSync(dir).map((f) => readFileSync(join(dir, f), 'utf8'));
     expect(logs.some((l) => l.includes('PLAY [Configure the operating system]'))).toBe(true);
     for (const l of logs) expect(l).not.toContain('$6$airship$');
-    const ps = sh('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', '{{.Label "' + SESSION_LABEL + '"}}']);
-    expect(ps.stdout.split('\n').filter((s) => s.startsWith(`p${process.pid}-`))).toEqual([]);
+    const ps = sh('docker', [
+      'ps',
+      '-a',
+      '--filter',
+      `label=${SESSION_LABEL}`,
+      '--format',
+      `{{.Label "${SESSION_LABEL}"}}`,
+    ]);
+    expect(ps.stdout.split('\n').filter((s) => s.includes(leaseTag()))).toEqual([]);
   });
 });

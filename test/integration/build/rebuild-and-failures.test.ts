@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BuildError, build, type ProgressEvent, SESSION_LABEL, type Settings } from '../../../src/api.js';
+import { leaseTag } from '../../../src/lease.js';
 import { testBuildConfig } from '../../helpers/build-config.js';
 import { builtImage, TEST_MANIFESTS, TEST_SETTINGS } from '../../helpers/built-image.js';
 
@@ -35,8 +36,15 @@ function settingsFor(tag: string): Partial<Settings> {
 }
 
 function myContainers(): string[] {
-  const ps = sh('docker', ['ps', '-a', '--filter', `label=${SESSION_LABEL}`, '--format', `{{.Label "${SESSION_LABEL}"}}`]);
-  return ps.stdout.split('\n').filter((s) => s.startsWith(`p${process.pid}-`));
+  const ps = sh('docker', [
+    'ps',
+    '-a',
+    '--filter',
+    `label=${SESSION_LABEL}`,
+    '--format',
+    `{{.Label "${SESSION_LABEL}"}}`,
+  ]);
+  return ps.stdout.split('\n').filter((s) => s.includes(leaseTag()));
 }
 
 async function expectFailure(dir: string, tag: string, stage: string, cause: RegExp): Promise<void> {
@@ -73,7 +81,10 @@ describe('build: reuse', () => {
       t.replace('sysctl:\n', `sysctl:\n  - name: net.core.somaxconn\n    value: '${backlog}'\n`),
     );
     const events: ProgressEvent[] = [];
-    const r = await build({ config: await testBuildConfig(dir, settingsFor('reuse')), onProgress: (e) => events.push(e) });
+    const r = await build({
+      config: await testBuildConfig(dir, settingsFor('reuse')),
+      onProgress: (e) => events.push(e),
+    });
     expect(events).toContainEqual({ stage: 'rootfs', kind: 'reused', message: 'reused (inputs unchanged)' });
     expect(events).toContainEqual({ stage: 'image', kind: 'reused', message: 'reused (inputs unchanged)' });
     expect(r.timings.map((t) => `${t.stage}:${t.outcome}`)).toEqual([
@@ -82,7 +93,14 @@ describe('build: reuse', () => {
       'osconfig:built',
       'livecd:built',
     ]);
-    const out = sh('docker', ['run', '--rm', '--entrypoint', 'cat', r.imageRef, '/etc/sysctl.d/60-airship.conf']);
+    const out = sh('docker', [
+      'run',
+      '--rm',
+      '--entrypoint',
+      'cat',
+      r.imageRef,
+      '/etc/sysctl.d/60-airship.conf',
+    ]);
     expect(out.stdout).toContain(`net.core.somaxconn = ${backlog}`);
   }, 3_600_000);
 });
@@ -96,7 +114,10 @@ describe('build: SKIP_* settings', () => {
       skipOsconfigRole: true,
       skipLivecdcontentRole: true,
     };
-    const r = await build({ config: await testBuildConfig(TEST_MANIFESTS, s), onProgress: (e) => events.push(e) });
+    const r = await build({
+      config: await testBuildConfig(TEST_MANIFESTS, s),
+      onProgress: (e) => events.push(e),
+    });
     expect(r.timings.map((t) => t.outcome)).toEqual(['skipped', 'skipped', 'skipped', 'skipped']);
     expect(events.filter((e) => e.kind === 'skipped').map((e) => e.stage)).toEqual([
       'rootfs',
@@ -116,7 +137,9 @@ describe('build: SKIP_* settings', () => {
     );
     expect(err).toBeInstanceOf(BuildError);
     expect((err as BuildError).details.stage).toBe('rootfs');
-    expect((err as BuildError).message).toContain('SKIP_MULTISTRAP is set but there is no previous rootfs result');
+    expect((err as BuildError).message).toContain(
+      'SKIP_MULTISTRAP is set but there is no previous rootfs result',
+    );
   }, 600_000);
 });
 
@@ -137,7 +160,10 @@ describe('build: bad manifests', () => {
 
   it('fails in osconfig on a failing user script, with its output', async () => {
     const dir = manifests('bad-script', 'osconfig-vars.yaml', (t) =>
-      t.replace('      echo "user script ran" > /etc/airship-user-script\n', '      echo "script says no" >&2\n      exit 3\n'),
+      t.replace(
+        '      echo "user script ran" > /etc/airship-user-script\n',
+        '      echo "script says no" >&2\n      exit 3\n',
+      ),
     );
     await expectFailure(dir, 'badscript', 'osconfig', /Run user scripts.*script says no/s);
   }, 1_800_000);
@@ -146,7 +172,10 @@ describe('build: bad manifests', () => {
 describe('build: interrupted', () => {
   it('removes its container and tags nothing when aborted during osconfig', async () => {
     const dir = manifests('aborted', 'osconfig-vars.yaml', (t) =>
-      t.replace('kernel.pid_max', 'kernel.pid_max_abort_test_unused\n    value: "1"\n  - name: kernel.pid_max'),
+      t.replace(
+        'kernel.pid_max',
+        'kernel.pid_max_abort_test_unused\n    value: "1"\n  - name: kernel.pid_max',
+      ),
     );
     const controller = new AbortController();
     const err = await build({

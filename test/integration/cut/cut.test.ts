@@ -103,6 +103,14 @@ describe('cut-image --type qcow', () => {
         expect(await ext4Exists(raw, '/etc/os-release', at)).toBe(true);
         expect(await ext4Exists(raw, '/.dockerenv', at)).toBe(false);
         expect(await ext4Exists(raw, '/livecd', at)).toBe(false);
+        // No SSH host keys or machine id leave the build: each machine makes its own at first boot.
+        for (const k of ['rsa', 'ecdsa', 'ed25519'])
+          for (const ext of ['', '.pub'])
+            expect(await ext4Exists(raw, `/etc/ssh/ssh_host_${k}_key${ext}`, at), k).toBe(false);
+        expect(await ext4Exists(raw, '/usr/sbin/sshd', at)).toBe(true);
+        expect(await ext4Exists(raw, '/etc/systemd/system/airship-ssh-host-keys.service', at)).toBe(true);
+        expect(await ext4Exists(raw, '/etc/machine-id', at)).toBe(true);
+        expect(await ext4Cat(raw, '/etc/machine-id', at)).toBe('');
       }
       rmSync(raw);
       const mounts = plan.fstab

@@ -126,6 +126,7 @@ export function cutTestConfig(
         capacity_bytes: 4 * GiB,
         qcow_compress: over.compress ?? true,
         qcow_compression_type: name === 'data-plane' ? 'zstd' : 'zlib',
+        qcow_writer: 'native',
         partitions,
         qcow_container_runtime_scripts: [],
       },

@@ -1,0 +1,164 @@
+// The qcow2 writer's native part: where a raw disk holds data (SEEK_DATA/SEEK_HOLE), and a batch of its
+// clusters read and compressed in one call from a pool worker. The layout of the image is decided in
+// TypeScript.
+#include <fcntl.h>
+#include <libdeflate.h>
+#include <unistd.h>
+#include <zstd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "addon.h"
+#include "fs_util.h"
+
+namespace airship {
+
+namespace {
+
+// qcow2DataExtents(path, size): [start, end) pairs of the file's data, in order, clipped to size. A file
+// system without SEEK_DATA gets one extent for the whole file.
+Napi::Value DataExtents(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = RawPath(env, info[0]);
+  auto size = static_cast<off_t>(info[1].As<Napi::Number>().Int64Value());
+  Fd fd(OpenRead(env, path));
+  std::vector<double> pairs;
+  for (off_t at = 0; at < size;) {
+    off_t data = lseek(fd.get(), at, SEEK_DATA);
+    if (data < 0) {
+      if (errno == ENXIO) break;
+      if (errno == EINVAL && at == 0) {
+        pairs = {0, static_cast<double>(size)};
+        break;
+      }
+      throw ErrnoError(env, "lseek", path, errno);
+    }
+    if (data >= size) break;
+    off_t hole = lseek(fd.get(), data, SEEK_HOLE);
+    if (hole < 0) throw ErrnoError(env, "lseek", path, errno);
+    if (hole > size) hole = size;
+    pairs.push_back(static_cast<double>(data));
+    pairs.push_back(static_cast<double>(hole));
+    at = hole;
+  }
+  auto out = Napi::Float64Array::New(env, pairs.size());
+  if (!pairs.empty()) std::memcpy(out.Data(), pairs.data(), pairs.size() * sizeof(double));
+  return out;
+}
+
+bool AllZero(const uint8_t *p, size_t n) {
+  uint64_t acc = 0;
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t w;
+    std::memcpy(&w, p + i, 8);
+    acc |= w;
+    // Checked once per 512 bytes: data clusters usually show a non-zero byte early.
+    if ((i & 511) == 504 && acc != 0) return false;
+  }
+  for (; i < n; i++) acc |= p[i];
+  return acc == 0;
+}
+
+struct DeflateFree {
+  void operator()(libdeflate_compressor *c) const { libdeflate_free_compressor(c); }
+};
+struct ZstdFree {
+  void operator()(ZSTD_CCtx *c) const { ZSTD_freeCCtx(c); }
+};
+
+// One compressor per worker thread, remade when the settings change.
+struct Compressors {
+  int deflateLevel = -1;
+  std::unique_ptr<libdeflate_compressor, DeflateFree> deflate;
+  std::unique_ptr<ZSTD_CCtx, ZstdFree> zstd;
+};
+
+thread_local Compressors compressors;
+
+// Compressed length in dst (capacity `room`), or 0 when the data does not fit in it. Raw deflate with
+// libdeflate's 32 KiB window: qemu sets up inflate with a 4 KiB window but inflates a whole cluster in one
+// call, where a match may reach back to any byte already written (checked by qemu-img compare in the tests).
+// zstd: a frame, as qemu writes and reads it.
+size_t Compress(Napi::Env env, int type, int level, const uint8_t *src, size_t n, uint8_t *dst, size_t room) {
+  if (type == 0) {
+    if (!compressors.deflate || compressors.deflateLevel != level) {
+      compressors.deflate.reset(libdeflate_alloc_compressor(level));
+      compressors.deflateLevel = level;
+      if (!compressors.deflate) throw Napi::Error::New(env, "cannot set up a deflate compressor");
+    }
+    return libdeflate_deflate_compress(compressors.deflate.get(), src, n, dst, room);
+  }
+  if (!compressors.zstd) {
+    compressors.zstd.reset(ZSTD_createCCtx());
+    if (!compressors.zstd) throw Napi::Error::New(env, "cannot set up a zstd compressor");
+  }
+  size_t r = ZSTD_compressCCtx(compressors.zstd.get(), dst, room, src, n, level);
+  return ZSTD_isError(r) ? 0 : r;
+}
+
+// qcow2CompressClusters(path, offsets: Float64Array, opts, out: Uint8Array, sizes: Int32Array): reads the
+// cluster at each offset of the raw file (bytes past `virtualSize` count as zeros) and puts it into `out`,
+// one after the other: sizes[i] is 0 for an all-zero cluster (nothing written), n > 0 for n compressed bytes,
+// and -clusterSize for a cluster stored as is because it did not compress to less than a cluster (qemu's
+// rule). opts: { clusterSize, virtualSize, type: 0 deflate | 1 zstd | 2 none (every cluster as is), level }.
+// Returns the bytes written to `out`.
+Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = RawPath(env, info[0]);
+  if (!info[1].IsTypedArray() || !info[2].IsObject() || !info[3].IsTypedArray() || !info[4].IsTypedArray())
+    throw Napi::TypeError::New(env, "qcow2CompressClusters(path, offsets, opts, out, sizes)");
+  auto offsets = info[1].As<Napi::Float64Array>();
+  auto opts = info[2].As<Napi::Object>();
+  auto out = info[3].As<Napi::Uint8Array>();
+  auto sizes = info[4].As<Napi::Int32Array>();
+  size_t cluster = opts.Get("clusterSize").As<Napi::Number>().Uint32Value();
+  auto virtualSize = static_cast<uint64_t>(opts.Get("virtualSize").As<Napi::Number>().Int64Value());
+  int type = opts.Get("type").As<Napi::Number>().Int32Value();
+  int level = opts.Get("level").As<Napi::Number>().Int32Value();
+  size_t count = offsets.ElementLength();
+  if (cluster == 0 || sizes.ElementLength() < count || out.ByteLength() < count * cluster)
+    throw Napi::RangeError::New(env, "qcow2CompressClusters: out or sizes too small for the batch");
+  if ((type == 0 && (level < 0 || level > 12)) || (type == 1 && (level < 1 || level > 22)) || type < 0 ||
+      type > 2)
+    throw Napi::RangeError::New(env, "qcow2CompressClusters: bad compression type or level");
+  thread_local std::vector<uint8_t> buf;
+  buf.resize(cluster);
+  Fd fd(OpenRead(env, path));
+  uint8_t *dst = out.Data();
+  size_t used = 0;
+  for (size_t i = 0; i < count; i++) {
+    auto at = static_cast<uint64_t>(offsets[i]);
+    size_t n = at >= virtualSize ? 0 : static_cast<size_t>(std::min<uint64_t>(cluster, virtualSize - at));
+    ReadFully(env, fd.get(), path, buf.data(), n, at);
+    std::memset(buf.data() + n, 0, cluster - n);
+    if (AllZero(buf.data(), cluster)) {
+      sizes[i] = 0;
+      continue;
+    }
+    size_t c = type == 2 ? 0 : Compress(env, type, level, buf.data(), cluster, dst + used, cluster - 1);
+    if (c == 0) {
+      std::memcpy(dst + used, buf.data(), cluster);
+      sizes[i] = -static_cast<int32_t>(cluster);
+      used += cluster;
+    } else {
+      sizes[i] = static_cast<int32_t>(c);
+      used += c;
+    }
+  }
+  return Napi::Number::New(env, static_cast<double>(used));
+}
+
+}  // namespace
+
+void InitQcow2(Napi::Env env, Napi::Object exports) {
+  exports.Set("qcow2DataExtents", Napi::Function::New(env, DataExtents));
+  exports.Set("qcow2CompressClusters", Napi::Function::New(env, CompressClusters));
+}
+
+}  // namespace airship

@@ -1,0 +1,62 @@
+// The layering (CLI → API → stages → engine / squashfs / config) is enforced by the linter: the project's own
+// biome.json, run over fixture files placed in each folder, fails an upward import and passes a downward one.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ROOT } from '../helpers/cli.js';
+
+// [fixture file, what it imports, whether the linter must refuse it]
+const CASES: [string, string, boolean][] = [
+  ['src/engine/upward-api.ts', '../api/common.js', true],
+  ['src/engine/upward-stages.ts', '../stages/names.js', true],
+  ['src/engine/upward-public-api.ts', '../api.js', true],
+  ['src/squashfs/upward-config.ts', '../config/load.js', true],
+  ['src/squashfs/sideways-engine.ts', '../engine/docker.js', true],
+  ['src/config/upward-api.ts', '../api/config.js', true],
+  ['src/config/schemas/upward-stages.ts', '../../stages/names.js', true],
+  ['src/cpu/upward-api.ts', '../api/doctor.js', true],
+  ['src/stages/upward-api.ts', '../api/common.js', true],
+  ['src/stages/upward-cli.ts', '../cli/run.js', true],
+  ['src/api/upward-cli.ts', '../cli/run.js', true],
+  // The top-level api.ts is in the API layer too.
+  ['src/api.ts', './cli/run.js', true],
+  ['src/engine/errors-only.ts', '../errors.js', false],
+  ['src/engine/sibling.ts', './docker.js', false],
+  ['src/stages/downward-engine.ts', '../engine/docker.js', false],
+  ['src/api/downward-stages.ts', '../stages/names.js', false],
+  ['src/cli/downward-api.ts', '../api.js', false],
+];
+
+const work = mkdtempSync(join(tmpdir(), 'layering-'));
+let report = '';
+let status: number | null = null;
+
+beforeAll(() => {
+  copyFileSync(join(ROOT, 'biome.json'), join(work, 'biome.json'));
+  for (const [file, spec] of CASES) {
+    mkdirSync(dirname(join(work, file)), { recursive: true });
+    writeFileSync(join(work, file), `import { used } from '${spec}';\n\nexport const again = used;\n`);
+  }
+  const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['lint', '--max-diagnostics=none', '.'], {
+    cwd: work,
+    encoding: 'utf8',
+  });
+  report = `${r.stdout}${r.stderr}`;
+  status = r.status;
+}, 60_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('the linter enforces the layering', () => {
+  it.each(CASES)('%s importing %s: refused %s', (file, _, refused) => {
+    const flagged = new RegExp(`${file.replace(/[.]/g, '\\.')}:1:\\d+ lint/style/noRestrictedImports`);
+    expect(flagged.test(report)).toBe(refused);
+    if (refused) expect(report).toMatch(/× Layering: /);
+  });
+
+  it('fails the run (exit 1) when any file imports upward', () => {
+    expect(status).toBe(1);
+    expect(report).toContain(`Found ${CASES.filter(([, , refused]) => refused).length} errors.`);
+  });
+});

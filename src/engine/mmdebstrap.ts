@@ -46,6 +46,11 @@ export interface MmdebstrapOptions {
    * is a glob (`/etc/ssh/ssh_host_*`).
    */
   removeAfter: readonly string[];
+  /**
+   * Files that packages install but that must not run during the bootstrap (kernel hooks that need the booted
+   * machine): diverted away with dpkg-divert once the essential set is in, put back after every package is.
+   */
+  deferredFiles?: readonly string[];
   proxy?: string;
   noProxy?: string;
   logFile: string;
@@ -77,6 +82,12 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
     `--setup-hook=sync-in ${sq(o.archivesDir)} /var/cache/apt/archives/`,
   ];
   if (o.packages.length > 0) args.push(`--include=${o.packages.join(',')}`);
+  for (const f of o.deferredFiles ?? []) {
+    // The diverted name has a dot, so run-parts (which runs the hooks) skips it.
+    const divert = `--local --rename --divert ${sq(`${f}.bootstrap-deferred`)}`;
+    args.push(`--essential-hook=chroot "$1" dpkg-divert --quiet ${divert} --add ${sq(f)}`);
+    args.push(`--customize-hook=chroot "$1" dpkg-divert --quiet ${divert} --remove ${sq(f)}`);
+  }
   const upload = (u: MmdebstrapUpload) => {
     const hook = `--${u.when}-hook`;
     args.push(`${hook}=mkdir -p "$1"${sq(dirOf(u.path))}`);

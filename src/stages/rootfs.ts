@@ -44,11 +44,18 @@ export interface RootfsInput {
 /** Where the bootstrap's mirror credentials live inside the root, removed before the tar is written. */
 export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.conf';
 
+/**
+ * kdump-tools' kernel hook builds a `MODULES=dep` initramfs, which must find the root device and cannot in the
+ * bootstrap's chroot (the kernel package then fails to configure). Held back while packages install; the machine
+ * builds that initramfs at its first `kdump-config load`, which runs the hook when the file is missing.
+ */
+const DEFERRED_KERNEL_HOOKS = ['/etc/kernel/postinst.d/kdump-tools'];
+
 /** What goes into the rootfs digest: everything that changes the tar's content. */
 export function rootfsDigestInput(m: MultistrapVars): unknown {
   return {
-    // 2: SSH host keys no longer in the tar.
-    v: 2,
+    // 2: SSH host keys no longer in the tar; 3: kdump's kernel hook deferred to the machine.
+    v: 3,
     arch: m.rootfs_arch,
     repos: m.repos,
     unapproved: m.unapproved_packages,
@@ -237,6 +244,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
           output: tmp,
           archivesDir: join(input.cacheDir, 'apt-archives'),
           uploads,
+          deferredFiles: DEFERRED_KERNEL_HOOKS,
           // Host keys made by openssh-server's postinst would stay in the image's first layer: every machine
           // makes its own at first boot (osconfig installs the unit).
           removeAfter: [

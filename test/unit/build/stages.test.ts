@@ -42,6 +42,28 @@ describe('rootfs inputs', () => {
     expect(args.indexOf("--setup-hook=upload '/h/p' '/etc/apt/preferences.d/x'")).toBeGreaterThan(0);
     expect(args.slice(-3)).toEqual(['bookworm', '/o.tar', 'deb http://mirror.invalid/debian bookworm main']);
   });
+  it('diverts deferred files once the essential set is in and puts them back in the customize step', () => {
+    const args = mmdebstrapArgs({
+      mode: 'root',
+      suite: 'bookworm',
+      arch: 'amd64',
+      sources: [{ uri: 'http://mirror.invalid/debian', suite: 'bookworm', components: ['main'] }],
+      packages: ['kdump-tools'],
+      output: '/o.tar',
+      archivesDir: '/c',
+      uploads: [],
+      removeAfter: [],
+      deferredFiles: ['/etc/kernel/postinst.d/kdump-tools'],
+      logFile: '/l',
+    });
+    const divert = "--local --rename --divert '/etc/kernel/postinst.d/kdump-tools.bootstrap-deferred'";
+    expect(args).toContain(
+      `--essential-hook=chroot "$1" dpkg-divert --quiet ${divert} --add '/etc/kernel/postinst.d/kdump-tools'`,
+    );
+    expect(args).toContain(
+      `--customize-hook=chroot "$1" dpkg-divert --quiet ${divert} --remove '/etc/kernel/postinst.d/kdump-tools'`,
+    );
+  });
   it('writes signed-by when a keyring file is given', () => {
     expect(sourceLine({ uri: 'u', suite: 's', components: ['a', 'b'], signedBy: '/k.gpg' })).toBe(
       'deb [signed-by=/k.gpg] u s a b',

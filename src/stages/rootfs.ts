@@ -46,8 +46,8 @@ export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.co
 
 /**
  * kdump-tools' kernel hook builds a `MODULES=dep` initramfs, which must find the root device and cannot in the
- * bootstrap's chroot (the kernel package then fails to configure). Held back while packages install; the machine
- * builds that initramfs at its first `kdump-config load`, which runs the hook when the file is missing.
+ * bootstrap's chroot (the kernel package then fails to configure). Held back while packages install; osconfig
+ * makes the crash initramfs instead (playbooks/roles/osconfig, "Make the crash kernel's initramfs").
  */
 const DEFERRED_KERNEL_HOOKS = ['/etc/kernel/postinst.d/kdump-tools'];
 

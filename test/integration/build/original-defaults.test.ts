@@ -127,6 +127,19 @@ describe('the original role defaults, applied to the test image', () => {
     expect(cat(common!, '/etc/default/grub.d/kdump-tools.cfg')).not.toContain('crashkernel=');
   });
 
+  it('carry a crash initramfs made at build time, so the first boot makes none, and kdump-tools own kernel hook back in place', () => {
+    const kernel = run(common!, 'linux-version', 'list').trim().split('\n')[0]!;
+    expect(kernel).toMatch(/^\d+\.\d+/);
+    const initrd = run(common!, 'stat', '-c', '%s', `/var/lib/kdump/initrd.img-${kernel}`);
+    expect(Number(initrd)).toBeGreaterThan(1_000_000);
+    // kdump-config deletes and remakes the initramfs when this copy differs from /etc/kdump/sysctl.conf.
+    expect(cat(common!, `/var/lib/kdump/latest_sysctls-${kernel}`)).toBe(
+      cat(common!, '/etc/kdump/sysctl.conf'),
+    );
+    run(common!, 'test', '-x', '/etc/kernel/postinst.d/kdump-tools');
+    expect(run(common!, 'dpkg-divert', '--list')).not.toContain('kdump-tools');
+  });
+
   it('show the banners, with only our motd left in update-motd.d and the static motd emptied', () => {
     expect(cat(common!, '/etc/issue')).toContain(
       'Airship Node \\l: \\n.\\o\nKernel: \\s \\m \\r \\v\nIP address: \\4',

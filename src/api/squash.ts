@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { WriterOptions } from '../squashfs/options.js';
 import { resolveOptions } from '../squashfs/options.js';
 import { type WriteResult, writeImage } from '../squashfs/write.js';
-import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
+import { sweepLeftovers, sweepSummary } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 
 export type { Compression, WriterOptions } from '../squashfs/options.js';

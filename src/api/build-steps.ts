@@ -202,7 +202,7 @@ const livecd: StageDef = {
         ...(await finalLabels(ctx)),
         'org.opencontainers.image.created': new Date().toISOString(),
       }),
-      squash: squashTar,
+      squash: squashTar(ctx),
       logFile: ctx.logFile,
       ...onSignal(ctx),
       onInfo: (message) => ctx.emit({ stage: 'livecd', kind: 'info', message }),
@@ -258,19 +258,29 @@ async function roleDigest(): Promise<string> {
   return digestOf(files);
 }
 
-/** The live root's squashfs, written by the native writer straight from the export stream. */
-const squashTar: SquashTar = async (tar, out, o) => {
-  await squash({
-    source: tar,
-    out,
-    comp: o.compressor,
-    ...(o.level !== undefined ? { level: o.level } : {}),
-    ...(o.threads > 0 ? { processors: o.threads } : {}),
-    exclude: o.exclude,
-    stallTimeoutMs: o.timeoutSeconds * 1000,
-    ...(o.signal ? { signal: o.signal } : {}),
-  });
-};
+/**
+ * The live root's squashfs, written by the native writer straight from the export stream; its byte counts
+ * and warnings are reported as the livecd step's (`squashfs data`, …).
+ */
+const squashTar =
+  (ctx: BuildContext): SquashTar =>
+  async (tar, out, o) => {
+    await squash({
+      onProgress: (e) => {
+        if (e.kind === 'progress')
+          ctx.emit({ ...e, stage: 'livecd', message: `squashfs ${e.message ?? ''}`.trim() });
+        else if (e.kind === 'warning') ctx.emit({ ...e, stage: 'livecd' });
+      },
+      source: tar,
+      out,
+      comp: o.compressor,
+      ...(o.level !== undefined ? { level: o.level } : {}),
+      ...(o.threads > 0 ? { processors: o.threads } : {}),
+      exclude: o.exclude,
+      stallTimeoutMs: o.timeoutSeconds * 1000,
+      ...(o.signal ? { signal: o.signal } : {}),
+    });
+  };
 
 async function packageVersion(): Promise<string> {
   try {

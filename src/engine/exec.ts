@@ -101,8 +101,14 @@ function openLog(file: string): WriteStream {
   return createWriteStream(file, { fd, flags: 'a' });
 }
 
+/** Every line of `text` prefixed with the time it was logged, so a log reads as a timeline. */
+function stampLines(text: string, now = new Date().toISOString()): string {
+  return text.replace(/^(?=.)/gm, `${now} `);
+}
+
 /**
- * Runs `cmd args…` and resolves with its output.
+ * Runs `cmd args…` and resolves with its output. The log gets the command line, every line of output and the
+ * exit status with the run's duration, each line with a timestamp.
  * @throws BuildError when it exits non-zero, is killed, times out or is aborted; the message ends with the
  *   tail of its output.
  */
@@ -114,7 +120,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       return;
     }
     const log: WriteStream | undefined = opts.logFile ? openLog(opts.logFile) : undefined;
-    log?.write(`$ ${maskSecrets([cmd, ...args].join(' '), secrets)}\n`);
+    const started = Date.now();
+    log?.write(stampLines(`$ ${maskSecrets([cmd, ...args].join(' '), secrets)}\n`));
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
@@ -130,7 +137,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const emitMasked = (masked: string) => {
       if (!masked) return;
       tail = (tail + masked).slice(-TAIL_BYTES);
-      log?.write(masked);
+      log?.write(stampLines(masked));
       if (opts.onLine) for (const line of masked.split(/(?<=\n)/)) opts.onLine(line);
     };
     const onChunk = (s: string, isOut: boolean) => {
@@ -172,8 +179,10 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.on('close', (code, sig) => {
       emitMasked(maskers.out.flush());
       emitMasked(maskers.err.flush());
-      cleanup();
       const c = code ?? -1;
+      const ran = `(ran ${((Date.now() - started) / 1000).toFixed(1)} s)`;
+      log?.write(stampLines(`# ${cmd}: ${killedFor ?? (sig ? `killed by ${sig}` : `exit ${c}`)} ${ran}\n`));
+      cleanup();
       if (!killedFor && okCodes.includes(c)) {
         resolve({ code: c, stdout, stderr });
         return;

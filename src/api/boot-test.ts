@@ -1,3 +1,6 @@
+/**
+ * `bootTest`: boots an ISO or QCOW2 under qemu (src/stages/boot.ts) and waits for its login prompt.
+ */
 import { resolve } from 'node:path';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { Firmware } from '../engine/qemu.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { redactSecrets, secretStrings } from '../config/redact.js';
 import type { Settings } from '../config/settings.js';
 import type { BuildConfig } from '../config/types.js';
-import { imageId, labelChanges, pushImage, tagImage } from '../engine/docker.js';
+import { imageId, labelChanges, pushImage, STAGE_LABEL, tagImage } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import { imageStage, stageTag } from '../stages/image.js';
@@ -133,7 +133,7 @@ const image: StageDef = {
   exec: (ctx, digest) =>
     imageStage({
       tar: input(ctx, 'rootfs').output.tar ?? '',
-      labels: { 'airship-image-builder.stage': 'image' },
+      labels: { [STAGE_LABEL]: 'image' },
       digest,
       ...onSignal(ctx),
     }),

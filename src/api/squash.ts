@@ -1,3 +1,7 @@
+/**
+ * `squash`: the native SquashFS writer as a library call (src/squashfs), with the sweep of earlier runs' temp
+ * files and progress events.
+ */
 import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { WriterOptions } from '../squashfs/options.js';

@@ -6,7 +6,7 @@
  * their durations, `json` with a `summary` event.
  */
 import { type Command, Option } from 'commander';
-import type { ProgressEvent, ProgressListener } from '../api.js';
+import { type ProgressEvent, type ProgressListener, percentOf } from '../api.js';
 import { plainLine, type StepRow, stepTable } from './progress-format.js';
 import { LiveArea } from './progress-tty.js';
 
@@ -76,7 +76,8 @@ function plainRenderer(out: OutStream, ledger: StepLedger, now: () => number): P
 function jsonRenderer(out: OutStream, ledger: StepLedger, now: () => number): ProgressListener {
   return (e) => {
     ledger.note(e);
-    const pct = e.done !== undefined && e.total ? { percent: Math.min(100, (e.done / e.total) * 100) } : {};
+    const percent = percentOf(e);
+    const pct = percent !== undefined ? { percent } : {};
     out.write(`${JSON.stringify({ time: new Date(now()).toISOString(), ...e, ...pct })}\n`);
   };
 }

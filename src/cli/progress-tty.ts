@@ -100,7 +100,7 @@ export class LiveArea {
     const now = this.now();
     this.lastDraw = now;
     this.frame = (this.frame + 1) % SPIN.length;
-    const cols = Math.max(20, (this.out.columns ?? 80) - 1);
+    const cols = Math.max(20, (this.out.columns || 80) - 1);
     const lines = [...this.running].map(([stage, r]) => {
       const parts = [`${SPIN[this.frame]} ${stage}`];
       if (r.phase) parts.push(r.phase);

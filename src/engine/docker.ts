@@ -9,7 +9,7 @@ import { docker, followProgress } from './docker-client.js';
 
 /** Label on every container the build creates; its value is the session id. */
 export const SESSION_LABEL = 'airship-image-builder.session';
-/** Label on intermediate images: `<stage>:<digest>`. */
+/** Label on intermediate images: the stage that made them. */
 export const STAGE_LABEL = 'airship-image-builder.stage';
 
 function describe(err: unknown): string {

@@ -205,13 +205,3 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     else child.stdin.end();
   });
 }
-
-/** True when `cmd` can be found on PATH. */
-export async function commandExists(cmd: string): Promise<boolean> {
-  try {
-    await run('sh', ['-c', `command -v ${JSON.stringify(cmd)}`]);
-    return true;
-  } catch {
-    return false;
-  }
-}

@@ -12,6 +12,7 @@ import { ROOT, runCli } from '../../helpers/cli.js';
 
 const work = mkdtempSync(join(tmpdir(), 'aib-progress-tty-'));
 const MAIN = join(ROOT, 'dist/src/cli/main.js');
+const ESC = '\x1b';
 
 describe('progress on a terminal', () => {
   const src = join(work, 'tree');
@@ -33,7 +34,7 @@ describe('progress on a terminal', () => {
     expect(text).toMatch(/[-\\|/] squashfs {2}.*\[\d+\.\d s\]/);
     expect(text).toContain('\r\x1b[1A\x1b[J');
     // The finished step replaces the erased live line.
-    expect(text).toMatch(/\x1b\[Jsquashfs: done in \d+\.\d s$/m);
+    expect(text).toMatch(new RegExp(`${ESC}\\[Jsquashfs: done in \\d+\\.\\d s$`, 'm'));
     expect(text).toMatch(/^ {2}step +outcome +time\n {2}squashfs +built +\d+\.\d s\n {2}total +\d+\.\d s$/m);
   });
 

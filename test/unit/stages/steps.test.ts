@@ -98,7 +98,11 @@ describe('step runner', async () => {
       signal: ac.signal,
     });
     let ran = false;
-    await expect(runner.step('late', async () => void (ran = true))).rejects.toThrow('late: aborted');
+    await expect(
+      runner.step('late', async () => {
+        ran = true;
+      }),
+    ).rejects.toThrow('late: aborted');
     expect(ran).toBe(false);
   });
 });

@@ -128,7 +128,10 @@ export class StepRunner {
     } catch (err) {
       const ms = Date.now() - t0;
       this.timings.push({ step: name, outcome: 'failed', ms });
-      const why = (err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '';
+      // An interrupted step says so, not what the abort made its tool print (the CLI ends with one line for it).
+      const why = this.o.signal?.aborted
+        ? 'interrupted'
+        : ((err instanceof Error ? err.message : String(err)).split('\n')[0] ?? '');
       await this.log(`step ${name}: failed after ${seconds(ms)} (exit 1): ${why}`);
       this.emit({ stage: name, kind: 'failed', elapsedMs: ms, message: this.redact(why) });
       throw err;

@@ -88,6 +88,28 @@ describe('step runner', async () => {
     ]);
   });
 
+  it('reports a step that fails because the run was interrupted as interrupted, not with its error', async () => {
+    const ac = new AbortController();
+    const events: ProgressEvent[] = [];
+    const runner = new StepRunner({
+      command: 'fake',
+      logFile: join(dir, 'i.log'),
+      session: 's',
+      signal: ac.signal,
+      onProgress: (e) => events.push(e),
+    });
+    await expect(
+      runner.step('slow', async () => {
+        ac.abort();
+        throw new Error('qemu-img aborted');
+      }),
+    ).rejects.toThrow('qemu-img aborted');
+    expect(events.at(-1)).toMatchObject({ stage: 'slow', kind: 'failed', message: 'interrupted' });
+    expect(await readFile(join(dir, 'i.log'), 'utf8')).toMatch(
+      /step slow: failed after \d+\.\d s \(exit 1\): interrupted\n$/,
+    );
+  });
+
   it('starts no step once the run is aborted', async () => {
     const ac = new AbortController();
     ac.abort();

@@ -2,7 +2,7 @@
  * Running external programs: the one place (with the Docker client) where the project spawns processes.
  * Every run can be aborted, has an optional time limit, and keeps the tail of its output for error messages.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, fchmodSync, openSync, type WriteStream } from 'node:fs';
 import { BuildError } from '../errors.js';
 
@@ -101,6 +101,23 @@ function openLog(file: string): WriteStream {
   return createWriteStream(file, { fd, flags: 'a' });
 }
 
+/** SIGTERM to the child (or its whole process group), SIGKILL 5 s later. */
+function stopChild(child: ChildProcess, group: boolean): void {
+  const signalChild = (sig: NodeJS.Signals) => {
+    if (group && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, sig);
+        return;
+      } catch {
+        // the group is gone already
+      }
+    }
+    child.kill(sig);
+  };
+  signalChild('SIGTERM');
+  setTimeout(() => signalChild('SIGKILL'), 5000).unref();
+}
+
 /** Every line of `text` prefixed with the time it was logged, so a log reads as a timeline. */
 function stampLines(text: string, now = new Date().toISOString()): string {
   return text.replace(/^(?=.)/gm, `${now} `);
@@ -151,21 +168,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (s: string) => onChunk(s, true));
     child.stderr.on('data', (s: string) => onChunk(s, false));
-    const signalChild = (sig: NodeJS.Signals) => {
-      if (opts.processGroup && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, sig);
-          return;
-        } catch {
-          // the group is gone already
-        }
-      }
-      child.kill(sig);
-    };
     const kill = (why: string) => {
       killedFor = why;
-      signalChild('SIGTERM');
-      setTimeout(() => signalChild('SIGKILL'), 5000).unref();
+      stopChild(child, opts.processGroup === true);
     };
     const onAbort = () => kill('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -201,7 +206,6 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       signal?.removeEventListener('abort', onAbort);
       log?.end();
     }
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    child.stdin.end(opts.input);
   });
 }

@@ -17,8 +17,9 @@ export const bootTest: typeof BootTestApi.bootTest = async (...a) =>
   (await import('./api/boot-test.js')).bootTest(...a);
 export type { BuildOptions, BuildResult, StageTiming } from './api/build.js';
 export const build: typeof BuildApi.build = async (...a) => (await import('./api/build.js')).build(...a);
-export type { CommonOptions, ProgressEvent, ProgressListener } from './api/common.js';
+export type { CommonOptions, ProgressEvent, ProgressListener, ProgressUnit } from './api/common.js';
 export type { LoadedConfig } from './api/config.js';
+export { percentOf, progressOf } from './progress.js';
 export const resolveConfig: typeof ConfigApi.resolveConfig = async (...a) =>
   (await import('./api/config.js')).resolveConfig(...a);
 export type { CutArtifact, CutImageOptions, QcowOsconfig } from './api/cut-image.js';

@@ -1,9 +1,12 @@
+/**
+ * `bootTest`: boots an ISO or QCOW2 under qemu (src/stages/boot.ts) and waits for its login prompt.
+ */
 import { resolve } from 'node:path';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { Firmware } from '../engine/qemu.js';
 import { UsageError } from '../errors.js';
 import { type BootOutcome, bootTestArtifact } from '../stages/boot.js';
-import { sweepLeftovers } from '../stages/sweep.js';
+import { sweepLeftovers } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 
 export interface BootTestOptions extends CommonOptions {

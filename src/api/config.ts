@@ -1,3 +1,6 @@
+/**
+ * `resolveConfig`: the manifests folder loaded over the bundled defaults, validated and typed (src/config).
+ */
 import { loadConfig } from '../config/load.js';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';

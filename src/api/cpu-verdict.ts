@@ -1,3 +1,6 @@
+/**
+ * `cpuVerdict`: the quick CPU check `build` prints a warning from (the full report is `doctor`).
+ */
 import { hostCpu } from '../cpu/host.js';
 import { type CpuVerdict, judge } from '../cpu/verdict.js';
 

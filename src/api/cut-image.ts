@@ -1,5 +1,9 @@
+/**
+ * `cut-image`: the ISO, or each bundle's QCOW2, cut from the built image as steps of the step runner (`iso`,
+ * `qcow:<bundle>` side by side, then `boot:<file>`), with sidecars (md5sum, JSON profile) beside each artifact.
+ */
 import { mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
@@ -10,11 +14,11 @@ import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
 import { inLanes } from '../stages/lanes.js';
-import { newSession } from '../stages/names.js';
 import { applyOsconfig } from '../stages/osconfig.js';
 import { cutQcow } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
-import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
+import { newSession } from '../stages/reaper.js';
+import { runLogFile, StepRunner } from '../stages/steps.js';
 import type { CommonOptions, ProgressListener } from './common.js';
 import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
@@ -53,7 +57,7 @@ export interface CutArtifact {
 }
 
 /** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, on a throw-away image. */
-function qcowOsconfig(settings: Settings): QcowOsconfig {
+function qcowOsconfig(settings: Settings, session: string): QcowOsconfig {
   return async (imageRef, bundle, signal) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
@@ -63,7 +67,7 @@ function qcowOsconfig(settings: Settings): QcowOsconfig {
       runContext: 'qcow',
       proxy: settings.proxy,
       noProxy: settings.noProxy,
-      session: newSession(),
+      session,
       logFile: join(logDir, `osconfig-qcow-${bundle.name}-${process.pid}.log`),
       ...(signal ? { signal } : {}),
     });
@@ -111,111 +115,139 @@ async function cutResolved(
     throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
   const outDir = resolve(settings.outDir);
   const scratch = resolve(settings.cacheDir, 'cut');
+  const logDir = resolve(settings.cacheDir, 'logs');
   await mkdir(outDir, { recursive: true });
   await mkdir(scratch, { recursive: true });
-  // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
-  const swept = sweepSummary(
-    await sweepLeftovers({ folders: [outDir, scratch, resolve(settings.cacheDir)], docker: true }),
+  // Labels the cut's containers and throw-away images so that a killed cut's are found by the next sweep.
+  const session = newSession();
+  const runner = new StepRunner({
+    command: 'cut-image',
+    logFile: runLogFile(logDir, 'cut-image'),
+    session,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  const ctx: CutContext = { opts, settings, config, image, outDir, scratch, logDir, session, runner };
+  let ok = false;
+  try {
+    // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
+    await runner.begin({ folders: [outDir, scratch, resolve(settings.cacheDir)], docker: true });
+    const out = settings.imageType === 'iso' ? [await cutIsoArtifact(ctx)] : await cutQcowArtifacts(ctx);
+    ok = true;
+    return out;
+  } finally {
+    await runner.end(ok);
+  }
+}
+
+/** What the steps of one cut share. */
+interface CutContext {
+  opts: CutImageOptions;
+  settings: Settings;
+  config: BuildConfig;
+  image: ImageFacts;
+  outDir: string;
+  scratch: string;
+  logDir: string;
+  session: string;
+  runner: StepRunner;
+}
+
+/** The boot test of one artifact as a step (none when BOOT_TIMEOUT=0); each firmware reports on its own. */
+async function bootStep(ctx: CutContext, file: string, kind: 'iso' | 'qcow', hostname: string) {
+  if (ctx.settings.bootTimeout === 0) return [];
+  const boots = await ctx.runner.step(`boot:${basename(file)}`, () =>
+    bootTestArtifact({
+      artifact: file,
+      kind,
+      firmware: ['bios', 'uefi'],
+      timeoutSec: ctx.settings.bootTimeout,
+      hostname,
+      cacheDir: resolve(ctx.settings.cacheDir),
+      logDir: ctx.logDir,
+      ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
+      ...(ctx.opts.onProgress ? { onProgress: ctx.opts.onProgress } : {}),
+    }),
   );
-  if (swept) opts.onProgress?.({ stage: 'cut', kind: 'info', message: swept });
-  // Labels the cut's containers so that a killed cut's are found by the next sweep.
-  const session = { [SESSION_LABEL]: newSession() };
-  const epoch = sourceDateEpoch(image);
-  const logDir = resolve(settings.cacheDir, 'logs');
-  await mkdir(logDir, { recursive: true, mode: 0o700 });
-  const boot = async (file: string, kind: 'iso' | 'qcow', hostname: string) =>
-    settings.bootTimeout === 0
-      ? []
-      : bootTestArtifact({
-          artifact: file,
-          kind,
-          firmware: ['bios', 'uefi'],
-          timeoutSec: settings.bootTimeout,
-          hostname,
-          cacheDir: resolve(settings.cacheDir),
-          logDir,
+  return boots.map(({ firmware, accel, elapsedMs }) => ({ firmware, accel, elapsedMs }));
+}
+
+/** Steps `iso` (the hybrid ISO and its sidecars) and `boot:<file>`. */
+async function cutIsoArtifact(ctx: CutContext): Promise<CutArtifact> {
+  const { config, opts } = ctx;
+  const file = join(ctx.outDir, opts.name ?? (config.iso.img_name || 'ephemeral.iso'));
+  const epoch = sourceDateEpoch(ctx.image);
+  const t0 = Date.now();
+  const side = await ctx.runner.step(
+    'iso',
+    async () => {
+      await withContainer(config.imageRef, { [CUT_LABEL]: 'iso', [SESSION_LABEL]: ctx.session }, async (c) =>
+        cutIso({
+          iso: config.iso,
+          livecd: () => c.archive('/livecd'),
+          outFile: file,
+          scratchDir: ctx.scratch,
+          sourceDateEpoch: epoch,
+          logFile: join(ctx.logDir, 'cut-iso.log'),
           ...(opts.signal ? { signal: opts.signal } : {}),
           ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-        });
+        }),
+      );
+      return sidecars(file, 'iso', config, ctx.image, digestOf(config.iso), epoch);
+    },
+    file,
+  );
+  const cutMs = Date.now() - t0;
+  const hostname = String(config.iso.meta_data.hostname ?? config.iso.meta_data.name ?? '');
+  return { file, ...side, cutMs, boots: await bootStep(ctx, file, 'iso', hostname) };
+}
 
-  if (settings.imageType === 'iso') {
-    const file = join(outDir, opts.name ?? (config.iso.img_name || 'ephemeral.iso'));
-    const t0 = Date.now();
-    opts.onProgress?.({ stage: 'iso', kind: 'start', message: file });
-    await withContainer(config.imageRef, { [CUT_LABEL]: 'iso', ...session }, async (c) =>
-      cutIso({
-        iso: config.iso,
-        livecd: () => c.archive('/livecd'),
-        outFile: file,
-        scratchDir: scratch,
-        sourceDateEpoch: epoch,
-        logFile: join(logDir, 'cut-iso.log'),
-        ...(opts.signal ? { signal: opts.signal } : {}),
-        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-      }),
-    );
-    const cutMs = Date.now() - t0;
-    const side = await sidecars(file, 'iso', config, image, digestOf(config.iso), epoch);
-    opts.onProgress?.({ stage: 'iso', kind: 'done', elapsedMs: cutMs, message: file });
-    const hostname = String(config.iso.meta_data.hostname ?? config.iso.meta_data.name ?? '');
-    const boots = await boot(file, 'iso', hostname);
-    return [
-      {
-        file,
-        ...side,
-        cutMs,
-        boots: boots.map(({ firmware, accel, elapsedMs }) => ({ firmware, accel, elapsedMs })),
-      },
-    ];
-  }
-
+/** One step `qcow:<bundle>` per bundle, side by side, then one `boot:<file>` step per artifact. */
+async function cutQcowArtifacts(ctx: CutContext): Promise<CutArtifact[]> {
+  const { config, opts, settings } = ctx;
   const plans = await planBundles(config, settings);
+  const epoch = sourceDateEpoch(ctx.image);
+  const osconfig = opts.osconfig ?? qcowOsconfig(settings, ctx.session);
   // Bundles are cut side by side; every cut settles before a failure is reported, so no container outlives the call.
   const results = await inLanes(
     plans,
     opts.concurrency ?? 2,
     async ({ bundle, plan }): Promise<CutArtifact> => {
-      const file = join(outDir, `${bundle.name}.qcow2`);
-      const stage = `qcow:${bundle.name}`;
+      const file = join(ctx.outDir, `${bundle.name}.qcow2`);
       const t0 = Date.now();
-      opts.onProgress?.({ stage, kind: 'start', message: file });
-      const source = await (opts.osconfig ?? qcowOsconfig(settings))(config.imageRef, bundle, opts.signal);
-      try {
-        await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}`, ...session }, (c) =>
-          cutQcow({
-            bundle,
-            plan,
-            rootfs: () => c.export(),
-            outFile: file,
-            scratchDir: scratch,
-            sourceDateEpoch: epoch,
-            parallelConvert: opts.parallelConvert ?? true,
-            logFile: join(logDir, `cut-${bundle.name}.log`),
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-          }),
-        );
-      } finally {
-        await source.dispose();
-      }
-      const cutMs = Date.now() - t0;
-      const side = await sidecars(
+      const side = await ctx.runner.step(
+        `qcow:${bundle.name}`,
+        async () => {
+          const source = await osconfig(config.imageRef, bundle, opts.signal);
+          try {
+            const labels = { [CUT_LABEL]: `qcow-${bundle.name}`, [SESSION_LABEL]: ctx.session };
+            await withContainer(source.imageRef, labels, (c) =>
+              cutQcow({
+                bundle,
+                plan,
+                rootfs: () => c.export(),
+                outFile: file,
+                scratchDir: ctx.scratch,
+                sourceDateEpoch: epoch,
+                parallelConvert: opts.parallelConvert ?? true,
+                logFile: join(ctx.logDir, `cut-${bundle.name}.log`),
+                ...(opts.signal ? { signal: opts.signal } : {}),
+                ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+              }),
+            );
+          } finally {
+            await source.dispose();
+          }
+          const digest = digestOf({ osconfig: bundle.osconfig, qcow: bundle.qcow });
+          return sidecars(file, 'qcow', config, ctx.image, digest, epoch);
+        },
         file,
-        'qcow',
-        config,
-        image,
-        digestOf({ osconfig: bundle.osconfig, qcow: bundle.qcow }),
-        epoch,
       );
-      opts.onProgress?.({ stage, kind: 'done', elapsedMs: cutMs, message: file });
-      return { file, ...side, cutMs, boots: [] };
+      return { file, ...side, cutMs: Date.now() - t0, boots: [] };
     },
   );
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
-  for (const r of results) {
-    const b = await boot(r.file, 'qcow', seedHostname(r.file));
-    r.boots = b.map(({ firmware, accel, elapsedMs }) => ({ firmware, accel, elapsedMs }));
-  }
+  for (const r of results) r.boots = await bootStep(ctx, r.file, 'qcow', seedHostname(r.file));
   return results.sort((a, b) => a.file.localeCompare(b.file));
 }
 

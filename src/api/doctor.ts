@@ -22,7 +22,7 @@ import { probeKvm } from '../engine/probe-kvm.js';
 import { probeTools } from '../engine/probe-tools.js';
 import type { ProbeResult } from '../engine/probe-types.js';
 import { UsageError } from '../errors.js';
-import { sweepLeftovers } from '../stages/sweep.js';
+import { sweepLeftovers } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 
 export type { Advice } from '../cpu/advice.js';

@@ -1,3 +1,6 @@
+/**
+ * `notYet`: the stand-in for API calls that are not implemented yet.
+ */
 import { NotImplementedError } from '../errors.js';
 import type { CommonOptions } from './common.js';
 

@@ -4,7 +4,7 @@ import type { BuildConfig } from '../config/types.js';
 import { importImage, inspectImage } from '../engine/container-io.js';
 import { ConfigError } from '../errors.js';
 import { packageFiles, packageTar } from '../stages/package-qcow.js';
-import { sweepLeftovers } from '../stages/sweep.js';
+import { sweepLeftovers } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';

@@ -1,9 +1,13 @@
+/**
+ * `squash`: the native SquashFS writer as a library call (src/squashfs), with the sweep of earlier runs' temp
+ * files and progress events.
+ */
 import { dirname, resolve } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { WriterOptions } from '../squashfs/options.js';
 import { resolveOptions } from '../squashfs/options.js';
 import { type WriteResult, writeImage } from '../squashfs/write.js';
-import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
+import { sweepLeftovers, sweepSummary } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 
 export type { Compression, WriterOptions } from '../squashfs/options.js';

@@ -1,3 +1,6 @@
+/**
+ * `toolVersion`: the package version recorded in artifacts' profiles and image labels.
+ */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

@@ -1,4 +1,7 @@
 #!/usr/bin/env node
+/**
+ * The `image-builder` executable: parses the command line and exits with the code the command set.
+ */
 import { Command } from 'commander';
 import { toolVersion } from '../api.js';
 import { registerCommands } from './commands/index.js';

@@ -1,11 +1,13 @@
+/**
+ * `printProgress`: plain progress lines on stderr for commands that do not take `--progress` yet
+ * (package-qcow). The same lines as the renderer's plain form (src/cli/progress-render.ts).
+ */
 import type { ProgressEvent } from '../api.js';
+import { createRenderer } from './progress-render.js';
+
+const plain = createRenderer('plain');
 
 /** One line per progress event on stderr, so stdout keeps only results. */
 export function printProgress(e: ProgressEvent): void {
-  const parts = [`[${e.stage}]`, e.kind];
-  if (e.done !== undefined)
-    parts.push(`${e.done}${e.total !== undefined ? `/${e.total}` : ''}${e.unit ? ` ${e.unit}` : ''}`);
-  if (e.elapsedMs !== undefined) parts.push(`${(e.elapsedMs / 1000).toFixed(1)} s`);
-  if (e.message) parts.push(e.message);
-  process.stderr.write(`${parts.join(' ')}\n`);
+  plain.listener(e);
 }

@@ -1,3 +1,6 @@
+/**
+ * `config show`: the resolved configuration as YAML or JSON, secrets masked.
+ */
 import { stringify } from 'yaml';
 import type { BuildConfig } from '../api.js';
 import { redactSecrets } from '../config/redact.js';

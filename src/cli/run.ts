@@ -1,3 +1,6 @@
+/**
+ * The wrapper of every command action: abort on SIGINT/SIGTERM, errors printed with their exit code.
+ */
 import { ConfigError, exitCodeOf, formatDiagnostic } from '../api.js';
 import { INTERRUPT_EXIT, trapInterrupts } from './interrupt.js';
 

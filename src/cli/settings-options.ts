@@ -1,3 +1,6 @@
+/**
+ * The settings table (src/config/settings.ts) as command-line options, and the settings they resolve to.
+ */
 import { type Command, Option } from 'commander';
 import { type CommandName, resolveSettings, SETTINGS, type Settings, UsageError } from '../api.js';
 

@@ -22,8 +22,6 @@ export const DISTROS: Readonly<Record<string, DistroSpec>> = {
   },
 };
 
-export const DEFAULT_DISTRO = 'debian_bookworm';
-
 /** The distro's defaults folder given the bundled `defaults/manifests/` folder, or undefined when none. */
 export function distroOverlayDir(bundledManifests: string, distro: string): string | undefined {
   const overlay = DISTROS[distro]?.overlay;

@@ -1,3 +1,6 @@
+/**
+ * The settings reference in the README, generated from the settings table.
+ */
 import { SETTINGS, type SettingSpec } from './settings.js';
 
 function defaultText(s: SettingSpec): string {

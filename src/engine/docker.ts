@@ -9,7 +9,7 @@ import { docker, followProgress } from './docker-client.js';
 
 /** Label on every container the build creates; its value is the session id. */
 export const SESSION_LABEL = 'airship-image-builder.session';
-/** Label on intermediate images: `<stage>:<digest>`. */
+/** Label on intermediate images: the stage that made them. */
 export const STAGE_LABEL = 'airship-image-builder.stage';
 
 function describe(err: unknown): string {
@@ -204,18 +204,6 @@ export async function sweepSessions(
   return { containers, images };
 }
 
-/** Removes every container carrying the session label (any session, or the one given). */
-export async function sweepContainers(session?: string): Promise<number> {
-  const filter = session ? `${SESSION_LABEL}=${session}` : SESSION_LABEL;
-  try {
-    const list = await (await docker()).listContainers({ all: true, filters: { label: [filter] } });
-    for (const c of list) await removeContainer(c.Id);
-    return list.length;
-  } catch (err) {
-    fail('list containers', err);
-  }
-}
-
 /**
  * Commits a container as a new untagged image with `changes` (LABEL …) applied.
  * @returns the new image id.
@@ -268,15 +256,5 @@ export async function pingDocker(): Promise<void> {
     await (await docker()).ping();
   } catch (err) {
     fail('the Docker Engine does not answer (is dockerd running and /var/run/docker.sock reachable?)', err);
-  }
-}
-
-/** Containers carrying the session label, with their session ids. */
-export async function listSessionContainers(): Promise<Array<{ id: string; session: string }>> {
-  try {
-    const list = await (await docker()).listContainers({ all: true, filters: { label: [SESSION_LABEL] } });
-    return list.map((c) => ({ id: c.Id, session: c.Labels?.[SESSION_LABEL] ?? '' }));
-  } catch (err) {
-    fail('list containers', err);
   }
 }

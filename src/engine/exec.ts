@@ -2,7 +2,7 @@
  * Running external programs: the one place (with the Docker client) where the project spawns processes.
  * Every run can be aborted, has an optional time limit, and keeps the tail of its output for error messages.
  */
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createWriteStream, fchmodSync, openSync, type WriteStream } from 'node:fs';
 import { BuildError } from '../errors.js';
 
@@ -101,8 +101,31 @@ function openLog(file: string): WriteStream {
   return createWriteStream(file, { fd, flags: 'a' });
 }
 
+/** SIGTERM to the child (or its whole process group), SIGKILL 5 s later. */
+function stopChild(child: ChildProcess, group: boolean): void {
+  const signalChild = (sig: NodeJS.Signals) => {
+    if (group && child.pid !== undefined) {
+      try {
+        process.kill(-child.pid, sig);
+        return;
+      } catch {
+        // the group is gone already
+      }
+    }
+    child.kill(sig);
+  };
+  signalChild('SIGTERM');
+  setTimeout(() => signalChild('SIGKILL'), 5000).unref();
+}
+
+/** Every line of `text` prefixed with the time it was logged, so a log reads as a timeline. */
+function stampLines(text: string, now = new Date().toISOString()): string {
+  return text.replace(/^(?=.)/gm, `${now} `);
+}
+
 /**
- * Runs `cmd args…` and resolves with its output.
+ * Runs `cmd args…` and resolves with its output. The log gets the command line, every line of output and the
+ * exit status with the run's duration, each line with a timestamp.
  * @throws BuildError when it exits non-zero, is killed, times out or is aborted; the message ends with the
  *   tail of its output.
  */
@@ -114,7 +137,8 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       return;
     }
     const log: WriteStream | undefined = opts.logFile ? openLog(opts.logFile) : undefined;
-    log?.write(`$ ${maskSecrets([cmd, ...args].join(' '), secrets)}\n`);
+    const started = Date.now();
+    log?.write(stampLines(`$ ${maskSecrets([cmd, ...args].join(' '), secrets)}\n`));
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
@@ -130,7 +154,7 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     const emitMasked = (masked: string) => {
       if (!masked) return;
       tail = (tail + masked).slice(-TAIL_BYTES);
-      log?.write(masked);
+      log?.write(stampLines(masked));
       if (opts.onLine) for (const line of masked.split(/(?<=\n)/)) opts.onLine(line);
     };
     const onChunk = (s: string, isOut: boolean) => {
@@ -144,21 +168,9 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.stderr.setEncoding('utf8');
     child.stdout.on('data', (s: string) => onChunk(s, true));
     child.stderr.on('data', (s: string) => onChunk(s, false));
-    const signalChild = (sig: NodeJS.Signals) => {
-      if (opts.processGroup && child.pid !== undefined) {
-        try {
-          process.kill(-child.pid, sig);
-          return;
-        } catch {
-          // the group is gone already
-        }
-      }
-      child.kill(sig);
-    };
     const kill = (why: string) => {
       killedFor = why;
-      signalChild('SIGTERM');
-      setTimeout(() => signalChild('SIGKILL'), 5000).unref();
+      stopChild(child, opts.processGroup === true);
     };
     const onAbort = () => kill('aborted');
     signal?.addEventListener('abort', onAbort, { once: true });
@@ -172,8 +184,10 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
     child.on('close', (code, sig) => {
       emitMasked(maskers.out.flush());
       emitMasked(maskers.err.flush());
-      cleanup();
       const c = code ?? -1;
+      const ran = `(ran ${((Date.now() - started) / 1000).toFixed(1)} s)`;
+      log?.write(stampLines(`# ${cmd}: ${killedFor ?? (sig ? `killed by ${sig}` : `exit ${c}`)} ${ran}\n`));
+      cleanup();
       if (!killedFor && okCodes.includes(c)) {
         resolve({ code: c, stdout, stderr });
         return;
@@ -192,17 +206,6 @@ export function run(cmd: string, args: readonly string[], opts: RunOptions = {})
       signal?.removeEventListener('abort', onAbort);
       log?.end();
     }
-    if (opts.input !== undefined) child.stdin.end(opts.input);
-    else child.stdin.end();
+    child.stdin.end(opts.input);
   });
-}
-
-/** True when `cmd` can be found on PATH. */
-export async function commandExists(cmd: string): Promise<boolean> {
-  try {
-    await run('sh', ['-c', `command -v ${JSON.stringify(cmd)}`]);
-    return true;
-  } catch {
-    return false;
-  }
 }

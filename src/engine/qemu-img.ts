@@ -46,28 +46,6 @@ export async function createOverlay(base: string, baseFormat: string, out: strin
   await run('qemu-img', ['create', '-q', '-f', 'qcow2', '-F', baseFormat, '-b', base, out]);
 }
 
-/** Copies `length` bytes at `offset` of an image (any format) into a raw file. */
-export async function extractRange(
-  image: string,
-  offset: number,
-  length: number,
-  out: string,
-): Promise<void> {
-  // The largest block size (up to 4 MiB) that divides both: qemu-img dd copies one block per request.
-  let bs = 4 * 1024 * 1024;
-  while (bs > 512 && (offset % bs !== 0 || length % bs !== 0)) bs /= 2;
-  await run('qemu-img', [
-    'dd',
-    '-O',
-    'raw',
-    `bs=${bs}`,
-    `skip=${offset / bs}`,
-    `count=${length / bs}`,
-    `if=${image}`,
-    `of=${out}`,
-  ]);
-}
-
 /** The whole disk as a sparse raw file (for readers that take a byte offset). */
 export async function convertToRaw(image: string, out: string): Promise<void> {
   await run('qemu-img', ['convert', '-O', 'raw', image, out]);

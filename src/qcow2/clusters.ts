@@ -1,3 +1,6 @@
+/**
+ * Which guest clusters a raw disk's data extents touch: the clusters the qcow2 writer has to write.
+ */
 import { CLUSTER_SIZE } from './format.js';
 
 /**

@@ -1,3 +1,6 @@
+/**
+ * Partition images copied into the raw disk by their data extents (copy_file_range in the addon).
+ */
 import { qcow2Native } from './native.js';
 
 /**

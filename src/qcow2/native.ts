@@ -1,3 +1,7 @@
+/**
+ * The qcow2 writer's view of the native addon (cluster compression, extent copy), loaded by the one loader in
+ * src/squashfs/native.ts.
+ */
 import { findRoot, native } from '../squashfs/native.js';
 
 /** Settings of one batch of clusters (see {@link Qcow2Addon.qcow2CompressClusters}). */

@@ -1,3 +1,6 @@
+/**
+ * The refcount table and blocks of a qcow2 image, counted as clusters are placed.
+ */
 import { CLUSTER_SIZE, MAX_REFCOUNT } from './format.js';
 
 /** References to each host cluster, as the image's refcount blocks will record them. */

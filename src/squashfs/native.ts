@@ -1,3 +1,7 @@
+/**
+ * The one loader of the native addon (build/Release/airship_native.node) and the types of what it exports:
+ * the SquashFS writer, compressors, tree scans; the qcow2 part is typed in src/qcow2/native.ts.
+ */
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -19,8 +23,8 @@ export interface CompressorConfig {
 }
 
 /**
- * Slots of the number array that describes one inode to {@link NativeSquashWriter.writeInode} and
- * {@link NativeSquashWriter.endDir}: numbers in a reused typed array cross into C++ far cheaper than an
+ * Slots of the number array that describes one inode to {@link NativeSquashWriter.writeInodes} and
+ * {@link NativeSquashWriter.writeDir}: numbers in a reused typed array cross into C++ far cheaper than an
  * object's properties (tens of thousands of inodes per image). The file type comes from the mode bits.
  */
 export const INODE = {

@@ -92,14 +92,6 @@ export function newDir(name: Buffer, path: string): TreeNode {
   };
 }
 
-/** Normalises an exclude pattern or archive path to "a/b/c" (no leading "./" or "/", no trailing "/"). */
-export function normalisePath(p: string): string {
-  return p
-    .split('/')
-    .filter((s) => s !== '' && s !== '.')
-    .join('/');
-}
-
 export function isExcluded(rel: string, excludes: ReadonlySet<string>): boolean {
   if (excludes.size === 0) return false;
   let at = rel.length;

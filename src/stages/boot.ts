@@ -12,7 +12,7 @@ import { createOverlay } from '../engine/qemu-img.js';
 import { extractFromIso, makeDataIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
-import type { ProgressListener } from '../progress.js';
+import { type ProgressListener, progressOf } from '../progress.js';
 import { inLanes } from './lanes.js';
 
 export interface BootTestInput {
@@ -146,14 +146,8 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
       let last = '';
       const started = Date.now();
       const ticker = setInterval(() => {
-        i.onProgress?.({
-          stage,
-          kind: 'progress',
-          done: Math.round((Date.now() - started) / 1000),
-          total: i.timeoutSec,
-          unit: 's',
-          message: last.slice(0, 100),
-        });
+        const seconds = Math.round((Date.now() - started) / 1000);
+        i.onProgress?.(progressOf(stage, last.slice(0, 100), seconds, i.timeoutSec, 's'));
       }, 15_000);
       let r: Awaited<ReturnType<typeof bootVm>>;
       try {

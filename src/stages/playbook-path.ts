@@ -1,3 +1,6 @@
+/**
+ * Where the bundled Ansible playbooks are, from src/ as from dist/src/.
+ */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';

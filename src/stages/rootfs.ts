@@ -228,7 +228,9 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
       : await pickMmdebstrapMode();
     input.onInfo?.(`mmdebstrap ${picked.why}`);
     // In the log too, above the command line it explains.
-    await appendFile(input.logFile, `# mmdebstrap ${picked.why}\n`, { mode: 0o600 });
+    await appendFile(input.logFile, `${new Date().toISOString()} # mmdebstrap ${picked.why}\n`, {
+      mode: 0o600,
+    });
     const bootstrap = input.bootstrap ?? mmdebstrap;
     for (let attempt = 1; ; attempt++) {
       let output = '';

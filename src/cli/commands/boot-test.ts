@@ -1,6 +1,7 @@
+/** `image-builder boot-test`: boots an artifact, progress on stderr, one line per firmware on stdout. */
 import type { Command } from 'commander';
 import { bootTest } from '../../api.js';
-import { printProgress } from '../print-progress.js';
+import { addProgressOption, withProgress } from '../progress-render.js';
 import { action } from '../run.js';
 import { addSettingOptions, settingsFrom } from '../settings-options.js';
 
@@ -17,17 +18,19 @@ export function registerBootTest(program: Command): void {
       'host name expected in the prompt (default: meta_data hostname for an ISO, the seed name for a QCOW2)',
     )
     .option('--accel <kvm|tcg>', 'skip the KVM probe and use this accelerator');
-  addSettingOptions(cmd, 'boot-test').action(
+  addProgressOption(addSettingOptions(cmd, 'boot-test')).action(
     action(async (signal, artifact: string, opts: Record<string, unknown>) => {
-      const r = await bootTest({
-        artifact,
-        settings: settingsFrom(opts),
-        firmware: opts.firmware as 'bios' | 'uefi' | 'both',
-        signal,
-        onProgress: printProgress,
-        ...(typeof opts.hostname === 'string' ? { hostname: opts.hostname } : {}),
-        ...(opts.accel === 'kvm' || opts.accel === 'tcg' ? { accel: opts.accel } : {}),
-      });
+      const r = await withProgress(opts, (onProgress) =>
+        bootTest({
+          artifact,
+          settings: settingsFrom(opts),
+          firmware: opts.firmware as 'bios' | 'uefi' | 'both',
+          signal,
+          onProgress,
+          ...(typeof opts.hostname === 'string' ? { hostname: opts.hostname } : {}),
+          ...(opts.accel === 'kvm' || opts.accel === 'tcg' ? { accel: opts.accel } : {}),
+        }),
+      );
       if (r.length === 0) process.stdout.write('boot test skipped (BOOT_TIMEOUT=0)\n');
       for (const b of r)
         process.stdout.write(

@@ -1,3 +1,6 @@
+/**
+ * `image-builder config validate|show`: checks a manifests folder (exit 2 on errors) or prints it resolved.
+ */
 import type { Command } from 'commander';
 import { resolveConfig } from '../../api.js';
 import { action, printWarnings } from '../run.js';

@@ -1,6 +1,7 @@
+/** `image-builder cut-image`: progress on stderr, one line per artifact (path, cut and boot times) on stdout. */
 import type { Command } from 'commander';
 import { cutImage } from '../../api.js';
-import { printProgress } from '../print-progress.js';
+import { addProgressOption, withProgress } from '../progress-render.js';
 import { action } from '../run.js';
 import { addSettingOptions, settingsFrom } from '../settings-options.js';
 
@@ -12,15 +13,12 @@ export function registerCutImage(program: Command): void {
     )
     .option('--name <FILE>', 'ISO file name in the output folder (default: iso img_name, else ephemeral.iso)')
     .option('--out <FILE>', 'same as --name');
-  addSettingOptions(cmd, 'cut-image').action(
+  addProgressOption(addSettingOptions(cmd, 'cut-image')).action(
     action(async (signal, opts: Record<string, unknown>) => {
       const name = (opts.name ?? opts.out) as string | undefined;
-      const out = await cutImage({
-        settings: settingsFrom(opts),
-        signal,
-        onProgress: printProgress,
-        ...(name ? { name } : {}),
-      });
+      const out = await withProgress(opts, (onProgress) =>
+        cutImage({ settings: settingsFrom(opts), signal, onProgress, ...(name ? { name } : {}) }),
+      );
       for (const a of out) {
         const boots = a.boots
           .map((b) => `${b.firmware} ${(b.elapsedMs / 1000).toFixed(0)} s (${b.accel})`)

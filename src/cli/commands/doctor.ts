@@ -1,3 +1,7 @@
+/**
+ * `image-builder doctor`: the host report (KVM, Docker, tools, CPU flags, compressor throughput) as text or
+ * JSON (docs/doctor.schema.json).
+ */
 import type { Command } from 'commander';
 import { type DoctorReport, doctor, UsageError } from '../../api.js';
 import { action } from '../run.js';

@@ -1,3 +1,6 @@
+/**
+ * Registers every command of the CLI on the commander program.
+ */
 import type { Command } from 'commander';
 import { registerBootTest } from './boot-test.js';
 import { registerBuild } from './build.js';

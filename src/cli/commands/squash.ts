@@ -1,5 +1,7 @@
+/** `image-builder squash`: the native SquashFS writer on a directory or a tar stream, progress on stderr. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
-import { type Compression, type ProgressEvent, squash } from '../../api.js';
+import { type Compression, squash } from '../../api.js';
+import { progressOption, withProgress } from '../progress-render.js';
 import { action } from '../run.js';
 
 function int(name: string): (v: string) => number {
@@ -14,23 +16,6 @@ function size(v: string): number {
   if (!m) throw new InvalidArgumentError(`expected bytes, or a number with K or M, got ${v}`);
   const unit = (m[2] ?? '').toLowerCase();
   return Number(m[1]) * (unit === 'k' ? 1024 : unit === 'm' ? 1 << 20 : 1);
-}
-
-/** A one-line progress bar on stderr when it is a terminal; warnings always. */
-function progressBar(): (e: ProgressEvent) => void {
-  return (e) => {
-    if (e.kind === 'warning') {
-      process.stderr.write(`${process.stderr.isTTY ? '\r' : ''}warning: ${e.message}\n`);
-      return;
-    }
-    if (!process.stderr.isTTY) return;
-    if (e.kind === 'progress' && e.unit === 'bytes' && e.total) {
-      const frac = Math.min(1, (e.done ?? 0) / e.total);
-      const width = 30;
-      const bar = '#'.repeat(Math.round(frac * width)).padEnd(width, '.');
-      process.stderr.write(`\rsquashfs [${bar}] ${(frac * 100).toFixed(0).padStart(3)}%`);
-    } else if (e.kind === 'done') process.stderr.write(`\r${' '.repeat(50)}\r`);
-  };
 }
 
 export function registerSquash(program: Command): void {
@@ -56,22 +41,25 @@ export function registerSquash(program: Command): void {
     .option('--no-xattrs', 'leave out extended attributes')
     .option('--all-root', 'make every entry owned by root')
     .option('--cache <dir>', 'keep compressed blocks here and reuse them on the next run')
+    .addOption(progressOption())
     .action(
       action(async (signal, src: string, out: string, opts: Record<string, unknown>) => {
-        await squash({
-          source: src === '-' ? process.stdin : src,
-          out,
-          comp: opts.comp as Compression,
-          ...(opts.level !== undefined ? { level: opts.level as number } : {}),
-          ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize as number } : {}),
-          ...(opts.processors !== undefined ? { processors: opts.processors as number } : {}),
-          exclude: opts.exclude as string[],
-          noXattrs: opts.xattrs === false,
-          allRoot: opts.allRoot === true,
-          ...(opts.cache ? { cacheDir: opts.cache as string } : {}),
-          signal,
-          onProgress: progressBar(),
-        });
+        await withProgress(opts, (onProgress) =>
+          squash({
+            source: src === '-' ? process.stdin : src,
+            out,
+            comp: opts.comp as Compression,
+            ...(opts.level !== undefined ? { level: opts.level as number } : {}),
+            ...(opts.blockSize !== undefined ? { blockSize: opts.blockSize as number } : {}),
+            ...(opts.processors !== undefined ? { processors: opts.processors as number } : {}),
+            exclude: opts.exclude as string[],
+            noXattrs: opts.xattrs === false,
+            allRoot: opts.allRoot === true,
+            ...(opts.cache ? { cacheDir: opts.cache as string } : {}),
+            signal,
+            onProgress,
+          }),
+        );
       }),
     );
 }

@@ -88,11 +88,6 @@ export const permissions = z.unknown().transform((v, ctx): string => {
   return z.NEVER;
 });
 
-/** A list of strings (package names and the like). */
-export const stringList = z.array(name, {
-  error: (iss) => `expected a list of strings, got ${describe(iss.input)}`,
-});
-
 const RUN_CONTEXTS = ['common', 'qcow'] as const;
 
 /**
@@ -112,9 +107,6 @@ export const runContexts = z
     { error: (iss) => `expected a list of run contexts, got ${describe(iss.input)}` },
   )
   .default(['common']);
-
-/** A `{ name, value }` pair as used by sysctl, grub and kubelet lists; the value is normalised to text. */
-export const nameValue = known({ name, value: text });
 
 /** A list (or nothing, meaning empty). */
 export function list<T extends z.ZodType>(item: T) {

@@ -406,10 +406,10 @@ describe('kill test: build and cut-image (shared test image)', () => {
     }, 600_000);
 
     it.each<[string, RegExp, number, Sig]>([
-      ['extracting /livecd from the image', /\[iso\] progress copying \/livecd/, 200, 'SIGINT'],
-      ['xorriso writing the ISO', /\[iso\] progress writing the hybrid ISO/, 300, 'SIGINT'],
-      ['extracting /livecd from the image', /\[iso\] progress copying \/livecd/, 200, 'SIGKILL'],
-      ['xorriso writing the ISO', /\[iso\] progress writing the hybrid ISO/, 300, 'SIGKILL'],
+      ['extracting /livecd from the image', /^iso: copying \/livecd/m, 200, 'SIGINT'],
+      ['xorriso writing the ISO', /^iso: writing the hybrid ISO/m, 300, 'SIGINT'],
+      ['extracting /livecd from the image', /^iso: copying \/livecd/m, 200, 'SIGKILL'],
+      ['xorriso writing the ISO', /^iso: writing the hybrid ISO/m, 300, 'SIGKILL'],
     ])(
       '%s, %s: no partial ISO, no temp file, scratch folder or container after the next cut; same bytes',
       async (point, line, delay, sig) => {
@@ -450,8 +450,8 @@ describe('kill test: build and cut-image (shared test image)', () => {
     };
 
     it.each<[string, RegExp, number, Sig]>([
-      ['mkfs / (mke2fs -d)', /\[qcow:control-plane\] progress mkfs \//, 500, 'SIGINT'],
-      ['qcow2 convert (qemu-img)', /\[qcow:control-plane\] progress convert/, 1500, 'SIGKILL'],
+      ['mkfs / (mke2fs -d)', /^qcow:control-plane: mkfs \//m, 500, 'SIGINT'],
+      ['qcow2 convert (qemu-img)', /^qcow:control-plane: convert/m, 1500, 'SIGKILL'],
     ])(
       '%s, %s: no partial QCOW2, temp file, scratch folder, container or image of the run',
       async (point, line, delay, sig) => {
@@ -520,7 +520,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
           QCOW_BUNDLE_DIRS: 'control-plane',
           OUT_DIR: '@qcow',
         },
-        /\[package-qcow\] start/,
+        /^package-qcow: running/m,
         100,
         () =>
           expect(

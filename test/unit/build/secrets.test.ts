@@ -66,7 +66,7 @@ describe('masking process output by line', () => {
     await chmod(old, 0o644);
     await run('true', [], { logFile: old });
     expect((await stat(old)).mode & 0o777).toBe(0o600);
-    expect(await readFile(old, 'utf8')).toMatch(/^earlier\n\$ true\n/);
+    expect(await readFile(old, 'utf8')).toMatch(/^earlier\n\S+Z \$ true\n/);
   });
 });
 

@@ -1,11 +1,15 @@
 /**
- * The sweep every command runs first: whatever a dead run left behind — temp outputs beside an artifact,
- * scratch folders, containers and untagged images with its session label — is removed when its lease proves
- * the run is gone (src/lease.ts). Leftovers of live runs and of other hosts are left alone.
+ * The reaper: the one place that cleans up after runs. At the start of every command it removes whatever a
+ * dead run left behind — temp outputs beside an artifact, scratch folders, containers and untagged images with
+ * its session label — when its lease proves the run is gone (src/lease.ts); leftovers of live runs and of other
+ * hosts are left alone. At the end of a run it removes what its own session still holds (a container whose
+ * removal failed mid-way, a throw-away image). The step runner (src/stages/steps.ts) calls both.
  */
 import { tmpdir } from 'node:os';
 import { sweepSessions } from '../engine/docker.js';
 import { leftBehind, sweepFolder } from '../lease.js';
+
+export { newSession } from './names.js';
 
 export interface SweepPlaces {
   /** Folders whose entries may be our temp files or scratch folders (output folder, cache folders). */
@@ -32,6 +36,14 @@ export async function sweepLeftovers(places: SweepPlaces): Promise<SweepResult> 
     ? await sweepSessions((session) => leftBehind(session))
     : { containers: 0, images: 0 };
   return { paths, ...docker };
+}
+
+/**
+ * Removes the containers and untagged images of this run's `session`. Never throws: it runs on the way out of
+ * a run that may be failing already, and the next run's sweep catches whatever is still there.
+ */
+export async function reapSession(session: string): Promise<void> {
+  await sweepSessions((s) => s === session).catch(() => undefined);
 }
 
 /** One progress line for a sweep that removed something, or null when there was nothing. */

@@ -1,5 +1,5 @@
 import { mkdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
@@ -64,7 +64,7 @@ function qcowOsconfig(settings: Settings): QcowOsconfig {
       proxy: settings.proxy,
       noProxy: settings.noProxy,
       session: newSession(),
-      logFile: join(logDir, `osconfig-qcow-${bundle.name}-${process.pid}.log`),
+      logFile: join(logDir, `osconfig-qcow-${bundleTag(bundle)}-${process.pid}.log`),
       ...(signal ? { signal } : {}),
     });
     return { imageRef: image, dispose: () => removeImage(image) };
@@ -175,7 +175,8 @@ async function cutResolved(
     plans,
     opts.concurrency ?? 2,
     async ({ bundle, plan }): Promise<CutArtifact> => {
-      const file = join(outDir, `${bundle.name}.qcow2`);
+      const file = join(outDir, bundle.outSub ?? '', `${bundle.name}.qcow2`);
+      await mkdir(dirname(file), { recursive: true });
       const stage = `qcow:${bundle.name}`;
       const t0 = Date.now();
       opts.onProgress?.({ stage, kind: 'start', message: file });
@@ -190,7 +191,7 @@ async function cutResolved(
             scratchDir: scratch,
             sourceDateEpoch: epoch,
             parallelConvert: opts.parallelConvert ?? true,
-            logFile: join(logDir, `cut-${bundle.name}.log`),
+            logFile: join(logDir, `cut-${bundleTag(bundle)}.log`),
             ...(opts.signal ? { signal: opts.signal } : {}),
             ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
           }),
@@ -225,16 +226,16 @@ async function cutResolved(
  */
 export async function planBundles(
   config: BuildConfig,
-  settings: Pick<Settings, 'qcowBundle' | 'qcowBundleDirs'>,
+  settings: Pick<Settings, 'qcowBundle' | 'qcowNames'>,
 ): Promise<{ bundle: QcowBundle; plan: DiskPlan }[]> {
   const errors: Diagnostic[] = [];
-  const wanted = settings.qcowBundleDirs;
+  const wanted = settings.qcowNames ?? [];
   for (const w of wanted)
     if (!config.qcowBundles.some((b) => b.name === w))
       errors.push({
         severity: 'error',
         file: join(config.manifestsDir ?? '', settings.qcowBundle, w),
-        key: 'QCOW_BUNDLE_DIRS',
+        key: 'QCOW_NAMES',
         message: `bundle folder ${w} does not exist`,
       });
   const bundles = config.qcowBundles.filter((b) => wanted.length === 0 || wanted.includes(b.name));
@@ -260,6 +261,11 @@ export async function planBundles(
   }
   if (errors.length) throw new ConfigError(errors);
   return out;
+}
+
+/** A bundle's name made unique across bundle folders (`qcow-bundle-x-control-plane` when several are cut). */
+function bundleTag(bundle: QcowBundle): string {
+  return bundle.outSub ? `${bundle.outSub.replace(/\//g, '-')}-${bundle.name}` : bundle.name;
 }
 
 function sourceDateEpoch(image: ImageFacts): number {

@@ -157,6 +157,26 @@ async function bundleNames(
   };
 }
 
+/**
+ * The diagnostic for a bundle folder that does not exist, keyed by the variable that named it. Before the
+ * original's meaning was adopted, QCOW_BUNDLE_DIRS selected QCOW images; such a value gets a pointer to
+ * QCOW_NAMES.
+ */
+async function missingFolder(
+  d: Diagnostic,
+  bundle: string,
+  settings: Settings,
+  roots: readonly string[],
+  ours: number,
+): Promise<Diagnostic> {
+  if (settings.qcowBundleDirs.length === 0) return d;
+  const images = (await bundleNames(settings.qcowBundle, roots, ours)).names;
+  const hint = images.has(bundle)
+    ? `; "${bundle}" is a QCOW image of ${settings.qcowBundle}: select it with QCOW_NAMES (QCOW_BUNDLE_DIRS lists bundle folders, as in the original)`
+    : '';
+  return { ...d, key: 'QCOW_BUNDLE_DIRS', message: `${d.message}${hint}` };
+}
+
 async function loadBundles(
   settings: Settings,
   user: string | null,
@@ -172,10 +192,7 @@ async function loadBundles(
   for (const bundle of folders) {
     const { names, diagnostic } = await bundleNames(bundle, roots, ours);
     if (diagnostic) {
-      diagnostics.push({
-        ...diagnostic,
-        key: settings.qcowBundleDirs.length ? 'QCOW_BUNDLE_DIRS' : 'QCOW_BUNDLE',
-      });
+      diagnostics.push(await missingFolder(diagnostic, bundle, settings, roots, ours));
       continue;
     }
     for (const n of names) seen.add(n);

@@ -446,7 +446,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
       IMAGE_TAG: 'killcut',
       BOOT_TIMEOUT: '0',
       IMAGE_TYPE: 'qcow',
-      QCOW_BUNDLE_DIRS: 'control-plane',
+      QCOW_NAMES: 'control-plane',
     };
 
     it.each<[string, RegExp, number, Sig]>([
@@ -517,7 +517,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
           ...env,
           WORKDIR: TEST_MANIFESTS,
           IMAGE_TAG: 'killtest',
-          QCOW_BUNDLE_DIRS: 'control-plane',
+          QCOW_NAMES: 'control-plane',
           OUT_DIR: '@qcow',
         },
         /\[package-qcow\] start/,

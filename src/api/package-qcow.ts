@@ -143,6 +143,7 @@ export async function packageQcow(opts: PackageQcowOptions = {}): Promise<Packag
         'io.airshipit.image-builder.bundles': bundles.map((b) => b.name).join(','),
       },
       changes: [`ENTRYPOINT ["/usr/bin/python3", "${KRM_FUNCTION_PATH}"]`, 'CMD []', 'WORKDIR /'],
+      ...(opts.signal ? { signal: opts.signal } : {}),
     });
     let pushed = false;
     if (settings.pushImage) {

@@ -21,6 +21,8 @@ export interface LayerInput {
   changes: readonly string[];
   /** Session id for the temporary container's label, so a crash leaves something a sweep finds. */
   session: string;
+  /** Aborts the copy (the tar stream is destroyed) or, after the commit, removes the new image again. */
+  signal?: AbortSignal;
 }
 
 function message(err: unknown): string {
@@ -54,9 +56,15 @@ export async function layerImage(input: LayerInput): Promise<string> {
   input.tar.on('error', (e: Error) => {
     streamError ??= e;
   });
+  const signal = input.signal;
+  const onAbort = () =>
+    input.tar.destroy(signal?.reason instanceof Error ? signal.reason : new Error('aborted'));
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
+    if (signal?.aborted) throw signal.reason;
     await created.putArchive(input.tar as unknown as NodeJS.ReadableStream, { path: '/' });
     if (streamError) throw streamError;
+    if (signal?.aborted) throw signal.reason;
     const { repo, tag } = splitRef(input.ref);
     await created.commit({
       repo,
@@ -64,10 +72,19 @@ export async function layerImage(input: LayerInput): Promise<string> {
       pause: false,
       changes: [...labelChanges(input.labels), ...input.changes],
     });
+    // An abort during the commit: the image was made all the same, and an interrupted run leaves nothing.
+    if (signal?.aborted) {
+      await (await docker())
+        .getImage(input.ref)
+        .remove({ force: true })
+        .catch(() => undefined);
+      throw signal.reason;
+    }
   } catch (err) {
-    const cause = streamError ?? err;
+    const cause = signal?.aborted ? signal.reason : (streamError ?? err);
     throw new BuildError(`docker: cannot commit image ${input.ref}: ${message(cause)}`, {}, { cause });
   } finally {
+    signal?.removeEventListener('abort', onAbort);
     await created.remove({ force: true, v: true }).catch(() => undefined);
   }
   const facts = await inspectImage(input.ref);

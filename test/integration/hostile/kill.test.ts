@@ -516,7 +516,8 @@ describe('kill test: build and cut-image (shared test image)', () => {
         {
           ...env,
           WORKDIR: TEST_MANIFESTS,
-          IMAGE_TAG: 'killtest',
+          // The image the QCOW2 in @qcow was cut from: package-qcow cuts first what was cut from another.
+          IMAGE_TAG: 'killcut',
           QCOW_NAMES: 'control-plane',
           OUT_DIR: '@qcow',
         },
@@ -527,7 +528,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
             spawnSync('docker', [
               'image',
               'inspect',
-              'localhost/airship-test/qcow-bundle:killtest-debian_bookworm',
+              'localhost/airship-test/qcow-bundle:killcut-debian_bookworm',
             ]).status,
           ).not.toBe(0),
       ],

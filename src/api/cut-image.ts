@@ -115,7 +115,16 @@ async function cutResolved(
   await mkdir(scratch, { recursive: true });
   // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
   const swept = sweepSummary(
-    await sweepLeftovers({ folders: [outDir, scratch, resolve(settings.cacheDir)], docker: true }),
+    await sweepLeftovers({
+      folders: [
+        outDir,
+        scratch,
+        resolve(settings.cacheDir),
+        // Each QCOW_BUNDLE_DIRS folder's own output folder.
+        ...config.qcowBundles.filter((b) => b.outSub).map((b) => join(outDir, b.outSub ?? '')),
+      ],
+      docker: true,
+    }),
   );
   if (swept) opts.onProgress?.({ stage: 'cut', kind: 'info', message: swept });
   // Labels the cut's containers so that a killed cut's are found by the next sweep.

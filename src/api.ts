@@ -6,9 +6,11 @@
  */
 import type * as BootTestApi from './api/boot-test.js';
 import type * as BuildApi from './api/build.js';
+import type * as CleanApi from './api/clean.js';
 import type * as ConfigApi from './api/config.js';
 import type * as CutImageApi from './api/cut-image.js';
 import type * as DoctorApi from './api/doctor.js';
+import type * as ImagesApi from './api/images.js';
 import type * as PackageQcowApi from './api/package-qcow.js';
 import type * as OsconfigStage from './stages/osconfig.js';
 
@@ -38,8 +40,12 @@ export type {
 } from './api/doctor.js';
 export const doctor: typeof DoctorApi.doctor = async (...a) => (await import('./api/doctor.js')).doctor(...a);
 export { type CpuVerdictResult, cpuVerdict } from './api/cpu-verdict.js';
+export type { ImagesOptions, ImagesResult } from './api/images.js';
 export { notYet } from './api/not-yet.js';
-export type { PackageQcowOptions } from './api/package-qcow.js';
+export type { PackagedBundle, PackageQcowOptions } from './api/package-qcow.js';
+export const images: typeof ImagesApi.images = async (...a) => (await import('./api/images.js')).images(...a);
+export type { CleanOptions, CleanResult } from './api/clean.js';
+export const clean: typeof CleanApi.clean = async (...a) => (await import('./api/clean.js')).clean(...a);
 export const packageQcow: typeof PackageQcowApi.packageQcow = async (...a) =>
   (await import('./api/package-qcow.js')).packageQcow(...a);
 export {

@@ -3,7 +3,7 @@
  * `qcow:<bundle>` side by side, then `boot:<file>`), with sidecars (md5sum, JSON profile) beside each artifact.
  */
 import { mkdir, stat } from 'node:fs/promises';
-import { basename, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
@@ -68,7 +68,7 @@ function qcowOsconfig(settings: Settings, session: string): QcowOsconfig {
       proxy: settings.proxy,
       noProxy: settings.noProxy,
       session,
-      logFile: join(logDir, `osconfig-qcow-${bundle.name}-${process.pid}.log`),
+      logFile: join(logDir, `osconfig-qcow-${bundleTag(bundle)}-${process.pid}.log`),
       ...(signal ? { signal } : {}),
     });
     return { imageRef: image, dispose: () => removeImage(image) };
@@ -131,7 +131,16 @@ async function cutResolved(
   let ok = false;
   try {
     // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
-    await runner.begin({ folders: [outDir, scratch, resolve(settings.cacheDir)], docker: true });
+    await runner.begin({
+      folders: [
+        outDir,
+        scratch,
+        resolve(settings.cacheDir),
+        // Each QCOW_BUNDLE_DIRS folder's own output folder.
+        ...config.qcowBundles.filter((b) => b.outSub).map((b) => join(outDir, b.outSub ?? '')),
+      ],
+      docker: true,
+    });
     const out = settings.imageType === 'iso' ? [await cutIsoArtifact(ctx)] : await cutQcowArtifacts(ctx);
     ok = true;
     return out;
@@ -213,10 +222,11 @@ async function cutQcowArtifacts(ctx: CutContext): Promise<CutArtifact[]> {
     plans,
     opts.concurrency ?? 2,
     async ({ bundle, plan }): Promise<CutArtifact> => {
-      const file = join(ctx.outDir, `${bundle.name}.qcow2`);
+      const file = join(ctx.outDir, bundle.outSub ?? '', `${bundle.name}.qcow2`);
+      await mkdir(dirname(file), { recursive: true });
       const t0 = Date.now();
       const side = await ctx.runner.step(
-        `qcow:${bundle.name}`,
+        `qcow:${bundleTag(bundle)}`,
         async () => {
           const source = await osconfig(config.imageRef, bundle, opts.signal);
           try {
@@ -230,7 +240,7 @@ async function cutQcowArtifacts(ctx: CutContext): Promise<CutArtifact[]> {
                 scratchDir: ctx.scratch,
                 sourceDateEpoch: epoch,
                 parallelConvert: opts.parallelConvert ?? true,
-                logFile: join(ctx.logDir, `cut-${bundle.name}.log`),
+                logFile: join(ctx.logDir, `cut-${bundleTag(bundle)}.log`),
                 ...(opts.signal ? { signal: opts.signal } : {}),
                 ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
               }),
@@ -257,16 +267,16 @@ async function cutQcowArtifacts(ctx: CutContext): Promise<CutArtifact[]> {
  */
 export async function planBundles(
   config: BuildConfig,
-  settings: Pick<Settings, 'qcowBundle' | 'qcowBundleDirs'>,
+  settings: Pick<Settings, 'qcowBundle' | 'qcowNames'>,
 ): Promise<{ bundle: QcowBundle; plan: DiskPlan }[]> {
   const errors: Diagnostic[] = [];
-  const wanted = settings.qcowBundleDirs;
+  const wanted = settings.qcowNames ?? [];
   for (const w of wanted)
     if (!config.qcowBundles.some((b) => b.name === w))
       errors.push({
         severity: 'error',
         file: join(config.manifestsDir ?? '', settings.qcowBundle, w),
-        key: 'QCOW_BUNDLE_DIRS',
+        key: 'QCOW_NAMES',
         message: `bundle folder ${w} does not exist`,
       });
   const bundles = config.qcowBundles.filter((b) => wanted.length === 0 || wanted.includes(b.name));
@@ -292,6 +302,11 @@ export async function planBundles(
   }
   if (errors.length) throw new ConfigError(errors);
   return out;
+}
+
+/** A bundle's name made unique across bundle folders (`qcow-bundle-x-control-plane` when several are cut). */
+function bundleTag(bundle: QcowBundle): string {
+  return bundle.outSub ? `${bundle.outSub.replace(/\//g, '-')}-${bundle.name}` : bundle.name;
 }
 
 function sourceDateEpoch(image: ImageFacts): number {

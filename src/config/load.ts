@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
-import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { LoadedConfig } from '../api/config.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
@@ -13,6 +13,7 @@ import { DISTROS, distroOverlayDir } from './distro.js';
 import { exists, isDir, readVarsFile } from './files.js';
 import { loadIso } from './iso.js';
 import { buildLivecd } from './livecd.js';
+import { locateProfile, resolveBundleFolder } from './locate.js';
 import { type AptSource, readHostAptSources } from './mirror.js';
 import { buildMultistrap } from './multistrap.js';
 import { buildOsconfig } from './osconfig.js';
@@ -49,8 +50,6 @@ export function bundledManifestsDir(): string {
   throw new Error('bundled defaults (defaults/manifests) not found beside the package');
 }
 
-const SAFE_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
-
 async function subdirs(dir: string): Promise<string[] | undefined> {
   if (!(await isDir(dir))) return undefined;
   const entries = await readdir(dir, { withFileTypes: true });
@@ -59,12 +58,6 @@ async function subdirs(dir: string): Promise<string[] | undefined> {
     if (e.isDirectory() || (e.isSymbolicLink() && (await isDir(join(dir, e.name))))) out.push(e.name);
   }
   return out.sort();
-}
-
-/** A path as the user would write it: relative to the current folder when inside it. */
-function shown(abs: string): string {
-  const rel = relative(process.cwd(), abs);
-  return rel && !rel.startsWith('..') && !isAbsolute(rel) ? rel : abs;
 }
 
 function problem(file: string, key: string, message: string): Diagnostic {
@@ -106,30 +99,9 @@ async function locateRoots(
     }
   }
   if (settings.profile) {
-    // Beside the manifests folder, whatever way its path was written (`.`, `manifests/`, absolute).
-    const profilesDir = shown(join(dirname(resolve(user ?? bundled)), 'profiles'));
-    if (!SAFE_NAME.test(settings.profile)) {
-      diagnostics.push(
-        problem(
-          profilesDir,
-          'PROFILE',
-          `"${settings.profile}" is not a profile name (letters, digits, ".", "_", "-")`,
-        ),
-      );
-    } else {
-      const overlay = join(profilesDir, settings.profile, 'manifests');
-      if (await isDir(overlay)) roots.push(overlay);
-      else {
-        const available = (await subdirs(profilesDir)) ?? [];
-        diagnostics.push(
-          problem(
-            overlay,
-            'PROFILE',
-            `profile "${settings.profile}" not found${suggestion(settings.profile, available)}; available: ${available.join(', ') || '(none)'}`,
-          ),
-        );
-      }
-    }
+    const profile = await locateProfile(settings.profile, user, bundled);
+    diagnostics.push(...profile.diagnostics);
+    if (profile.dir) roots.push(profile.dir);
   }
   return { roots, ours, user, diagnostics };
 }
@@ -145,72 +117,123 @@ async function layers(roots: readonly string[], rel: string, ours = 1): Promise<
   return out;
 }
 
+/** The bundle folders to cut: QCOW_BUNDLE_DIRS when given, else QCOW_BUNDLE; each checked (see locate.ts). */
+async function bundleFolders(
+  settings: Settings,
+  user: string | null,
+): Promise<{ folders: string[]; diagnostics: Diagnostic[] }> {
+  const diagnostics: Diagnostic[] = [];
+  const folders: string[] = [];
+  const asked: [string, 'QCOW_BUNDLE' | 'QCOW_BUNDLE_DIRS'][] =
+    settings.qcowBundleDirs.length > 0
+      ? settings.qcowBundleDirs.map((d) => [d, 'QCOW_BUNDLE_DIRS'])
+      : [[settings.qcowBundle, 'QCOW_BUNDLE']];
+  for (const [raw, key] of asked) {
+    const r = await resolveBundleFolder(raw, key, user);
+    diagnostics.push(...r.diagnostics);
+    if (r.rel && !folders.includes(r.rel)) folders.push(r.rel);
+  }
+  return { folders, diagnostics };
+}
+
+/** The sub-folders (QCOW images) of one bundle folder, from the user's layers or else the bundled defaults. */
+async function bundleNames(
+  bundle: string,
+  roots: readonly string[],
+  ours: number,
+): Promise<{ names: Set<string>; diagnostic?: Diagnostic }> {
+  const names = new Set<string>();
+  for (const r of roots.slice(ours)) for (const n of (await subdirs(join(r, bundle))) ?? []) names.add(n);
+  if (names.size > 0) return { names };
+  const fromBundled = await subdirs(join(roots[0]!, bundle));
+  if (fromBundled) return { names: new Set(fromBundled) };
+  return {
+    names,
+    diagnostic: problem(
+      join(roots[roots.length - 1]!, bundle),
+      'QCOW_BUNDLE',
+      `qcow bundle folder ${bundle} not found (nor in the bundled defaults)`,
+    ),
+  };
+}
+
+/**
+ * The diagnostic for a bundle folder that does not exist, keyed by the variable that named it. Before the
+ * original's meaning was adopted, QCOW_BUNDLE_DIRS selected QCOW images; such a value gets a pointer to
+ * QCOW_NAMES.
+ */
+async function missingFolder(
+  d: Diagnostic,
+  bundle: string,
+  settings: Settings,
+  roots: readonly string[],
+  ours: number,
+): Promise<Diagnostic> {
+  if (settings.qcowBundleDirs.length === 0) return d;
+  const images = (await bundleNames(settings.qcowBundle, roots, ours)).names;
+  const hint = images.has(bundle)
+    ? `; "${bundle}" is a QCOW image of ${settings.qcowBundle}: select it with QCOW_NAMES (QCOW_BUNDLE_DIRS lists bundle folders, as in the original)`
+    : '';
+  return { ...d, key: 'QCOW_BUNDLE_DIRS', message: `${d.message}${hint}` };
+}
+
 async function loadBundles(
   settings: Settings,
+  user: string | null,
   roots: readonly string[],
   ours: number,
   rootfsOsconfig: readonly Source[],
 ): Promise<{ bundles: QcowBundle[]; diagnostics: Diagnostic[] }> {
-  const diagnostics: Diagnostic[] = [];
-  const bundle = settings.qcowBundle;
+  const { folders, diagnostics } = await bundleFolders(settings, user);
   const bundled = roots[0]!;
-  if (!SAFE_NAME.test(bundle)) {
-    return { bundles: [], diagnostics: [problem(bundle, 'QCOW_BUNDLE', `"${bundle}" is not a folder name`)] };
-  }
-  const userRoots = roots.slice(ours);
-  const names = new Set<string>();
-  for (const r of userRoots) for (const n of (await subdirs(join(r, bundle))) ?? []) names.add(n);
-  if (names.size === 0) {
-    const fromBundled = await subdirs(join(bundled, bundle));
-    if (fromBundled) for (const n of fromBundled) names.add(n);
-    else {
-      const where = join(roots[roots.length - 1]!, bundle);
-      return {
-        bundles: [],
-        diagnostics: [
-          problem(
-            where,
-            'QCOW_BUNDLE',
-            `qcow bundle folder ${bundle} not found (nor in the bundled defaults)`,
-          ),
-        ],
-      };
+  const multi = settings.qcowBundleDirs.length > 0 && folders.length > 1;
+  const bundles: QcowBundle[] = [];
+  const seen = new Set<string>();
+  for (const bundle of folders) {
+    const { names, diagnostic } = await bundleNames(bundle, roots, ours);
+    if (diagnostic) {
+      diagnostics.push(await missingFolder(diagnostic, bundle, settings, roots, ours));
+      continue;
+    }
+    for (const n of names) seen.add(n);
+    const wanted = settings.qcowNames;
+    const selected = [...names].sort().filter((n) => wanted.length === 0 || wanted.includes(n));
+    for (const name of selected) {
+      const rel = join(bundle, name);
+      const osTable = loadTable(
+        OSCONFIG_DEFAULTS,
+        [...rootfsOsconfig, ...(await layers(roots, join(rel, 'osconfig-vars.yaml'), ours))],
+        osconfigKind,
+      );
+      const qcowTable = loadTable(
+        QCOW_DEFAULTS,
+        await layers(roots, join(rel, 'qcow-vars.yaml'), ours),
+        qcowKind,
+      );
+      const qcow = buildQcow(qcowTable, name);
+      diagnostics.push(...osTable.diagnostics, ...qcowTable.diagnostics, ...qcow.diagnostics);
+      let dir = join(bundled, rel);
+      for (const r of roots) if (await isDir(join(r, rel))) dir = join(r, rel);
+      bundles.push({
+        name,
+        folder: bundle,
+        outSub: multi ? bundle : '',
+        dir,
+        osconfig: buildOsconfig(osTable),
+        qcow: qcow.vars,
+      });
     }
   }
-  let selected = [...names].sort();
-  if (settings.qcowBundleDirs.length > 0) {
-    for (const d of settings.qcowBundleDirs) {
-      if (!names.has(d)) {
+  if (folders.length > 0 && diagnostics.length === 0)
+    for (const d of settings.qcowNames)
+      if (!seen.has(d))
         diagnostics.push(
           problem(
-            join(roots[roots.length - 1]!, bundle, d),
-            'QCOW_BUNDLE_DIRS',
-            `no bundle folder "${d}" in ${bundle}${suggestion(d, names)}; found: ${selected.join(', ')}`,
+            join(roots[roots.length - 1]!, folders[0]!, d),
+            'QCOW_NAMES',
+            `no QCOW image folder "${d}" in ${folders.join(', ')}${suggestion(d, seen)}; found: ${[...seen].sort().join(', ')}`,
           ),
         );
-      }
-    }
-    selected = settings.qcowBundleDirs.filter((d) => names.has(d));
-  }
-  const bundles: QcowBundle[] = [];
-  for (const name of selected) {
-    const rel = join(bundle, name);
-    const osTable = loadTable(
-      OSCONFIG_DEFAULTS,
-      [...rootfsOsconfig, ...(await layers(roots, join(rel, 'osconfig-vars.yaml'), ours))],
-      osconfigKind,
-    );
-    const qcowTable = loadTable(
-      QCOW_DEFAULTS,
-      await layers(roots, join(rel, 'qcow-vars.yaml'), ours),
-      qcowKind,
-    );
-    const qcow = buildQcow(qcowTable, name);
-    diagnostics.push(...osTable.diagnostics, ...qcowTable.diagnostics, ...qcow.diagnostics);
-    let dir = join(bundled, rel);
-    for (const r of roots) if (await isDir(join(r, rel))) dir = join(r, rel);
-    bundles.push({ name, dir, osconfig: buildOsconfig(osTable), qcow: qcow.vars });
-  }
   return { bundles, diagnostics };
 }
 
@@ -226,7 +249,7 @@ function dedupe(diags: readonly Diagnostic[]): Diagnostic[] {
 
 /**
  * Loads and validates the configuration named by `settings` (`workdir`, `profile`, `qcowBundle`,
- * `qcowBundleDirs`) over the bundled defaults.
+ * `qcowBundleDirs`, `qcowNames`) over the bundled defaults.
  * @throws ConfigError with every error found (file, key path, line:column, what was expected).
  */
 export async function loadConfig(settings: Settings, options: LoadOptions = {}): Promise<LoadedConfig> {
@@ -250,7 +273,7 @@ export async function loadConfig(settings: Settings, options: LoadOptions = {}):
   );
   const livecd = buildLivecd(lcTable);
   const iso = await loadIso(roots);
-  const bundles = await loadBundles(settings, roots, ours, rootfsOsconfig);
+  const bundles = await loadBundles(settings, user, roots, ours, rootfsOsconfig);
   const scripts = await loadScriptFolders(roots.slice(ours));
   const withScripts = (
     os: OsconfigVars,

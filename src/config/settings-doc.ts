@@ -5,7 +5,8 @@ import { SETTINGS, type SettingSpec } from './settings.js';
 
 function defaultText(s: SettingSpec): string {
   const d = s.default;
-  if (Array.isArray(d)) return d.length ? d.join(',') : '(all)';
+  if (Array.isArray(d))
+    return d.length ? d.join(',') : s.key === 'qcowBundleDirs' ? '(QCOW_BUNDLE)' : '(all)';
   if (d === '') return '(none)';
   return `\`${String(d)}\``;
 }

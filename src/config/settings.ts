@@ -10,7 +10,9 @@ export type CommandName =
   | 'boot-test'
   | 'squash'
   | 'doctor'
-  | 'config';
+  | 'config'
+  | 'images'
+  | 'clean';
 
 export type SettingKind = 'string' | 'boolean' | 'integer' | 'list';
 
@@ -40,6 +42,8 @@ export interface Settings {
   distro: string;
   qcowBundle: string;
   qcowBundleDirs: string[];
+  qcowNames: string[];
+  image: string;
   skipMultistrap: boolean;
   skipMultiRole: boolean;
   skipOsconfigRole: boolean;
@@ -52,7 +56,15 @@ export interface Settings {
   cacheDir: string;
 }
 
-const BUILD_AND_CUT: readonly CommandName[] = ['build', 'cut-image', 'package-qcow', 'config'];
+const BUILD_AND_CUT: readonly CommandName[] = [
+  'build',
+  'cut-image',
+  'package-qcow',
+  'config',
+  'images',
+  'clean',
+];
+const CUTS: readonly CommandName[] = ['cut-image', 'package-qcow', 'config', 'images'];
 
 export const SETTINGS: readonly SettingSpec[] = [
   {
@@ -72,7 +84,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'PROFILE',
     kind: 'string',
     default: '',
-    help: 'overlay profiles/NAME/manifests/ (beside the manifests folder) over the manifests folder',
+    help: 'overlay profiles/NAME/manifests/ over the manifests folder; profiles/ is looked for beside the manifests folder, beside its parent, then in the bundled defaults',
     commands: BUILD_AND_CUT,
   },
   {
@@ -132,8 +144,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'QCOW_BUNDLE',
     kind: 'string',
     default: 'qcow-bundle',
-    help: 'bundle folder inside the manifests folder; each sub-folder is one QCOW profile',
-    commands: ['cut-image', 'package-qcow', 'config'],
+    help: 'bundle folder to cut: a name inside the manifests folder, or a path to a folder inside it; each sub-folder is one QCOW image',
+    commands: CUTS,
   },
   {
     key: 'qcowBundleDirs',
@@ -142,8 +154,28 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'QCOW_BUNDLE_DIRS',
     kind: 'list',
     default: [],
-    help: 'comma- or space-separated sub-folders of the bundle to cut; empty = all',
-    commands: ['cut-image', 'package-qcow', 'config'],
+    help: 'comma- or space-separated bundle folders of the manifests folder, each cut (and packaged) in turn into OUT_DIR/<folder>/; replaces QCOW_BUNDLE; empty = QCOW_BUNDLE (package-qcow and images: every qcow-bundle* folder when QCOW_BUNDLE is not given)',
+    commands: CUTS,
+  },
+  {
+    key: 'qcowNames',
+    flag: '--qcow-names',
+    value: 'LIST',
+    env: 'QCOW_NAMES',
+    kind: 'list',
+    default: [],
+    help: 'comma- or space-separated QCOW images (sub-folders of the bundle folders) to cut; empty = all',
+    commands: CUTS,
+  },
+  {
+    key: 'image',
+    flag: '--image',
+    value: 'REF',
+    env: 'IMAGE',
+    kind: 'string',
+    default: '',
+    help: 'image reference to build (tag) and to cut from, instead of DOCKER_REGISTRY/IMAGE_PREFIX/image-builder:IMAGE_TAG-DISTRO',
+    commands: BUILD_AND_CUT,
   },
   {
     key: 'skipMultistrap',
@@ -152,7 +184,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'boolean',
     default: false,
     help: 'reuse the previous rootfs instead of bootstrapping it again',
-    commands: ['build', 'config'],
+    commands: ['build', 'config', 'images'],
   },
   {
     key: 'skipMultiRole',
@@ -161,7 +193,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'boolean',
     default: false,
     help: 'reuse the previous rootfs and base image (test osconfig changes quickly)',
-    commands: ['build', 'config'],
+    commands: ['build', 'config', 'images'],
   },
   {
     key: 'skipOsconfigRole',
@@ -170,7 +202,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'boolean',
     default: false,
     help: 'skip the osconfig stage and reuse its previous result',
-    commands: ['build', 'config'],
+    commands: ['build', 'config', 'images'],
   },
   {
     key: 'skipLivecdcontentRole',
@@ -179,7 +211,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'boolean',
     default: false,
     help: 'skip the live-CD content stage (squashfs, kernel, grub) and reuse its previous result',
-    commands: ['build', 'config'],
+    commands: ['build', 'config', 'images'],
   },
   {
     key: 'proxy',
@@ -189,7 +221,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'string',
     default: '',
     help: 'HTTP(S) proxy for apt and fetch_from_url; credentials in it are never logged',
-    commands: ['build', 'cut-image', 'config'],
+    commands: ['build', 'cut-image', 'package-qcow', 'config', 'images'],
   },
   {
     key: 'noProxy',
@@ -199,7 +231,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'string',
     default: 'localhost,127.0.0.1',
     help: 'comma-separated hosts that bypass the proxy',
-    commands: ['build', 'cut-image', 'config'],
+    commands: ['build', 'cut-image', 'package-qcow', 'config', 'images'],
   },
   {
     key: 'bootTimeout',
@@ -209,7 +241,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'integer',
     default: 300,
     help: 'seconds to wait for a login prompt when boot-testing; 0 skips the boot test',
-    commands: ['cut-image', 'boot-test', 'config'],
+    commands: ['cut-image', 'boot-test', 'config', 'package-qcow', 'images'],
   },
   {
     key: 'pushImage',
@@ -217,8 +249,8 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'PUSH_IMAGE',
     kind: 'boolean',
     default: false,
-    help: 'push the built image to the registry',
-    commands: ['build', 'package-qcow', 'config'],
+    help: 'push the built image (build) and each bundle image (package-qcow) to their registry',
+    commands: ['build', 'package-qcow', 'config', 'images'],
   },
   {
     key: 'outDir',
@@ -228,7 +260,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'string',
     default: 'out',
     help: 'folder the artifacts are written to',
-    commands: ['cut-image', 'package-qcow', 'config'],
+    commands: ['cut-image', 'package-qcow', 'config', 'images', 'clean'],
   },
   {
     key: 'cacheDir',
@@ -238,7 +270,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     kind: 'string',
     default: '.cache/image-builder',
     help: 'folder for downloaded packages, stage results, block cache and logs',
-    commands: ['build', 'cut-image', 'config'],
+    commands: ['build', 'cut-image', 'package-qcow', 'config', 'images', 'clean'],
   },
 ];
 
@@ -259,13 +291,44 @@ export function parseSettingValue(spec: SettingSpec, raw: string, source: string
         throw new Error(`${source}: expected a whole number, got ${JSON.stringify(raw)}`);
       return Number.parseInt(raw, 10);
     }
-    case 'list':
-      return raw.split(/[\s,]+/).filter((s) => s.length > 0);
+    case 'list': {
+      const items = raw.split(/[\s,]+/).filter((s) => s.length > 0);
+      for (const item of items) checkListItem(spec, item, source);
+      return items;
+    }
     case 'string':
       if (spec.key === 'imageType' && raw !== 'iso' && raw !== 'qcow') {
         throw new Error(`${source}: expected iso or qcow, got ${JSON.stringify(raw)}`);
       }
+      if (spec.key === 'image' && raw !== '' && !IMAGE_REF.test(raw)) {
+        throw new Error(
+          `${source}: expected an image reference such as registry:5000/prefix/image-builder:tag, got ${JSON.stringify(raw)}`,
+        );
+      }
       return raw;
+  }
+}
+
+/** A folder name: not `.` or `..`, no slash. */
+export const FOLDER_NAME = /^(?!\.\.?$)[A-Za-z0-9._-]+$/;
+/**
+ * A Docker image reference: optional registry host (with port), lower-case path components, then a tag or a
+ * digest (the grammar of the distribution reference, without upper-case repository names).
+ */
+const IMAGE_REF =
+  /^(?:(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)(?:\.[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?)*(?::\d+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[\w][\w.-]{0,127})?(?:@sha256:[a-f0-9]{64})?$/;
+
+/** QCOW_NAMES items are folder names; QCOW_BUNDLE_DIRS items are folders inside the manifests folder. */
+function checkListItem(spec: SettingSpec, item: string, source: string): void {
+  if (spec.key === 'qcowNames' && !FOLDER_NAME.test(item)) {
+    throw new Error(
+      `${source}: expected sub-folder names of the bundle (letters, digits, ".", "_", "-"), got ${JSON.stringify(item)}`,
+    );
+  }
+  if (spec.key === 'qcowBundleDirs' && !item.split('/').every((part) => FOLDER_NAME.test(part))) {
+    throw new Error(
+      `${source}: expected bundle folders inside the manifests folder (names, or relative paths without "." or ".." parts), got ${JSON.stringify(item)}`,
+    );
   }
 }
 
@@ -298,15 +361,23 @@ export function resolveSettings(
 
 /** `${DOCKER_REGISTRY}/${IMAGE_PREFIX}/image-builder:${IMAGE_TAG}-${DISTRO}` */
 export function imageReference(
-  s: Pick<Settings, 'dockerRegistry' | 'imagePrefix' | 'imageTag' | 'distro'>,
+  s: Pick<Settings, 'dockerRegistry' | 'imagePrefix' | 'imageTag' | 'distro'> &
+    Partial<Pick<Settings, 'image'>>,
 ): string {
+  // IMAGE, as in the original Makefile, replaces the composed reference for build and cut alike.
+  if (s.image) return s.image;
   return `${s.dockerRegistry}/${s.imagePrefix}/image-builder:${s.imageTag}-${s.distro}`;
 }
 
-/** `${DOCKER_REGISTRY}/${IMAGE_PREFIX}/${QCOW_BUNDLE}:${IMAGE_TAG}-${DISTRO}` */
+/**
+ * `${DOCKER_REGISTRY}/${IMAGE_PREFIX}/<bundle folder>:${IMAGE_TAG}-${DISTRO}`, the original's bundle image name
+ * (the folder's last path part; `folder` defaults to QCOW_BUNDLE).
+ */
 export function qcowImageReference(
   s: Pick<Settings, 'dockerRegistry' | 'imagePrefix' | 'imageTag' | 'distro' | 'qcowBundle'>,
+  folder: string = s.qcowBundle,
 ): string {
-  const name = s.qcowBundle.replace(/[^a-z0-9._-]+/gi, '-').toLowerCase();
+  const last = folder.replace(/\/+$/, '').split('/').pop() ?? folder;
+  const name = last.replace(/[^a-z0-9._-]+/gi, '-').toLowerCase();
   return `${s.dockerRegistry}/${s.imagePrefix}/${name}:${s.imageTag}-${s.distro}`;
 }

@@ -172,6 +172,10 @@ export interface QcowVars {
 export interface QcowBundle {
   /** Sub-folder name, e.g. `control-plane`; the QCOW is `<name>.qcow2`. */
   name: string;
+  /** The bundle folder it belongs to, relative to the manifests folder (`qcow-bundle`). */
+  folder?: string;
+  /** Sub-folder of OUT_DIR its artifacts go to: the folder when QCOW_BUNDLE_DIRS names several, else ''. */
+  outSub?: string;
   dir: string;
   osconfig: OsconfigVars;
   qcow: QcowVars;

@@ -132,7 +132,7 @@ describe('cut-image --type qcow', () => {
     const boot = parts[3];
     if (boot) boot.end_bytes = 8 * 1024 * 1024 * 1024;
     const config = cutTestConfig({ imageRef, settings: s, bundles: { broken: parts } });
-    const err = await cutImage({ settings: { ...s, qcowBundleDirs: ['broken', 'absent'] }, config }).catch(
+    const err = await cutImage({ settings: { ...s, qcowNames: ['broken', 'absent'] }, config }).catch(
       (e: unknown) => e,
     );
     expect(err).toBeInstanceOf(ConfigError);
@@ -141,7 +141,7 @@ describe('cut-image --type qcow', () => {
       `${join(config.manifestsDir ?? '', 'qcow-bundle/broken/qcow-vars.yaml')}: partitions[3].part_end:`,
     );
     expect(msg).toContain('lies beyond qcow_capacity 4G');
-    expect(msg).toContain('absent: QCOW_BUNDLE_DIRS: bundle folder absent does not exist');
+    expect(msg).toContain('absent: QCOW_NAMES: bundle folder absent does not exist');
     expect(existsSync(s.outDir) ? readdirSync(s.outDir) : []).toEqual([]);
   });
 

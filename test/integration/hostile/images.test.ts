@@ -208,7 +208,7 @@ describe('hostile images through cut-image', () => {
           c.type,
           '--workdir',
           join(work, 'manifests'),
-          '--qcow-bundle-dirs',
+          '--qcow-names',
           'control-plane',
           '--registry',
           'localhost',

@@ -446,7 +446,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
       IMAGE_TAG: 'killcut',
       BOOT_TIMEOUT: '0',
       IMAGE_TYPE: 'qcow',
-      QCOW_BUNDLE_DIRS: 'control-plane',
+      QCOW_NAMES: 'control-plane',
     };
 
     it.each<[string, RegExp, number, Sig]>([
@@ -516,8 +516,9 @@ describe('kill test: build and cut-image (shared test image)', () => {
         {
           ...env,
           WORKDIR: TEST_MANIFESTS,
-          IMAGE_TAG: 'killtest',
-          QCOW_BUNDLE_DIRS: 'control-plane',
+          // The image the QCOW2 in @qcow was cut from: package-qcow cuts first what was cut from another.
+          IMAGE_TAG: 'killcut',
+          QCOW_NAMES: 'control-plane',
           OUT_DIR: '@qcow',
         },
         /^package-qcow: running/m,
@@ -527,7 +528,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
             spawnSync('docker', [
               'image',
               'inspect',
-              'localhost/airship-test/qcow-bundle:killtest-debian_bookworm',
+              'localhost/airship-test/qcow-bundle:killcut-debian_bookworm',
             ]).status,
           ).not.toBe(0),
       ],

@@ -348,10 +348,7 @@ describe('secrets: the osconfig stage leaves none', () => {
       BOOT_TIMEOUT: '0',
     };
     try {
-      const qcow = await runCliAsync(
-        ['cut-image', '--type', 'qcow', '--qcow-bundle-dirs', 'control-plane'],
-        env,
-      );
+      const qcow = await runCliAsync(['cut-image', '--type', 'qcow', '--qcow-names', 'control-plane'], env);
       expect(qcow.status, qcow.stderr).toBe(0);
       const iso = await runCliAsync(['cut-image', '--type', 'iso'], env);
       expect(iso.status, iso.stderr).toBe(0);

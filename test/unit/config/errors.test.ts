@@ -100,11 +100,8 @@ describe('configuration errors', () => {
   });
 
   it('a missing bundle dir, a missing profile and a missing workdir are config errors', async () => {
-    const b = await errorsOf(
-      { 'qcow-bundle/control/qcow-vars.yaml': '{}\n' },
-      { qcowBundleDirs: ['contrl'] },
-    );
-    expect(b.diags[0]!.key).toBe('QCOW_BUNDLE_DIRS');
+    const b = await errorsOf({ 'qcow-bundle/control/qcow-vars.yaml': '{}\n' }, { qcowNames: ['contrl'] });
+    expect(b.diags[0]!.key).toBe('QCOW_NAMES');
     expect(b.diags[0]!.message).toContain('did you mean "control"');
     const p = await errorsOf({}, { profile: 'k8s' });
     expect(p.diags[0]).toMatchObject({ key: 'PROFILE' });

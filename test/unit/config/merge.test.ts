@@ -67,7 +67,7 @@ describe('merging a user folder over the defaults', () => {
     expect(w.qcow.partitions.find((p) => p.mount === '/')!.end_bytes).toBe(20 * 2 ** 30);
   });
 
-  it('lets the profile overlay win per variable and filters bundles with QCOW_BUNDLE_DIRS', async () => {
+  it('lets the profile overlay win per variable and filters bundles with QCOW_NAMES', async () => {
     const s = await scratch({
       'rootfs/livecdcontent-vars.yaml': 'mksquashfs_compression: xz\ngrub_menu_timeout: 7\n',
       'qcow-bundle/a/qcow-vars.yaml': 'qcow_capacity: 4G\n',
@@ -75,7 +75,7 @@ describe('merging a user folder over the defaults', () => {
       '../profiles/fast/manifests/rootfs/livecdcontent-vars.yaml': 'mksquashfs_compression: lz4\n',
     });
     try {
-      const { config } = await load({ workdir: s.dir, profile: 'fast', qcowBundleDirs: ['b'] });
+      const { config } = await load({ workdir: s.dir, profile: 'fast', qcowNames: ['b'] });
       expect(config.livecdcontent.mksquashfs_compression).toBe('lz4');
       expect(config.livecdcontent.grub_menu_timeout).toBe(7);
       expect(config.qcowBundles.map((b) => b.name)).toEqual(['b']);

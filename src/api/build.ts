@@ -23,6 +23,7 @@ import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../st
 import { newSession } from '../stages/names.js';
 import { applyOsconfig } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
+import { fetchKeyrings } from '../stages/keyrings.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';
 import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
@@ -79,6 +80,7 @@ function buildScratchFolders(cacheDir: string): string[] {
   return [
     cacheDir,
     join(cacheDir, 'rootfs'),
+    join(cacheDir, 'keyrings'),
     join(cacheDir, 'livecd'),
     ...(['rootfs', 'image', 'osconfig', 'livecd'] as const).map((s) => join(cacheDir, 'stages', s)),
   ];
@@ -198,11 +200,25 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
     );
     if (swept) emit({ stage: 'build', kind: 'info', message: swept });
 
-    const rootfsDigest = digestOf(rootfsDigestInput(config.multistrap));
+    current = 'rootfs';
+    const skipRootfs = settings.skipMultistrap || settings.skipMultiRole;
+    // Downloaded before the digest is taken: the keys' bytes are an input of the bootstrap.
+    const keyrings = skipRootfs
+      ? new Map()
+      : await fetchKeyrings({
+          repos: config.multistrap.repos,
+          proxy: settings.proxy,
+          noProxy: settings.noProxy,
+          cacheDir,
+          logFile,
+          ...(signal ? { signal } : {}),
+          onInfo: (message) => emit({ stage: 'rootfs', kind: 'info', message }),
+        });
+    const rootfsDigest = digestOf(rootfsDigestInput(config.multistrap, keyrings));
     const rootfs = await stageRun(
       'rootfs',
       rootfsDigest,
-      settings.skipMultistrap || settings.skipMultiRole,
+      skipRootfs,
       async (r) => (await stat(r.output.tar ?? '').catch(() => null))?.isFile() === true,
       async () =>
         rootfsStage({
@@ -212,6 +228,7 @@ export async function build(opts: BuildOptions = {}): Promise<BuildResult> {
           noProxy: settings.noProxy,
           cacheDir,
           digest: rootfsDigest,
+          keyrings,
           logFile,
           ...(signal ? { signal } : {}),
           onInfo: (message) => emit({ stage: 'rootfs', kind: 'info', message }),

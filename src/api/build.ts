@@ -19,11 +19,11 @@ import {
 } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import { imageStage, stageTag } from '../stages/image.js';
+import { fetchKeyrings } from '../stages/keyrings.js';
 import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../stages/livecd.js';
 import { newSession } from '../stages/names.js';
 import { applyOsconfig } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
-import { fetchKeyrings } from '../stages/keyrings.js';
 import { rootfsDigestInput, rootfsStage } from '../stages/rootfs.js';
 import { digestOf, type StageName, type StageRecord, StageStore } from '../stages/store.js';
 import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';

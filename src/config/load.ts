@@ -16,6 +16,7 @@ import { buildLivecd } from './livecd.js';
 import { type AptSource, readHostAptSources } from './mirror.js';
 import { buildMultistrap } from './multistrap.js';
 import { buildOsconfig } from './osconfig.js';
+import { bundledProfile, bundledProfileNames } from './profiles.js';
 import { buildQcow } from './qcow.js';
 import { LIVECD_DEFAULTS, MULTISTRAP_DEFAULTS, OSCONFIG_DEFAULTS, QCOW_DEFAULTS } from './role-defaults.js';
 import { livecdKind } from './schemas/livecd.js';
@@ -118,9 +119,18 @@ async function locateRoots(
       );
     } else {
       const overlay = join(profilesDir, settings.profile, 'manifests');
-      if (await isDir(overlay)) roots.push(overlay);
+      // The user's profile of that name first, then the tool's own (profiles.ts).
+      const found =
+        (user && (await isDir(overlay)) ? overlay : undefined) ??
+        (await bundledProfile(bundled, settings.distro, settings.profile));
+      if (found) roots.push(found);
       else {
-        const available = (await subdirs(profilesDir)) ?? [];
+        const available = [
+          ...new Set([
+            ...((user && (await subdirs(profilesDir))) || []),
+            ...(await bundledProfileNames(bundled)),
+          ]),
+        ].sort();
         diagnostics.push(
           problem(
             overlay,

@@ -162,11 +162,15 @@ export function primaryFingerprints(colons: string): { primaries: string[]; secr
 export async function readPublicKeys(data: Buffer, only?: string, signal?: AbortSignal): Promise<PublicKeys> {
   const home = await mkdtemp(join(tmpdir(), 'aib-gnupg-'));
   const gpg = (args: string[]) =>
-    run('gpg', ['--homedir', home, '--batch', '--no-tty', '--no-options', '--no-auto-check-trustdb', ...args], {
-      timeoutMs: 60_000,
-      env: { ...process.env, GNUPGHOME: home, LC_ALL: 'C' },
-      ...(signal ? { signal } : {}),
-    });
+    run(
+      'gpg',
+      ['--homedir', home, '--batch', '--no-tty', '--no-options', '--no-auto-check-trustdb', ...args],
+      {
+        timeoutMs: 60_000,
+        env: { ...process.env, GNUPGHOME: home, LC_ALL: 'C' },
+        ...(signal ? { signal } : {}),
+      },
+    );
   try {
     const file = join(home, 'key');
     await writeFile(file, data, { mode: 0o600 });
@@ -180,8 +184,7 @@ export async function readPublicKeys(data: Buffer, only?: string, signal?: Abort
     // Refused before anything is imported: a secret key would start gpg-agent and has no place in apt.
     if (secret) throw new BuildError('it holds a secret key, not only public keys');
     if (primaries.length === 0) throw new BuildError('gpg finds no OpenPGP public key in it');
-    if (only && !primaries.includes(only))
-      throw new KeyMismatch(primaries, only);
+    if (only && !primaries.includes(only)) throw new KeyMismatch(primaries, only);
     await gpg(['--quiet', '--import', file]);
     const out = join(home, 'keyring.gpg');
     await gpg(['--export', '--output', out, ...(only ? [only] : primaries)]);

@@ -66,9 +66,13 @@ export async function fetchKeyrings(input: KeyringInput): Promise<Map<string, Fe
     if (!repo.keyring_url) continue;
     const url = shownUrl(repo.keyring_url);
     const pin = repo.keyring_fingerprint;
-    await appendFile(input.logFile, `# repo ${repo.name}: key from ${url}${pin ? ` (pinned ${pin})` : ''}\n`, {
-      mode: 0o600,
-    });
+    await appendFile(
+      input.logFile,
+      `# repo ${repo.name}: key from ${url}${pin ? ` (pinned ${pin})` : ''}\n`,
+      {
+        mode: 0o600,
+      },
+    );
     let data: Buffer;
     try {
       data = await downloadKey({

@@ -4,8 +4,21 @@
  * repos marked `register_repo_with_rootfs` left in the root's apt sources. Mirror credentials reach apt
  * through an auth.conf.d file that exists only during the bootstrap; no source line carries them.
  */
-import { appendFile, mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aptAuthEntry, splitMirrorCredentials } from '../config/mirror.js';
 import { secretStrings } from '../config/redact.js';
@@ -58,7 +71,10 @@ const DEFERRED_KERNEL_HOOKS = ['/etc/kernel/postinst.d/kdump-tools'];
  * What goes into the rootfs digest: everything that changes the tar's content, downloaded keys by their
  * digest (a key changed at its URL rebuilds).
  */
-export function rootfsDigestInput(m: MultistrapVars, keyrings?: ReadonlyMap<string, FetchedKeyring>): unknown {
+export function rootfsDigestInput(
+  m: MultistrapVars,
+  keyrings?: ReadonlyMap<string, FetchedKeyring>,
+): unknown {
   const keys = Object.fromEntries([...(keyrings ?? [])].map(([name, k]) => [name, k.sha256]));
   return {
     // 2: SSH host keys no longer in the tar; 3: kdump's kernel hook deferred to the machine.
@@ -132,6 +148,15 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
+/** A copy of a keyring in `dir` (made world-readable with its folder) that apt's _apt user can read. */
+async function aptReadable(key: string, dir: string, name: string): Promise<string> {
+  await chmod(dir, 0o755);
+  const copy = join(dir, `${name}${extname(key) === '.asc' ? '.asc' : '.gpg'}`);
+  await copyFile(key, copy);
+  await chmod(copy, 0o644);
+  return copy;
+}
+
 /** The lines of the apt error output (`E: …`) — the cause worth showing. */
 export function aptCause(output: string): string {
   const lines = output
@@ -175,6 +200,9 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   const dir = join(input.cacheDir, 'rootfs');
   await mkdir(dir, { recursive: true });
   const scratch = await mkdtemp(join(dir, `.scratch-${leaseTag()}-`));
+  // apt verifies signatures as the _apt user: the keyrings it is given must be readable by it, wherever the
+  // cache or the manifests folder is (a home folder is often 0700). Public keys only.
+  const readable = await mkdtemp(join(tmpdir(), `aib-keyrings-${leaseTag()}-`));
   const out = join(dir, `${input.digest}.tar`);
   const tmp = join(dir, leasedName(`.${input.digest}.tar.`, '.tmp'));
   try {
@@ -225,7 +253,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
         uri: uris[i] ?? repo.source,
         suite: repo.suite,
         components: repo.components,
-        ...(key ? { signedBy: key } : {}),
+        ...(key ? { signedBy: await aptReadable(key, readable, `${i}-${safeName(repo.name)}`) } : {}),
       };
       sources.push(src);
       for (const p of repo.packages) packages.add(p);
@@ -317,6 +345,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   } finally {
     await rm(tmp, { force: true });
     await rm(scratch, { recursive: true, force: true });
+    await rm(readable, { recursive: true, force: true });
   }
 }
 

@@ -46,7 +46,9 @@ const server = createServer((req, res) => {
   } else if (path === '/to-ftp') {
     res.writeHead(302, { location: 'ftp://127.0.0.1/key' }).end();
   } else if (path === '/garbage.asc') {
-    res.writeHead(200).end(Buffer.from('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5\n=AAAA\n-----END'));
+    res
+      .writeHead(200)
+      .end(Buffer.from('-----BEGIN PGP PUBLIC KEY BLOCK-----\n\nbm90IGEga2V5\n=AAAA\n-----END'));
   } else if (path.startsWith('/private/')) {
     const expected = `Basic ${Buffer.from(`aib:${password}`).toString('base64')}`;
     if (req.headers.authorization !== expected) res.writeHead(401).end('unauthorized\n');

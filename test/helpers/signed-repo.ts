@@ -2,7 +2,7 @@
  * A signed apt repository made by the test: one small package built with dpkg-deb, indexed by
  * dpkg-scanpackages, a Release file signed (InRelease and Release.gpg) with a throw-away key made in a temp
  * GnuPG home, and a second throw-away key that signed nothing. Both public keys are in the served folder
- * (`good.asc`, `other.asc`). Served on 127.0.0.1 by test/helpers/key-server.mjs in a child process, so a
+ * (`good.asc`, `other.asc`), and the second key's secret part (`secret.asc`). Served on 127.0.0.1 by test/helpers/key-server.mjs in a child process, so a
  * synchronous CLI run can reach it too.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -33,6 +33,8 @@ function gpg(home: string, args: string[], input?: string): string {
   return execFileSync('gpg', ['--homedir', home, '--batch', '--no-tty', ...args], {
     encoding: 'utf8',
     env: { ...process.env, GNUPGHOME: home },
+    // Kept from the test's output; a failure carries it in the thrown error.
+    stdio: ['pipe', 'pipe', 'pipe'],
     ...(input !== undefined ? { input } : {}),
   });
 }
@@ -94,7 +96,14 @@ function buildRepo(root: string, home: string, pkg: string, markerPath: string, 
   ].join('\n');
   writeFileSync(join(dist, 'Release'), release);
   gpg(home, ['--yes', '--clearsign', '--output', join(dist, 'InRelease'), join(dist, 'Release')]);
-  gpg(home, ['--yes', '--armor', '--detach-sign', '--output', join(dist, 'Release.gpg'), join(dist, 'Release')]);
+  gpg(home, [
+    '--yes',
+    '--armor',
+    '--detach-sign',
+    '--output',
+    join(dist, 'Release.gpg'),
+    join(dist, 'Release'),
+  ]);
 }
 
 /** Starts key-server.mjs on `root`; resolves with its port. */
@@ -132,6 +141,19 @@ export async function signedRepo(): Promise<SignedRepo> {
   buildRepo(root, good, packageName, markerPath, markerText);
   writeFileSync(join(root, 'good.asc'), gpg(good, ['--armor', '--export', goodFingerprint]));
   writeFileSync(join(root, 'other.asc'), gpg(other, ['--armor', '--export', otherFingerprint]));
+  // A secret key where a public key is expected (hostile case).
+  writeFileSync(
+    join(root, 'secret.asc'),
+    gpg(other, [
+      '--pinentry-mode',
+      'loopback',
+      '--passphrase',
+      '',
+      '--armor',
+      '--export-secret-keys',
+      otherFingerprint,
+    ]),
+  );
   const { child, port } = await serve(root);
   return {
     url: `http://127.0.0.1:${port}`,

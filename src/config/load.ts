@@ -125,12 +125,9 @@ async function locateRoots(
         (await bundledProfile(bundled, settings.distro, settings.profile));
       if (found) roots.push(found);
       else {
-        const available = [
-          ...new Set([
-            ...((user && (await subdirs(profilesDir))) || []),
-            ...(await bundledProfileNames(bundled)),
-          ]),
-        ].sort();
+        // The user's own names first: the did-you-mean prefers them.
+        const mine = (user && (await subdirs(profilesDir))) || [];
+        const available = [...new Set([...mine, ...(await bundledProfileNames(bundled))])];
         diagnostics.push(
           problem(
             overlay,

@@ -153,4 +153,28 @@ describe('keyring_url: a repository verified by a downloaded key', () => {
     const log = /^log: (\S+)$/m.exec(r.stderr)?.[1] ?? '';
     expect(readFileSync(log, 'utf8')).not.toContain('$ mmdebstrap');
   }, 600_000);
+
+  it('a k8s profile build that cannot reach the Kubernetes repository stops at its key, saying what to set', () => {
+    // This machine reaches only Debian's archive and npm: the bundled profile's key host does not resolve.
+    const dir = join(work, 'profile');
+    cpSync(TEST_MANIFESTS, dir, { recursive: true });
+    const r = runCli(['build'], {
+      WORKDIR: dir,
+      PROFILE: 'k8s-1.21',
+      IMAGE_BUILDER_CACHE: cache,
+      DOCKER_REGISTRY: 'localhost',
+      IMAGE_PREFIX: 'airship-test',
+      IMAGE_TAG: TAG,
+    });
+    expect(r.status, r.stderr).toBe(1);
+    expect(r.stderr).toContain(
+      'rootfs stage failed: repo Kubernetes: cannot download its key from https://packages.cloud.google.com/apt/doc/apt-key.gpg',
+    );
+    expect(r.stderr).toContain('set PROXY (and NO_PROXY)');
+    expect(r.stderr).toContain(
+      'point repo Kubernetes at a mirror that serves it: its `source` and `keyring_url`',
+    );
+    const log = /^log: (\S+)$/m.exec(r.stderr)?.[1] ?? '';
+    expect(readFileSync(log, 'utf8')).not.toContain('$ mmdebstrap');
+  }, 600_000);
 });

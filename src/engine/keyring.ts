@@ -9,6 +9,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
+import { leaseTag } from '../lease.js';
 import { maskSecrets, run } from './exec.js';
 
 export interface KeyDownload {
@@ -160,7 +161,8 @@ export function primaryFingerprints(colons: string): { primaries: string[]; secr
  *   ({@link KeyMismatch}, naming the fingerprints found).
  */
 export async function readPublicKeys(data: Buffer, only?: string, signal?: AbortSignal): Promise<PublicKeys> {
-  const home = await mkdtemp(join(tmpdir(), 'aib-gnupg-'));
+  // Leased like every scratch folder: a killed run's home is swept by the next run.
+  const home = await mkdtemp(join(tmpdir(), `aib-gnupg-${leaseTag()}-`));
   const gpg = (args: string[]) =>
     run(
       'gpg',

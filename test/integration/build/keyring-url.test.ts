@@ -23,6 +23,8 @@ function sh(cmd: string, args: string[]): { status: number | null; stdout: strin
 const work = mkdtempSync(join(tmpdir(), 'aib-keyring-url-'));
 const cache = join(work, 'cache');
 const TAG = `keyring-${process.pid}`;
+/** The failing builds' tag: never the one the good build tagged, so "nothing tagged" can be checked. */
+const FAIL_TAG = `${TAG}-fail`;
 let repo: SignedRepo;
 let result: BuildResult | undefined;
 
@@ -54,7 +56,7 @@ function cliBuild(dir: string): ReturnType<typeof runCli> {
     IMAGE_BUILDER_CACHE: cache,
     DOCKER_REGISTRY: 'localhost',
     IMAGE_PREFIX: 'airship-test',
-    IMAGE_TAG: TAG,
+    IMAGE_TAG: FAIL_TAG,
   });
 }
 
@@ -137,7 +139,7 @@ describe('keyring_url: a repository verified by a downloaded key', () => {
     // apt's reason: the signature's key is not in the repo's keyring.
     expect(r.stderr).toMatch(/NO_PUBKEY|not signed/);
     expect(
-      sh('docker', ['image', 'inspect', `localhost/airship-test/image-builder:${TAG}-debian_bookworm`])
+      sh('docker', ['image', 'inspect', `localhost/airship-test/image-builder:${FAIL_TAG}-debian_bookworm`])
         .status,
     ).not.toBe(0);
   }, 1_800_000);
@@ -164,7 +166,7 @@ describe('keyring_url: a repository verified by a downloaded key', () => {
       IMAGE_BUILDER_CACHE: cache,
       DOCKER_REGISTRY: 'localhost',
       IMAGE_PREFIX: 'airship-test',
-      IMAGE_TAG: TAG,
+      IMAGE_TAG: FAIL_TAG,
     });
     expect(r.status, r.stderr).toBe(1);
     expect(r.stderr).toContain(

@@ -18,13 +18,9 @@ import { builtImage, TEST_SETTINGS } from '../../helpers/built-image.js';
 const PROXY = 'http://proxy.invalid:3128';
 
 function run(image: string, ...cmd: string[]): string {
-  const r = spawnSync(
-    'docker',
-    ['run', '--rm', '--network', 'none', '--entrypoint', cmd[0]!, image, ...cmd.slice(1)],
-    {
-      encoding: 'utf8',
-    },
-  );
+  const r = spawnSync('docker', ['run', '--rm', '--network', 'none', '--entrypoint', cmd[0]!, image, ...cmd.slice(1)], {
+    encoding: 'utf8',
+  });
   expect(r.status, `${cmd.join(' ')}: ${r.stderr}`).toBe(0);
   return r.stdout;
 }
@@ -81,25 +77,13 @@ afterAll(async () => {
 
 describe('the original role defaults, applied to the test image', () => {
   it('load the 7 modules and blacklist krbd', () => {
-    const modules = cat(common!, '/etc/modules-load.d/airship.conf')
-      .split('\n')
-      .filter((l) => l && !l.startsWith('#'));
-    expect(modules).toEqual([
-      '8021q',
-      'bonding',
-      'ip_vs',
-      'ip_vs_rr',
-      'ip_vs_wrr',
-      'ip_vs_sh',
-      'br_netfilter',
-    ]);
+    const modules = cat(common!, '/etc/modules-load.d/airship.conf').split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(modules).toEqual(['8021q', 'bonding', 'ip_vs', 'ip_vs_rr', 'ip_vs_wrr', 'ip_vs_sh', 'br_netfilter']);
     expect(cat(common!, '/etc/modprobe.d/airship-blacklist.conf')).toContain('blacklist krbd\n');
   });
 
   it('set all 24 sysctls and the 5 limits', () => {
-    const sysctl = cat(common!, '/etc/sysctl.d/60-airship.conf')
-      .split('\n')
-      .filter((l) => l.includes(' = '));
+    const sysctl = cat(common!, '/etc/sysctl.d/60-airship.conf').split('\n').filter((l) => l.includes(' = '));
     expect(sysctl).toHaveLength(24);
     expect(sysctl).toEqual(
       expect.arrayContaining([
@@ -121,22 +105,16 @@ describe('the original role defaults, applied to the test image', () => {
       'GRUB_CMDLINE_LINUX_DEFAULT="console=ttyS0,115200n8 console=tty0 amd_iommu=on intel_iommu=on iommu=pt cgroup_disable=hugetlb dpdk-socket-mem=4096,4096 rcu_nocb_poll=true crashkernel=768M"',
     );
     expect(grub).toContain('GRUB_TIMEOUT=10\n');
-    expect(grub).toContain(
-      'GRUB_SERIAL_COMMAND="serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"',
-    );
+    expect(grub).toContain('GRUB_SERIAL_COMMAND="serial --speed=115200 --unit=0 --word=8 --parity=no --stop=1"');
     expect(cat(common!, '/etc/default/grub.d/kdump-tools.cfg')).not.toContain('crashkernel=');
   });
 
   it('show the banners, with only our motd left in update-motd.d and the static motd emptied', () => {
-    expect(cat(common!, '/etc/issue')).toContain(
-      'Airship Node \\l: \\n.\\o\nKernel: \\s \\m \\r \\v\nIP address: \\4',
-    );
+    expect(cat(common!, '/etc/issue')).toContain('Airship Node \\l: \\n.\\o\nKernel: \\s \\m \\r \\v\nIP address: \\4');
     expect(run(common!, 'ls', '/etc/update-motd.d').trim()).toBe('05-airship');
     expect(cat(common!, '/etc/motd')).toBe('');
     const motd = run(common!, '/etc/update-motd.d/05-airship');
-    expect(motd).toMatch(
-      /^Airship Node, based on: Debian GNU\/Linux 12 \(bookworm\) \(GNU\/Linux \S+ x86_64\)\n$/,
-    );
+    expect(motd).toMatch(/^Airship Node, based on: Debian GNU\/Linux 12 \(bookworm\) \(GNU\/Linux \S+ x86_64\)\n$/);
   });
 
   it('create the sample folder, file, unit and locked user, with the later permission change', () => {

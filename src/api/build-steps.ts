@@ -12,6 +12,7 @@ import { imageId, labelChanges, pushImage, STAGE_LABEL, tagImage } from '../engi
 import { BuildError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
 import { imageStage, stageTag } from '../stages/image.js';
+import { type FetchedKeyring, fetchKeyrings } from '../stages/keyrings.js';
 import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../stages/livecd.js';
 import { applyOsconfig } from '../stages/osconfig.js';
 import { bundledPlaybook } from '../stages/playbook-path.js';
@@ -38,6 +39,8 @@ export interface BuildContext {
   configDigest: string;
   /** The final image id, set by the livecd step. */
   imageId: string;
+  /** Repository keys downloaded by `keyring_url`, by repo name (set when the rootfs digest is taken). */
+  keyrings?: ReadonlyMap<string, FetchedKeyring>;
 }
 
 const SKIP_SETTING: Record<StageName, string> = {
@@ -109,7 +112,19 @@ const onSignal = (ctx: BuildContext) => (ctx.signal ? { signal: ctx.signal } : {
 const rootfs: StageDef = {
   name: 'rootfs',
   skip: (s) => s.skipMultistrap || s.skipMultiRole,
-  digest: async (ctx) => digestOf(rootfsDigestInput(ctx.config.multistrap)),
+  // Keys are downloaded before the digest is taken: their bytes are an input of the bootstrap.
+  digest: async (ctx) => {
+    ctx.keyrings = await fetchKeyrings({
+      repos: ctx.config.multistrap.repos,
+      proxy: ctx.settings.proxy,
+      noProxy: ctx.settings.noProxy,
+      cacheDir: ctx.cacheDir,
+      logFile: ctx.logFile,
+      ...onSignal(ctx),
+      onInfo: (message) => ctx.emit({ stage: 'rootfs', kind: 'info', message }),
+    });
+    return digestOf(rootfsDigestInput(ctx.config.multistrap, ctx.keyrings));
+  },
   valid: async (r) => (await stat(r.output.tar ?? '').catch(() => null))?.isFile() === true,
   exec: (ctx, digest) =>
     rootfsStage({
@@ -120,6 +135,7 @@ const rootfs: StageDef = {
       cacheDir: ctx.cacheDir,
       digest,
       logFile: ctx.logFile,
+      ...(ctx.keyrings ? { keyrings: ctx.keyrings } : {}),
       ...onSignal(ctx),
       onInfo: (message) => ctx.emit({ stage: 'rootfs', kind: 'info', message }),
     }),
@@ -238,6 +254,7 @@ export function buildScratchFolders(cacheDir: string): string[] {
   return [
     cacheDir,
     join(cacheDir, 'rootfs'),
+    join(cacheDir, 'keyrings'),
     join(cacheDir, 'livecd'),
     ...STAGE_NAMES.map((s) => join(cacheDir, 'stages', s)),
   ];

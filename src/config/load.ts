@@ -99,7 +99,7 @@ async function locateRoots(
     }
   }
   if (settings.profile) {
-    const profile = await locateProfile(settings.profile, user, bundled);
+    const profile = await locateProfile(settings.profile, user, bundled, settings.distro);
     diagnostics.push(...profile.diagnostics);
     if (profile.dir) roots.push(profile.dir);
   }

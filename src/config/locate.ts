@@ -9,6 +9,7 @@ import { dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { isDir } from './files.js';
+import { bundledProfile } from './profiles.js';
 import { FOLDER_NAME } from './settings.js';
 
 function problem(file: string, key: string, message: string): Diagnostic {
@@ -41,13 +42,14 @@ export function profileCandidates(user: string | null, bundled: string): { user:
 }
 
 /**
- * The overlay folder `profiles/<name>/manifests` of PROFILE.
+ * The overlay folder `profiles/<name>/manifests` of PROFILE: the user's, else the tool's own for DISTRO.
  * @returns the folder, or the diagnostics saying why there is none (bad name, not found, found twice).
  */
 export async function locateProfile(
   name: string,
   user: string | null,
   bundled: string,
+  distro: string,
 ): Promise<{ dir?: string; diagnostics: Diagnostic[] }> {
   const where = '(--profile, environment variable PROFILE)';
   if (!FOLDER_NAME.test(name)) {
@@ -80,8 +82,8 @@ export async function locateProfile(
     };
   }
   if (found.length === 1) return { dir: found[0]!.dir, diagnostics: [] };
-  const ours = join(c.bundled, name, 'manifests');
-  if (await isDir(ours)) return { dir: ours, diagnostics: [] };
+  const ours = await bundledProfile(bundled, distro, name);
+  if (ours) return { dir: ours, diagnostics: [] };
   const searched = [...c.user, c.bundled];
   const available = [...new Set((await Promise.all(searched.map(folderNames))).flat())].sort();
   return {

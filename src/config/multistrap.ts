@@ -67,6 +67,21 @@ function keyringProblem(abs: string, manifests: string | undefined): string | un
   return undefined;
 }
 
+/** Key fields that cannot all take effect together: each one given must be the one the build uses. */
+function keyFieldsProblem(r: RepoInput): { field: string; message: string } | undefined {
+  if (r.keyring_url && r.keyring_file)
+    return {
+      field: 'keyring_url',
+      message: `repo ${r.name} gives both keyring_url and keyring_file; give one (the key the repo is verified with)`,
+    };
+  if (r.keyring_fingerprint && !r.keyring_url)
+    return {
+      field: 'keyring_fingerprint',
+      message: `repo ${r.name}: keyring_fingerprint pins the key downloaded from keyring_url, and there is no keyring_url`,
+    };
+  return undefined;
+}
+
 export function buildMultistrap(
   t: LoadedTable,
   host: readonly AptSource[],
@@ -94,6 +109,9 @@ export function buildMultistrap(
     };
     if (r.keyring_pkg) repo.keyring_pkg = r.keyring_pkg;
     if (r.keyring_url) repo.keyring_url = r.keyring_url;
+    if (r.keyring_fingerprint) repo.keyring_fingerprint = r.keyring_fingerprint;
+    const keyProblem = keyFieldsProblem(r);
+    if (keyProblem) diagnostics.push(diagnosticAt(at(keyProblem.field), keyProblem.message));
     if (r.keyring_file) {
       const file = at('keyring_file').file;
       const base = file.startsWith('(') ? process.cwd() : dirname(dirname(file));
@@ -122,7 +140,7 @@ export function buildMultistrap(
         return;
       }
       repo.source = h.uri;
-      if (!repo.keyring_file && h.signedBy) repo.keyring_file = h.signedBy;
+      if (!repo.keyring_file && !repo.keyring_url && h.signedBy) repo.keyring_file = h.signedBy;
     } else if (!hostHosts.has(hostOf(r.source) ?? r.source)) {
       const hint = looksUbuntu(r)
         ? `repo ${r.name} (${r.source}, ${r.suite}) needs an Ubuntu mirror; this machine reaches only its own apt sources`

@@ -19,7 +19,10 @@ export interface Repo {
   keyring_pkg?: string;
   /** A keyring file on the build host (absolute, or relative to the manifests folder). */
   keyring_file?: string;
+  /** http(s) URL of the repo's key, downloaded at build time (through the proxy). */
   keyring_url?: string;
+  /** Primary key fingerprint the key from `keyring_url` must have (40 upper-case hex digits). */
+  keyring_fingerprint?: string;
   omitdebsrc: boolean;
 }
 

@@ -4,8 +4,21 @@
  * repos marked `register_repo_with_rootfs` left in the root's apt sources. Mirror credentials reach apt
  * through an auth.conf.d file that exists only during the bootstrap; no source line carries them.
  */
-import { appendFile, mkdir, mkdtemp, open, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
+import {
+  appendFile,
+  chmod,
+  copyFile,
+  mkdir,
+  mkdtemp,
+  open,
+  readdir,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, isAbsolute, join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { aptAuthEntry, splitMirrorCredentials } from '../config/mirror.js';
 import { secretStrings } from '../config/redact.js';
@@ -20,6 +33,7 @@ import {
 } from '../engine/mmdebstrap.js';
 import { BuildError } from '../errors.js';
 import { leasedName, leaseTag } from '../lease.js';
+import type { FetchedKeyring } from './keyrings.js';
 
 export interface RootfsInput {
   multistrap: MultistrapVars;
@@ -35,6 +49,8 @@ export interface RootfsInput {
   onOutput?: (line: string) => void;
   /** Tells how mmdebstrap isolates maintainer scripts, and why (one line). */
   onInfo?: (message: string) => void;
+  /** Keyrings of the repos with `keyring_url`, by repo name ({@link fetchKeyrings}). */
+  keyrings?: ReadonlyMap<string, FetchedKeyring>;
   /** Overrides the probe (tests). */
   mode?: MmdebstrapMode;
   /** Runs mmdebstrap; the engine's by default (unit tests pass a fake to see what would be written). */
@@ -51,8 +67,15 @@ export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.co
  */
 const DEFERRED_KERNEL_HOOKS = ['/etc/kernel/postinst.d/kdump-tools'];
 
-/** What goes into the rootfs digest: everything that changes the tar's content. */
-export function rootfsDigestInput(m: MultistrapVars): unknown {
+/**
+ * What goes into the rootfs digest: everything that changes the tar's content, downloaded keys by their
+ * digest (a key changed at its URL rebuilds).
+ */
+export function rootfsDigestInput(
+  m: MultistrapVars,
+  keyrings?: ReadonlyMap<string, FetchedKeyring>,
+): unknown {
+  const keys = Object.fromEntries([...(keyrings ?? [])].map(([name, k]) => [name, k.sha256]));
   return {
     // 2: SSH host keys no longer in the tar; 3: kdump's kernel hook deferred to the machine.
     v: 3,
@@ -60,6 +83,8 @@ export function rootfsDigestInput(m: MultistrapVars): unknown {
     repos: m.repos,
     unapproved: m.unapproved_packages,
     nic: [m.systemd_nic_names_policy, m.systemd_nic_alternative_names_policy],
+    // Only when there are some: the digest of a build without downloaded keys stays what it was.
+    ...(Object.keys(keys).length > 0 ? { keys } : {}),
   };
 }
 
@@ -123,16 +148,39 @@ function safeName(s: string): string {
   return s.replace(/[^A-Za-z0-9_.-]/g, '_');
 }
 
+/** A copy of a keyring in `dir` (made world-readable with its folder) that apt's _apt user can read. */
+async function aptReadable(key: string, dir: string, name: string): Promise<string> {
+  await chmod(dir, 0o755);
+  const copy = join(dir, `${name}${extname(key) === '.asc' ? '.asc' : '.gpg'}`);
+  await copyFile(key, copy);
+  await chmod(copy, 0o644);
+  return copy;
+}
+
 /** The lines of the apt error output (`E: …`) — the cause worth showing. */
 export function aptCause(output: string): string {
   const lines = output
     .split('\n')
     .map((l) => l.trim())
-    .filter((l) => /^E: /.test(l) || /^(W: )?Failed to fetch/.test(l));
+    .filter((l) => /^E: /.test(l) || /^(W: )?Failed to fetch/.test(l) || /^W: GPG error/.test(l));
   const unique = [...new Set(lines)];
   // mmdebstrap repeats apt's error inside a long "setup failed" line; apt's own lines say it best.
   const specific = unique.filter((l) => !/^E: (setup failed|mmdebstrap failed)/.test(l));
   return (specific.length > 0 ? specific : unique).slice(0, 6).join('\n');
+}
+
+/**
+ * apt names a failing repository by its URL; the user knows it by its name. Prefixes the cause with the names
+ * of the repos whose URL it mentions.
+ */
+export function namingRepos(cause: string, repos: readonly Repo[], uris: readonly string[]): string {
+  const named = repos.filter((r, i) => {
+    const uri = (uris[i] ?? r.source).replace(/\/+$/, '');
+    return uri.length > 0 && cause.includes(uri);
+  });
+  if (named.length === 0) return cause;
+  const list = named.map((r) => `repo ${r.name}${r.keyring_url ? ' (key from keyring_url)' : ''}`);
+  return `${list.join(', ')}: ${cause}`;
 }
 
 function looksTransient(output: string): boolean {
@@ -152,6 +200,9 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   const dir = join(input.cacheDir, 'rootfs');
   await mkdir(dir, { recursive: true });
   const scratch = await mkdtemp(join(dir, `.scratch-${leaseTag()}-`));
+  // apt verifies signatures as the _apt user: the keyrings it is given must be readable by it, wherever the
+  // cache or the manifests folder is (a home folder is often 0700). Public keys only.
+  const readable = await mkdtemp(join(tmpdir(), `aib-keyrings-${leaseTag()}-`));
   const out = join(dir, `${input.digest}.tar`);
   const tmp = join(dir, leasedName(`.${input.digest}.tar.`, '.tmp'));
   try {
@@ -194,16 +245,15 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     const registered: string[] = [];
     const packages = new Set<string>();
     for (const [i, repo] of m.repos.entries()) {
-      if (repo.keyring_url && !repo.keyring_file)
-        throw new BuildError(
-          `repo ${repo.name}: keyring_url is not fetched by this tool; download the key and set keyring_file`,
-        );
-      const key = keyringPath(repo, input.manifestsDir);
+      const fetched = input.keyrings?.get(repo.name);
+      if (repo.keyring_url && !fetched)
+        throw new BuildError(`repo ${repo.name}: its key from keyring_url was not downloaded`);
+      const key = fetched?.path ?? keyringPath(repo, input.manifestsDir);
       const src: MmdebstrapSource = {
         uri: uris[i] ?? repo.source,
         suite: repo.suite,
         components: repo.components,
-        ...(key ? { signedBy: key } : {}),
+        ...(key ? { signedBy: await aptReadable(key, readable, `${i}-${safeName(repo.name)}`) } : {}),
       };
       sources.push(src);
       for (const p of repo.packages) packages.add(p);
@@ -270,7 +320,11 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
         await rm(tmp, { force: true });
         const retry = attempt < attempts && looksTransient(output) && !input.signal?.aborted;
         if (!retry) {
-          const cause = aptCause(output) || (err instanceof Error ? err.message : String(err));
+          const cause = namingRepos(
+            aptCause(output) || (err instanceof Error ? err.message : String(err)),
+            m.repos,
+            uris,
+          );
           throw new BuildError(
             `mmdebstrap failed${attempt > 1 ? ` after ${attempt} attempts` : ''}: ${cause}`,
             {
@@ -293,6 +347,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   } finally {
     await rm(tmp, { force: true });
     await rm(scratch, { recursive: true, force: true });
+    await rm(readable, { recursive: true, force: true });
   }
 }
 

@@ -81,6 +81,18 @@ export const repoSchema = known({
       return z.NEVER;
     })
     .optional(),
+  /** The key's primary fingerprint, as gpg prints it (blanks allowed, any case). */
+  keyring_fingerprint: name
+    .transform((v, ctx): string => {
+      const hex = v.replace(/\s+/g, '').toUpperCase();
+      if (/^[0-9A-F]{40}$/.test(hex)) return hex;
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected an OpenPGP v4 key fingerprint (40 hex digits, blanks allowed), got ${show(v)}`,
+      });
+      return z.NEVER;
+    })
+    .optional(),
   omitdebsrc: looseBool.default(false),
 });
 

@@ -85,13 +85,16 @@ export async function locateProfile(
   const ours = await bundledProfile(bundled, distro, name);
   if (ours) return { dir: ours, diagnostics: [] };
   const searched = [...c.user, c.bundled];
-  const available = [...new Set((await Promise.all(searched.map(folderNames))).flat())].sort();
+  const mine = [...new Set((await Promise.all(c.user.map(folderNames))).flat())].sort();
+  const available = [...new Set([...mine, ...(await folderNames(c.bundled))])].sort();
+  // The user's own names first: a typo of a site's profile is likelier than of one of ours.
+  const hint = suggestion(name, mine) || suggestion(name, available);
   return {
     diagnostics: [
       problem(
         join(searched[0]!, name, 'manifests'),
         'PROFILE',
-        `profile "${name}" not found${suggestion(name, available)} in ${searched.join(', ')}; available: ${available.join(', ') || '(none)'}`,
+        `profile "${name}" not found${hint} in ${searched.join(', ')}; available: ${available.join(', ') || '(none)'}`,
       ),
     ],
   };

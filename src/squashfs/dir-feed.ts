@@ -88,6 +88,8 @@ export async function feedDirectory(
         }
         feeder.push(first ? { file, twinOf: first } : { file });
       }
+      // Hashes go to the pool as soon as a slice is walked, so they are in hand by the time the feed gets there.
+      hashes.submit();
       feeder.check();
       // Worker results and the feeder get their turn between slices.
       await new Promise(setImmediate);
@@ -135,7 +137,8 @@ class HashBatches {
     return hash;
   }
 
-  private submit(): void {
+  /** Sends the batch being filled. */
+  submit(): void {
     const batch = this.cur;
     if (!batch.length) return;
     this.cur = [];

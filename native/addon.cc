@@ -4,6 +4,7 @@
 // and no module keeps process-wide JS state.
 static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitInfo(env, exports);
+  airship::InitConstants(env, exports);
   airship::InitCompressor(env, exports);
   airship::InitDecompressor(env, exports);
   airship::InitWriter(env, exports);

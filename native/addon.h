@@ -5,6 +5,7 @@
 namespace airship {
 
 void InitInfo(Napi::Env env, Napi::Object exports);
+void InitConstants(Napi::Env env, Napi::Object exports);
 void InitCompressor(Napi::Env env, Napi::Object exports);
 void InitDecompressor(Napi::Env env, Napi::Object exports);
 void InitWriter(Napi::Env env, Napi::Object exports);

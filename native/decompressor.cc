@@ -17,26 +17,15 @@ class BlockDecompressor : public Napi::ObjectWrap<BlockDecompressor> {
 
   explicit BlockDecompressor(const Napi::CallbackInfo &info) : Napi::ObjectWrap<BlockDecompressor>(info) {
     const char *fn = "new BlockDecompressor";
-    sqfs_compressor_config_t cfg = CompressorConfigFrom(ObjectArg(info.Env(), fn, "options", info[0]), fn);
-    cfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
-    sqfs_compressor_t *raw = nullptr;
-    int ret = sqfs_compressor_create(&cfg, &raw);
-    if (ret != 0 || raw == nullptr) throw SqfsError(info.Env(), ret, "creating decompressor", "");
-    cmp_.reset(raw);
+    cmp_ = MakeCompressor(info.Env(), CompressorConfigFrom(ObjectArg(info.Env(), fn, "options", info[0]), fn),
+                          true, "creating decompressor");
   }
 
  private:
   // decompress(src, dst) → bytes written to dst, or -1 when src is not a valid block that fits dst.
   Napi::Value Decompress(const Napi::CallbackInfo &info) {
-    Napi::Env env = info.Env();
-    const char *fn = "BlockDecompressor.decompress";
-    auto src = TypedArg<uint8_t>(env, fn, "src", info[0]);
-    auto dst = TypedArg<uint8_t>(env, fn, "dst", info[1]);
-    if (src.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "src", "is over 2 GiB");
-    if (dst.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "dst", "is over 2 GiB");
-    sqfs_s32 n = cmp_->do_block(cmp_.get(), src.Data(), static_cast<sqfs_u32>(src.ByteLength()), dst.Data(),
-                                static_cast<sqfs_u32>(dst.ByteLength()));
-    return Napi::Number::New(env, n < 0 ? -1 : n);
+    sqfs_s32 n = BlockCall(info, "BlockDecompressor.decompress", cmp_.get());
+    return Napi::Number::New(info.Env(), n < 0 ? -1 : n);
   }
 
   SqfsPtr<sqfs_compressor_t> cmp_;

@@ -15,6 +15,7 @@
 
 #include "addon.h"
 #include "fs_util.h"
+#include "layout.h"
 
 namespace airship {
 
@@ -49,20 +50,6 @@ Napi::Value DataExtents(const Napi::CallbackInfo &info) {
   auto out = Napi::Float64Array::New(env, pairs.size());
   if (!pairs.empty()) std::memcpy(out.Data(), pairs.data(), pairs.size() * sizeof(double));
   return out;
-}
-
-bool AllZero(const uint8_t *p, size_t n) {
-  uint64_t acc = 0;
-  size_t i = 0;
-  for (; i + 8 <= n; i += 8) {
-    uint64_t w;
-    std::memcpy(&w, p + i, 8);
-    acc |= w;
-    // Checked once per 512 bytes: data clusters usually show a non-zero byte early.
-    if ((i & 511) == 504 && acc != 0) return false;
-  }
-  for (; i < n; i++) acc |= p[i];
-  return acc == 0;
 }
 
 struct DeflateFree {

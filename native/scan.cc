@@ -20,15 +20,13 @@
 #include "addon.h"
 #include "args.h"
 #include "fs_util.h"
+#include "layout.h"
 
 namespace airship {
 
 struct DirClose {
   void operator()(DIR *d) const { closedir(d); }
 };
-
-// Numbers per entry in `stats`, in this order.
-enum Stat { kMode, kUid, kGid, kMtime, kSize, kNlink, kDev, kIno, kRdevMajor, kRdevMinor, kStatWords };
 
 // listxattrat (Linux 6.13) takes a directory fd and a name; glibc 2.36 has no wrapper. The number is the same
 // on every architecture (syscalls added after 6.x share one table).
@@ -144,16 +142,16 @@ static Napi::Value ScanDir(const Napi::CallbackInfo &info) {
     if (fstatat(dfd, name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0)
       throw ErrnoError(env, "lstat", path, errno);
     double *s = stats.Data() + i * kStatWords;
-    s[kMode] = st.st_mode;
-    s[kUid] = st.st_uid;
-    s[kGid] = st.st_gid;
-    s[kMtime] = static_cast<double>(st.st_mtim.tv_sec);
-    s[kSize] = static_cast<double>(st.st_size);
-    s[kNlink] = static_cast<double>(st.st_nlink);
-    s[kDev] = static_cast<double>(st.st_dev);
-    s[kIno] = static_cast<double>(st.st_ino);
-    s[kRdevMajor] = major(st.st_rdev);
-    s[kRdevMinor] = minor(st.st_rdev);
+    s[kScanMode] = st.st_mode;
+    s[kScanUid] = st.st_uid;
+    s[kScanGid] = st.st_gid;
+    s[kScanMtime] = static_cast<double>(st.st_mtim.tv_sec);
+    s[kScanSize] = static_cast<double>(st.st_size);
+    s[kScanNlink] = static_cast<double>(st.st_nlink);
+    s[kScanDev] = static_cast<double>(st.st_dev);
+    s[kScanIno] = static_cast<double>(st.st_ino);
+    s[kScanRdevMajor] = major(st.st_rdev);
+    s[kScanRdevMinor] = minor(st.st_rdev);
     if (S_ISLNK(st.st_mode)) {
       std::vector<char> buf(static_cast<size_t>(st.st_size > 0 ? st.st_size : 255) + 1);
       for (;;) {

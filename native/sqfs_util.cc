@@ -6,6 +6,7 @@
 
 #include "args.h"
 #include "fs_util.h"
+#include "layout.h"
 
 namespace airship {
 
@@ -66,7 +67,7 @@ sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts, const ch
     throw e;
   }
   // SquashFS block sizes are powers of two from 4 KiB to 1 MiB; libsquashfs checks the power of two.
-  uint32_t blockSize = OptU32(opts, fn, "blockSize", 131072, 4096, 1u << 20);
+  uint32_t blockSize = OptU32(opts, fn, "blockSize", kDefaultBlockSize, kMinBlockSize, kMaxBlockSize);
   uint16_t flags = 0;
   if (OptBool(opts, fn, "lz4Hc") && id == SQFS_COMP_LZ4) flags |= SQFS_COMP_FLAG_LZ4_HC;
   if (OptBool(opts, fn, "xzExtreme") && id == SQFS_COMP_XZ) flags |= SQFS_COMP_FLAG_XZ_EXTREME;
@@ -74,20 +75,49 @@ sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts, const ch
   int ret = sqfs_compressor_config_init(&cfg, static_cast<SQFS_COMPRESSOR>(id), blockSize, flags);
   if (ret != 0) throw SqfsError(env, ret, "compressor configuration " + name, "");
   Napi::Value level = opts.Get("level");
+  const CompressorLimits *limits = LimitsOf(id);
+  if (limits == nullptr)
+    throw ArgRangeError(env, fn, "options.comp", "names a compressor we do not offer: " + name);
   if (!level.IsUndefined()) {
     uint32_t l = U32Arg(env, fn, "options.level", level);
-    if (id == SQFS_COMP_GZIP && (l < SQFS_GZIP_MIN_LEVEL || l > SQFS_GZIP_MAX_LEVEL))
-      throw Napi::RangeError::New(env, "gzip level must be 1-9");
-    if (id == SQFS_COMP_ZSTD && (l < SQFS_ZSTD_MIN_LEVEL || l > SQFS_ZSTD_MAX_LEVEL))
-      throw Napi::RangeError::New(env, "zstd level must be 1-22");
-    if (id == SQFS_COMP_XZ && l > SQFS_XZ_MAX_LEVEL) throw Napi::RangeError::New(env, "xz level must be 0-9");
-    if (id != SQFS_COMP_LZ4) cfg.level = l;
+    if (!limits->hasLevel)
+      throw ArgRangeError(env, fn, "options.level", "is given, but " + name + " takes none");
+    if (l < limits->minLevel || l > limits->maxLevel)
+      throw ArgRangeError(env, fn, "options.level",
+                          "must be " + std::to_string(limits->minLevel) + "-" +
+                              std::to_string(limits->maxLevel) + " for " + name);
+    cfg.level = l;
   }
   if (id == SQFS_COMP_XZ) cfg.opt.xz.dict_size = OptU32(opts, fn, "xzDictSize", cfg.opt.xz.dict_size);
   if (id == SQFS_COMP_GZIP)
     cfg.opt.gzip.window_size =
         OptU32(opts, fn, "gzipWindow", cfg.opt.gzip.window_size, SQFS_GZIP_MIN_WINDOW, SQFS_GZIP_MAX_WINDOW);
   return cfg;
+}
+
+SqfsPtr<sqfs_compressor_t> MakeCompressor(Napi::Env env, sqfs_compressor_config_t cfg, bool uncompress,
+                                          const char *what) {
+  int ret = 0;
+  sqfs_compressor_t *raw = nullptr;
+  if (uncompress) {
+    cfg.flags |= SQFS_COMP_FLAG_UNCOMPRESS;
+    ret = sqfs_compressor_create(&cfg, &raw);
+  } else {
+    raw = CreateBlockCompressor(cfg, &ret);
+  }
+  if (ret != 0 || raw == nullptr) throw SqfsError(env, ret != 0 ? ret : SQFS_ERROR_INTERNAL, what, "");
+  return SqfsPtr<sqfs_compressor_t>(raw);
+}
+
+sqfs_s32 BlockCall(const Napi::CallbackInfo &info, const char *fn, sqfs_compressor_t *cmp) {
+  Napi::Env env = info.Env();
+  auto src = TypedArg<uint8_t>(env, fn, "src", info[0]);
+  auto dst = TypedArg<uint8_t>(env, fn, "dst", info[1]);
+  // The lengths go to libsquashfs as 32-bit counts and come back as a signed one.
+  if (src.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "src", "is over 2 GiB");
+  if (dst.ByteLength() > INT32_MAX) throw ArgRangeError(env, fn, "dst", "is over 2 GiB");
+  return cmp->do_block(cmp, src.Data(), static_cast<sqfs_u32>(src.ByteLength()), dst.Data(),
+                       static_cast<sqfs_u32>(dst.ByteLength()));
 }
 
 namespace {

@@ -33,10 +33,31 @@ const char *SqfsErrorName(int code);
 Napi::Error SqfsError(Napi::Env env, int code, const std::string &what, const std::string &path,
                       int sysErr = 0);
 
+// The compressors we offer, with libsquashfs' level ranges and defaults: the one table the addon checks
+// levels against and exports (constants.cc), and that src/compressors.ts must match when the addon loads.
+struct CompressorLimits {
+  const char *name;
+  SQFS_COMPRESSOR id;
+  bool hasLevel;
+  uint32_t minLevel, maxLevel, defaultLevel;
+};
+extern const CompressorLimits kCompressorTable[4];
+// The table's row for a libsquashfs id, or null for one we do not offer.
+const CompressorLimits *LimitsOf(int id);
+
 // Reads {comp, level, blockSize, lz4Hc, xzExtreme, xzDictSize, gzipWindow} into a libsquashfs compressor
 // configuration. A missing or wrong-typed field, an unknown compressor or a level out of range throws a
 // TypeError or RangeError naming `fn` and the field.
 sqfs_compressor_config_t CompressorConfigFrom(const Napi::Object &opts, const char *fn);
+
+// The compressor set-up every binding shares: a block compressor for `cfg` (gzip through the system zlib), or
+// with `uncompress` a decompressor. Throws an Error naming `what` when libsquashfs refuses.
+SqfsPtr<sqfs_compressor_t> MakeCompressor(Napi::Env env, sqfs_compressor_config_t cfg, bool uncompress,
+                                          const char *what);
+
+// do_block of `cmp` from info[0] (src) into info[1] (dst), both checked Uint8Arrays of at most 2 GiB: the
+// body of compress() and decompress(). Returns libsquashfs' result (negative: an error).
+sqfs_s32 BlockCall(const Napi::CallbackInfo &info, const char *fn, sqfs_compressor_t *cmp);
 
 // A compressor that hands configuration and options to `inner` (which it owns) and does blocks its own way.
 // `base` comes first, so a sqfs_compressor_t* of one is a pointer to it.

@@ -20,6 +20,7 @@
 
 #include "addon.h"
 #include "args.h"
+#include "layout.h"
 #include "sqfs_util.h"
 
 namespace airship {
@@ -57,10 +58,7 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     uint32_t mkfsTime = OptU32(opts, fn, "mkfsTime", 0);
     int ret = sqfs_super_init(&super_, cfg.block_size, mkfsTime, static_cast<SQFS_COMPRESSOR>(cfg.id));
     Check(env, ret, "initialising the superblock");
-    int err = 0;
-    sqfs_compressor_t *cmp = CreateBlockCompressor(cfg, &err);
-    Check(env, err, "creating the metadata compressor");
-    cmp_.reset(ShrinkOnly(cmp));
+    cmp_.reset(ShrinkOnly(MakeCompressor(env, cfg, false, "creating the metadata compressor").release()));
     // No SQFS_FILE_OPEN_OVERWRITE: the file is created with O_EXCL and an existing one is an error, so the
     // writer never writes into a file it did not make.
     errno = 0;
@@ -158,45 +156,26 @@ class SquashWriter : public Napi::ObjectWrap<SquashWriter> {
     return Napi::Number::New(env, index);
   }
 
-  // Slots of the inode field array (src/squashfs/native.ts INODE).
-  enum Field {
-    kMode,
-    kUid,
-    kGid,
-    kMtime,
-    kIno,
-    kNlink,
-    kXattr,
-    kSize,
-    kStart,
-    kFragIndex,
-    kFragOffset,
-    kSparse,
-    kDevno,
-    kParent,
-    kFields
-  };
-
   static const double *FieldsOf(Napi::Env env, const Napi::Value &v) {
     auto a = TypedArg<double>(env, "SquashWriter.writeDir", "fields", v);
     if (a.ElementLength() < kFields)
       throw ArgRangeError(env, "SquashWriter.writeDir", "fields", "holds fewer numbers than the INODE slots");
     return a.Data();
   }
-  static const char *FieldName(Field k) {
+  static const char *FieldName(InodeField k) {
     static const char *names[kFields] = {"mode",       "uid",    "gid",   "mtime", "ino",
                                          "nlink",      "xattr",  "size",  "start", "fragIndex",
                                          "fragOffset", "sparse", "devno", "parent"};
     return names[k];
   }
   // A slot's value; NaN, a fraction or a value out of range would be undefined behaviour as a cast.
-  static uint32_t U32At(Napi::Env env, const double *f, Field k) {
+  static uint32_t U32At(Napi::Env env, const double *f, InodeField k) {
     return static_cast<uint32_t>(At(env, f, k, UINT32_MAX));
   }
-  static uint64_t U64At(Napi::Env env, const double *f, Field k) {
+  static uint64_t U64At(Napi::Env env, const double *f, InodeField k) {
     return static_cast<uint64_t>(At(env, f, k, kMaxSafe));
   }
-  static double At(Napi::Env env, const double *f, Field k, double max) {
+  static double At(Napi::Env env, const double *f, InodeField k, double max) {
     if (IsIntegerIn(f[k], 0, max)) return f[k];
     return IntegerIn(env, "SquashWriter", std::string("inode field ") + FieldName(k), f[k], 0, max);
   }

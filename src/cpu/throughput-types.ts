@@ -12,7 +12,7 @@ export interface CompressorSetting {
 export interface Throughput extends CompressorSetting {
   /** `measured`, or `pending` when no implementation of this compressor is available to the doctor yet. */
   status: 'measured' | 'pending' | 'failed';
-  /** Which implementation was measured: `zstd-napi`, `node:zlib`, `libsquashfs`. */
+  /** Which implementation was measured: `libsquashfs` (the writer's own compressors). */
   engine?: string;
   /** Input MB/s (10^6 bytes) on one core. */
   singleMBps?: number;

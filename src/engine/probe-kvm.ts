@@ -1,13 +1,57 @@
 /**
- * Probes whether qemu can use KVM here, by running a guest: /dev/kvm can exist and open fine while KVM still
- * fails or hangs on the first instruction (nested virtualisation gaps), so only a run tells.
+ * The one KVM probe, for `doctor` and the boot tests alike: /dev/kvm can exist and open fine while KVM still
+ * fails, hangs on the first instruction or aborts qemu under `-cpu host` (nested virtualisation gaps), so only a
+ * run with the boot tests' own CPU setting tells. A Linux kernel booted to its banner is the proof the boot tests
+ * take and record (`kvm-verdict.json` in the cache folder, per host and kernel release); doctor reports that
+ * verdict when there is one, so both say the same, and otherwise runs a boot sector under `-cpu host`.
  */
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { hostname, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { leaseTag } from '../lease.js';
 import { run } from './exec.js';
 import type { ProbeResult } from './probe-types.js';
+import { type Accel, kvmBootsKernel } from './qemu.js';
+
+/** What a kernel boot under KVM found on this host, as the boot tests record it. */
+export interface KvmVerdict {
+  accel: Accel;
+  probedAt: string;
+}
+
+const VERDICT_FILE = 'kvm-verdict.json';
+const verdictKey = () => `${hostname()} ${release()}`;
+
+/** The recorded verdict for this host and kernel release, if any. Never throws. */
+export function readKvmVerdict(cacheDir: string): KvmVerdict | undefined {
+  try {
+    const v = JSON.parse(readFileSync(join(cacheDir, VERDICT_FILE), 'utf8')) as KvmVerdict & { key: string };
+    if (v.key === verdictKey() && (v.accel === 'kvm' || v.accel === 'tcg'))
+      return { accel: v.accel, probedAt: String(v.probedAt) };
+  } catch {
+    // no verdict yet
+  }
+  return undefined;
+}
+
+/**
+ * The accelerator boot tests use: the recorded verdict, or (with a kernel at hand) a boot of `kernel` under KVM,
+ * recorded for next time; TCG when neither is there.
+ */
+export async function kvmVerdict(cacheDir: string, kernel: string | null): Promise<Accel> {
+  const known = readKvmVerdict(cacheDir);
+  if (known) return known.accel;
+  if (!kernel) return 'tcg';
+  const accel: Accel = (await kvmBootsKernel(kernel)) ? 'kvm' : 'tcg';
+  await mkdir(cacheDir, { recursive: true });
+  const probedAt = new Date().toISOString();
+  await writeFile(
+    join(cacheDir, VERDICT_FILE),
+    `${JSON.stringify({ key: verdictKey(), accel, probedAt })}\n`,
+  );
+  return accel;
+}
 
 /** A boot sector that writes 1 to the isa-debug-exit port: qemu then exits with status (1 << 1) | 1 = 3. */
 function bootSector(): Buffer {
@@ -33,6 +77,8 @@ export async function guestRuns(
       [
         '-accel',
         accel,
+        // The boot tests' CPU under KVM: some hosts run a guest with the default model but abort on the host's.
+        ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
         '-M',
         'pc',
         '-nodefaults',
@@ -55,8 +101,14 @@ export async function guestRuns(
   }
 }
 
-/** Which accelerator boot-test will get; never throws. */
-export async function probeKvm(signal?: AbortSignal, timeoutMs = 6000): Promise<ProbeResult> {
+/**
+ * Which accelerator boot-test will get; never throws. `cacheDir`: where the boot tests record their verdict.
+ */
+export async function probeKvm(
+  signal?: AbortSignal,
+  cacheDir?: string,
+  timeoutMs = 6000,
+): Promise<ProbeResult> {
   const base = {
     id: 'kvm',
     title: 'KVM for qemu (else TCG)',
@@ -64,6 +116,8 @@ export async function probeKvm(signal?: AbortSignal, timeoutMs = 6000): Promise<
     debianPackage: 'qemu-system-x86',
   };
   const tcgNote = 'boot tests fall back to TCG (works, several times slower)';
+  const nestedFix =
+    "the host's nested virtualisation is incomplete; on the outer host enable nested KVM and host-passthrough for this VM";
   if (!existsSync('/dev/kvm')) {
     return {
       ...base,
@@ -82,12 +136,32 @@ export async function probeKvm(signal?: AbortSignal, timeoutMs = 6000): Promise<
       fix: 'add the user to group kvm',
     };
   }
+  const known = cacheDir ? readKvmVerdict(cacheDir) : undefined;
+  if (known?.accel === 'kvm')
+    return {
+      ...base,
+      status: 'ok',
+      detail: `a Linux kernel booted under KVM (boot-test probe, ${known.probedAt})`,
+    };
+  if (known)
+    return {
+      ...base,
+      status: 'warn',
+      detail: `/dev/kvm exists but a Linux kernel did not boot under KVM (boot-test probe, ${known.probedAt}): ${tcgNote}`,
+      fix: nestedFix,
+    };
   const r = await guestRuns('kvm', timeoutMs, signal);
-  if (r === true) return { ...base, status: 'ok', detail: 'a test guest ran under KVM' };
+  if (r === true)
+    return {
+      ...base,
+      status: 'ok',
+      detail:
+        'a test guest ran under KVM with -cpu host (the first boot test confirms it with a Linux kernel)',
+    };
   return {
     ...base,
     status: 'warn',
-    detail: `/dev/kvm exists but a test guest failed under KVM (${r}): ${tcgNote}`,
-    fix: "the host's nested virtualisation is incomplete; on the outer host enable nested KVM and host-passthrough for this VM",
+    detail: `/dev/kvm exists but a test guest failed under KVM with -cpu host (${r}): ${tcgNote}`,
+    fix: nestedFix,
   };
 }

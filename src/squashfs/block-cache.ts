@@ -25,14 +25,13 @@ import {
   writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
+import { COMPRESSORS } from '../compressors.js';
 import { leasedName } from '../lease.js';
 import type { CompressorConfig } from './native.js';
 
 const MAGIC = 0x43424941; // "AIBC" read as a little-endian u32
 const VERSION = 1;
 export const HEADER_BYTES = 24 + 32;
-/** SquashFS compressor ids. */
-const COMP_ID: Record<CompressorConfig['comp'], number> = { gzip: 1, xz: 4, lz4: 5, zstd: 6 };
 const DEFAULT_LEVEL = 0xffff_ffff;
 
 /** A block's cache key: the SHA-256 of its bytes (hex is the entry name's first part). */
@@ -55,7 +54,7 @@ function header(
   const h = Buffer.alloc(HEADER_BYTES);
   h.writeUInt32LE(MAGIC, 0);
   h[4] = VERSION;
-  h[5] = COMP_ID[cfg.comp];
+  h[5] = COMPRESSORS[cfg.comp].id;
   h[6] = raw ? 1 : 0;
   h.writeUInt32LE(cfg.level ?? DEFAULT_LEVEL, 8);
   h.writeUInt32LE(cfg.blockSize, 12);

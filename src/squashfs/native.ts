@@ -6,6 +6,8 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Compression } from '../compressors.js';
+import { checkConstants } from './addon-check.js';
 
 /** What the native addon reports about the libraries it uses. */
 export interface NativeInfo {
@@ -17,7 +19,7 @@ export interface NativeInfo {
 
 /** Compressor settings shared by the writer (metadata) and the workers (data blocks). */
 export interface CompressorConfig {
-  comp: 'gzip' | 'xz' | 'lz4' | 'zstd';
+  comp: Compression;
   level?: number;
   blockSize: number;
 }
@@ -76,18 +78,40 @@ export interface NativeBlockCompressor {
   /** Compressed length written to dst, or 0 when the block does not shrink. */
   compress(src: Uint8Array, dst: Uint8Array): number;
   /**
-   * Compresses a task of file-backed records ({@link ITEM} layout) in one call: BLOCKS records block by block
-   * through a memory mapping (all-zero blocks left out, word 0), FRAGMENT records from their PART records' bytes
-   * as one block. `out` gets the bodies; `table` gets, per record, its bytes, its word count and its size words
-   * (raw bit: stored as is). Returns [body bytes, table words, blocks compressed]. `paths`: raw path bytes as
-   * latin1, each ended by a NUL. A failure's `record` is the record it hit (code ESHRANK: the file ended first).
+   * Compresses a task's records ({@link ITEM} layout) in one call: BLOCKS records block by block (all-zero
+   * blocks left out, word 0), FRAGMENT records from their PART records' bytes as one block. A record's `src` is a
+   * path's index in `paths` (raw path bytes as latin1, each ended by a NUL) or `-1 - i` for `buffers[i]`. `out`
+   * gets the bodies; `table` gets, per record, its bytes, its word count and its size words (raw bit: stored as
+   * is). With `cache`, every non-sparse block is first looked up (a hit's body is used as is) and every block
+   * compressed is handed to `store`. Returns [body bytes, table words, blocks compressed]. A failure's `record`
+   * is the record it hit (code ESHRANK: the file ended first).
    */
   compressTask(
     items: Float64Array,
     paths: string,
+    buffers: readonly Uint8Array[],
     out: Uint8Array,
     table: Uint32Array,
+    cache?: BlockCacheHooks,
   ): [number, number, number];
+}
+
+/** How {@link NativeBlockCompressor.compressTask} asks the block cache (which lives in TypeScript). */
+export interface BlockCacheHooks {
+  /** The stored body for this block (compressed, or the block itself when stored raw), or undefined. */
+  lookup(block: Uint8Array): Uint8Array | undefined;
+  store(block: Uint8Array, body: Uint8Array, raw: boolean): void;
+}
+
+/** The numbers the addon shares with the TypeScript tables (checked at load: see addon-check.ts). */
+export interface NativeConstants {
+  compressors: Record<string, { id: number; min?: number; max?: number; default?: number }>;
+  blockSize: { min: number; max: number; default: number };
+  rawBit: number;
+  item: Record<string, number>;
+  records: Record<string, number>;
+  inode: Record<string, number>;
+  scan: Record<string, number>;
 }
 
 export interface NativeBlockDecompressor {
@@ -97,6 +121,7 @@ export interface NativeBlockDecompressor {
 
 export interface NativeAddon {
   info(): NativeInfo;
+  constants: NativeConstants;
   BlockDecompressor: new (opts: CompressorConfig) => NativeBlockDecompressor;
   SquashWriter: new (path: string, opts: CompressorConfig & { mkfsTime: number }) => NativeSquashWriter;
   BlockCompressor: new (opts: CompressorConfig) => NativeBlockCompressor;
@@ -177,7 +202,11 @@ export function findRoot(): string {
 
 let addon: NativeAddon | undefined;
 
-/** Loads the addon once per thread (it is context-aware, so worker threads may load it too). */
+/**
+ * Loads the addon once per thread (it is context-aware, so worker threads may load it too).
+ * @throws Error when it is not built, cannot be loaded, or its constants differ from the TypeScript tables
+ *   (code ERR_NATIVE_MISMATCH, every differing number named).
+ */
 export function native(): NativeAddon {
   if (!addon) {
     const path = join(findRoot(), 'build', 'Release', 'airship_native.node');
@@ -192,6 +221,11 @@ export function native(): NativeAddon {
         code: (err as NodeJS.ErrnoException).code,
       });
     }
+    // An addon built from other sources than these tables would misread records or write wrong images.
+    const loaded = addon as NativeAddon;
+    addon = undefined;
+    checkConstants(loaded.constants, path);
+    addon = loaded;
   }
   return addon;
 }

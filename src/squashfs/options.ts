@@ -1,13 +1,20 @@
 /** Options of the SquashFS writer, their defaults (mksquashfs's) and validation. */
 import { availableParallelism } from 'node:os';
+import {
+  BLOCK_SIZE,
+  COMPRESSOR_NAMES,
+  COMPRESSORS,
+  type Compression,
+  isCompression,
+} from '../compressors.js';
 import { UsageError } from '../errors.js';
 import type { CompressorConfig } from './native.js';
 
-export type Compression = CompressorConfig['comp'];
+export type { Compression } from '../compressors.js';
 
 export interface WriterOptions {
   comp?: Compression;
-  /** Compression level; defaults as mksquashfs: gzip 9, zstd 15, xz 6 (its preset); lz4 has none. */
+  /** Compression level; defaults as mksquashfs (src/compressors.ts: gzip 9, zstd 15, xz 6); lz4 has none. */
   level?: number;
   /** Data block size in bytes, a power of two from 4 KiB to 1 MiB; default 128 KiB. */
   blockSize?: number;
@@ -38,18 +45,10 @@ export interface ResolvedOptions {
   stallTimeoutMs: number;
 }
 
-export const DEFAULT_LEVEL: Record<Compression, number | undefined> = {
-  gzip: 9,
-  zstd: 15,
-  xz: 6,
-  lz4: undefined,
-};
-const LEVELS: Record<Compression, [number, number] | undefined> = {
-  gzip: [1, 9],
-  zstd: [1, 22],
-  xz: [0, 9],
-  lz4: undefined,
-};
+/** Each compressor's default level (mksquashfs'; lz4 has none), from the table. */
+export const DEFAULT_LEVEL: Record<Compression, number | undefined> = Object.fromEntries(
+  COMPRESSOR_NAMES.map((c) => [c, COMPRESSORS[c].levels?.default]),
+) as Record<Compression, number | undefined>;
 
 /**
  * Validates options and fills in defaults.
@@ -57,26 +56,28 @@ const LEVELS: Record<Compression, [number, number] | undefined> = {
  */
 export function resolveOptions(o: WriterOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
   const comp = o.comp ?? 'gzip';
-  if (!(comp in DEFAULT_LEVEL))
-    throw new UsageError(`comp: expected one of gzip, xz, lz4, zstd, got ${String(comp)}`);
-  const range = LEVELS[comp];
-  let level = o.level ?? DEFAULT_LEVEL[comp];
+  if (!isCompression(comp))
+    throw new UsageError(`comp: expected one of ${COMPRESSOR_NAMES.join(', ')}, got ${String(comp)}`);
+  const range = COMPRESSORS[comp].levels;
+  let level = o.level ?? range?.default;
   if (o.level !== undefined) {
     if (!range) throw new UsageError(`level: ${comp} takes no level`);
-    if (!Number.isInteger(o.level) || o.level < range[0] || o.level > range[1])
+    if (!Number.isInteger(o.level) || o.level < range.min || o.level > range.max)
       throw new UsageError(
-        `level: ${comp} expects an integer from ${range[0]} to ${range[1]}, got ${o.level}`,
+        `level: ${comp} expects an integer from ${range.min} to ${range.max}, got ${o.level}`,
       );
   }
   if (!range) level = undefined;
-  const blockSize = o.blockSize ?? 131072;
+  const blockSize = o.blockSize ?? BLOCK_SIZE.default;
   if (
     !Number.isInteger(blockSize) ||
-    blockSize < 4096 ||
-    blockSize > 1 << 20 ||
+    blockSize < BLOCK_SIZE.min ||
+    blockSize > BLOCK_SIZE.max ||
     (blockSize & (blockSize - 1)) !== 0
   )
-    throw new UsageError(`block size: expected a power of two from 4096 to 1048576, got ${blockSize}`);
+    throw new UsageError(
+      `block size: expected a power of two from ${BLOCK_SIZE.min} to ${BLOCK_SIZE.max}, got ${blockSize}`,
+    );
   const processors = o.processors ?? availableParallelism();
   if (!Number.isInteger(processors) || processors < 1 || processors > 256)
     throw new UsageError(`processors: expected an integer from 1 to 256, got ${processors}`);

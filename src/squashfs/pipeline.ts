@@ -153,6 +153,8 @@ export class DataPipeline {
   /** The task's buffer for data blocks carried by the main thread (tar source). */
   private blockBuf: { bytes: Uint8Array; index: number; used: number } | undefined;
   private frag: OpenFragment = { index: 0, parts: [], used: 0 };
+  /** Where a carried tail waits until it is committed. */
+  private readonly tailBuf: Uint8Array;
   private fragCount = 0;
   /** Data writes, in order; the main thread only queues them. */
   private writes: Promise<void> = Promise.resolve();
@@ -176,12 +178,14 @@ export class DataPipeline {
     this.runs = new WrittenRuns(opts.dataFd);
     this.deadlines = new Deadlines(opts.signal, opts.taskTimeoutMs);
     this.chunk = chunkOf(opts.taskBytes, this.bs);
+    this.tailBuf = new Uint8Array(this.bs);
     if (opts.slabs.bytes < resultBytes(opts.taskBytes, this.bs))
       throw new Error('internal error: result slabs too small for a task');
   }
 
   /**
-   * Full blocks of a file the workers read from disk; `length` is a whole number of blocks, at most `chunk`.
+   * Full blocks of a file the workers read from disk; `length` is a whole number of blocks, at most `chunk` (or
+   * {@link MAX_CARRIED_RUN}: a file up to that size is handed over in one piece, as the tar source carries it).
    * Call `settle` after this (and the file's tail, if any).
    */
   fileBlocks(node: TreeNode, file: FileRef, offset: number, length: number, first: boolean): void {
@@ -223,16 +227,20 @@ export class DataPipeline {
     b.used += length;
   }
 
-  /** Room for a tail carried by the main thread; never flushes, so earlier reservations stay valid. */
+  /**
+   * Room for a tail carried by the main thread; never flushes, so earlier reservations stay valid. It closes no
+   * fragment either: a file's blocks are committed before its tail, as the directory source hands them over, so
+   * a fragment block the tail fills lands after them in both (the same tree gives the same image).
+   */
   reserveTail(length: number): Uint8Array {
-    if (this.frag.used + length > this.bs) this.closeFragment();
-    this.frag.buf ??= new Uint8Array(this.bs);
-    return this.frag.buf.subarray(this.frag.used, this.frag.used + length);
+    return this.tailBuf.subarray(0, length);
   }
 
   /** Takes the last reserved tail as `node`'s tail. */
   commitTail(node: TreeNode, length: number): void {
     this.placeTail(node, length);
+    this.frag.buf ??= new Uint8Array(this.bs);
+    this.frag.buf.set(this.tailBuf.subarray(0, length), this.frag.used);
     this.frag.used += length;
   }
 

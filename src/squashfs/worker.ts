@@ -1,25 +1,23 @@
 /**
- * Piscina worker: cuts a task's bytes into blocks, stores all-zero blocks as sparse and compresses the rest
- * synchronously, into the task's result slab. A task whose records all read files (directory source) goes to the
- * addon in one call; bytes carried in the task (tar source), the block cache and zstd take the path below.
- * One compressor per worker thread.
+ * Piscina worker: hands each compression task to the addon in one call, which reads the records (from files, or
+ * from buffers the task carries), stores all-zero blocks as sparse and compresses the rest into the task's result
+ * slab. The block cache is asked through two hooks the addon calls per block. One compressor per worker thread.
  */
-import { createRequire } from 'node:module';
 import { workerData } from 'node:worker_threads';
 import { blockHash, readEntry, writeEntry } from './block-cache.js';
 import {
+  type BlockCacheHooks,
   type CompressorConfig,
   type NativeBlockCompressor,
   type NativeBlockDecompressor,
   native,
 } from './native.js';
 import {
+  type CacheStats,
   type CompressTask,
   displayPath,
-  FRAGMENT,
   type HashTask,
   ITEM,
-  RAW_BIT,
   RESULT_PREFIX,
   sealResult,
   splitPaths,
@@ -30,61 +28,24 @@ import {
 } from './protocol.js';
 
 const { slabs } = workerData as WorkerData;
-// Loaded only when used (the block cache): every worker pays for its imports at start-up.
-const require = createRequire(import.meta.url);
 
-/** Compresses `block` into `dst` (same length as the block); returns the length, or 0 when it does not shrink. */
-type CompressFn = (block: Uint8Array, dst: Uint8Array) => number;
+const keyOf = (cfg: CompressorConfig) => `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
 
-interface Compressor {
-  fn: CompressFn;
-  /** The addon's compressors also take a file range and read it through a mapping (no copy). */
-  native?: NativeBlockCompressor;
-}
+let compressor: { key: string; c: NativeBlockCompressor } | undefined;
 
-let current: (Compressor & { key: string }) | undefined;
-
-function compressorFor(cfg: CompressorConfig): Compressor {
-  const key = `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
-  if (current?.key === key) return current;
-  let fn: CompressFn;
-  let nativeCompressor: NativeBlockCompressor | undefined;
-  if (cfg.comp === 'zstd') {
-    const { Compressor } = require('zstd-napi') as typeof import('zstd-napi');
-    const z = new Compressor();
-    z.setParameters({ compressionLevel: cfg.level ?? 15 });
-    fn = (block, dst) => {
-      const out = z.compress(block);
-      if (out.length >= block.length) return 0;
-      dst.set(out);
-      return out.length;
-    };
-  } else {
-    const c = new (native().BlockCompressor)(cfg);
-    fn = (block, dst) => c.compress(block, dst);
-    nativeCompressor = c;
-  }
-  current = { key, fn, ...(nativeCompressor ? { native: nativeCompressor } : {}) };
-  return current;
+function compressorFor(cfg: CompressorConfig): NativeBlockCompressor {
+  if (compressor?.key !== keyOf(cfg))
+    compressor = { key: keyOf(cfg), c: new (native().BlockCompressor)(cfg) };
+  return compressor.c;
 }
 
 let decompressor: { key: string; d: NativeBlockDecompressor } | undefined;
 
 /** The block cache's check: cached bodies are decompressed and compared with the block. */
 function decompressorFor(cfg: CompressorConfig): NativeBlockDecompressor {
-  const key = `${cfg.comp}:${cfg.level ?? ''}:${cfg.blockSize}`;
-  if (decompressor?.key !== key) decompressor = { key, d: new (native().BlockDecompressor)(cfg) };
+  if (decompressor?.key !== keyOf(cfg))
+    decompressor = { key: keyOf(cfg), d: new (native().BlockDecompressor)(cfg) };
   return decompressor.d;
-}
-
-function isZero(b: Uint8Array): boolean {
-  let i = 0;
-  const head = Math.min(b.length, (4 - (b.byteOffset & 3)) & 3);
-  for (; i < head; i++) if (b[i] !== 0) return false;
-  const words = new Uint32Array(b.buffer, b.byteOffset + i, (b.length - i) >>> 2);
-  for (let k = 0; k < words.length; k++) if (words[k] !== 0) return false;
-  for (i += words.length * 4; i < b.length; i++) if (b[i] !== 0) return false;
-  return true;
 }
 
 function fail(display: string, what: string, cause?: unknown): never {
@@ -103,144 +64,64 @@ function readError(display: string, fileSize: number, err: unknown): never {
     fail(display, `cannot compress input file (${code})`, err);
   fail(display, `cannot read input file (${code})`, err);
 }
-// Input bytes read from files land here; reused across tasks (8-byte aligned for the all-zero check).
-let scratch = new Uint8Array(0);
 
-function scratchOf(n: number): Uint8Array {
-  if (scratch.length < n) scratch = new Uint8Array(new ArrayBuffer((n + 7) & ~7));
-  return scratch.subarray(0, n);
+/** A failure of record r: named by its file when it reads one (bytes a task carries have no file to name). */
+function recordFailed(task: CompressTask, err: unknown): never {
+  const r = (err as { record?: number }).record;
+  const src = r === undefined ? -1 : (task.items[r * ITEM.size + ITEM.src] as number);
+  if (r === undefined || src < 0) throw err;
+  const display = displayPath(splitPaths(task.paths)[src] ?? '', task.rootLength);
+  return readError(display, task.items[r * ITEM.size + ITEM.fileSize] as number, err);
 }
 
-/** A task's records with their paths decoded, and how to name a file in a message. */
-class Records {
-  private split: string[] | undefined;
-  constructor(readonly task: CompressTask) {}
-
-  /** Decoded on first use: a task the addon does whole needs its paths only to name a failure. */
-  get paths(): string[] {
-    this.split ??= splitPaths(this.task.paths);
-    return this.split;
-  }
-
-  num(r: number, field: number): number {
-    return this.task.items[r * ITEM.size + field] as number;
-  }
-
-  path(src: number): string {
-    return this.paths[src] as string;
-  }
-
-  /** Fails naming the record's file in the image. */
-  readFailed(r: number, err: unknown): never {
-    const display = displayPath(this.path(this.num(r, ITEM.src)), this.task.rootLength);
-    readError(display, this.num(r, ITEM.fileSize), err);
-  }
-
-  /** The bytes of record r: a view of a task buffer, or read from its file into `dst`. */
-  bytes(r: number, dst: Uint8Array): Uint8Array {
-    const src = this.num(r, ITEM.src);
-    const offset = this.num(r, ITEM.offset);
-    const length = this.num(r, ITEM.length);
-    if (src < 0) return (this.task.buffers[-1 - src] as Uint8Array).subarray(offset, offset + length);
-    const bytes = dst.subarray(0, length);
-    try {
-      native().readRange(this.path(src), offset, bytes);
-    } catch (err) {
-      this.readFailed(r, err);
-    }
-    return bytes;
-  }
+/** Hooks into the block cache folder, counting what it served; every hit is verified (block-cache.ts). */
+function cacheHooks(dir: string, cfg: CompressorConfig, stats: CacheStats): BlockCacheHooks {
+  const d = decompressorFor(cfg);
+  const decompress = (src: Uint8Array, dst: Uint8Array) => d.decompress(src, dst);
+  let hash: Buffer | undefined;
+  return {
+    lookup(block) {
+      // The addon stores right after a miss, so the hash is kept for it.
+      hash = blockHash(block);
+      const hit = readEntry(dir, cfg, block, hash, decompress);
+      if (hit === 'bad') stats.bad++;
+      if (hit === 'bad' || hit === 'miss') return undefined;
+      stats.fromCache++;
+      return hit.body;
+    },
+    store(block, body, raw) {
+      if (!writeEntry(dir, cfg, block, hash ?? blockHash(block), body, raw)) stats.unwritable++;
+      hash = undefined;
+    },
+  };
 }
-
-const NO_CACHE = { fromCache: 0, bad: 0, unwritable: 0 };
 
 let tableScratch = new Uint32Array(0);
 
-function tableOf(words: number): Uint32Array {
-  if (tableScratch.length < words) tableScratch = new Uint32Array(words);
-  return tableScratch;
-}
-
 function compressTask(task: CompressTask): number {
   const { cfg } = task;
-  const bs = cfg.blockSize;
-  const { fn: compress, native: whole } = compressorFor(task.cfg);
-  const rec = new Records(task);
-  const count = task.items.length / ITEM.size;
   const buf = slabs[task.slab] as SharedArrayBuffer;
-  if (buf.byteLength < taskResultBytes(task.items, bs))
+  if (buf.byteLength < taskResultBytes(task.items, cfg.blockSize))
     throw new Error('internal error: task larger than its result slab');
-  if (whole && !task.cacheDir && task.buffers.length === 0) {
-    // Every record reads a file: the addon does the whole task in one call.
-    const table = tableOf(taskShape(task.items, bs).tableWords);
-    let done: [number, number, number];
-    try {
-      done = whole.compressTask(task.items, task.paths, new Uint8Array(buf, RESULT_PREFIX), table);
-    } catch (err) {
-      const r = (err as { record?: number }).record;
-      if (r === undefined) throw err;
-      return rec.readFailed(r, err);
-    }
-    const [body, words, compressed] = done;
-    sealResult(buf, body, table.subarray(0, words), compressed, NO_CACHE);
-    return task.slab;
+  const { tableWords } = taskShape(task.items, cfg.blockSize);
+  if (tableScratch.length < tableWords) tableScratch = new Uint32Array(tableWords);
+  const stats: CacheStats = { fromCache: 0, bad: 0, unwritable: 0 };
+  const hooks = task.cacheDir ? cacheHooks(task.cacheDir, cfg, stats) : undefined;
+  let done: [number, number, number];
+  try {
+    done = compressorFor(cfg).compressTask(
+      task.items,
+      task.paths,
+      task.buffers,
+      new Uint8Array(buf, RESULT_PREFIX),
+      tableScratch,
+      hooks,
+    );
+  } catch (err) {
+    return recordFailed(task, err);
   }
-  const out = new Uint8Array(buf);
-  let at = RESULT_PREFIX;
-  const table: number[] = [];
-  let compressed = 0;
-  const cacheStats = { fromCache: 0, bad: 0, unwritable: 0 };
-
-  const block = (data: Uint8Array, sparseOk: boolean): number => {
-    if (sparseOk && isZero(data)) return 0;
-    let hash: Buffer | undefined;
-    if (task.cacheDir) {
-      hash = blockHash(data);
-      const d = decompressorFor(cfg);
-      const hit = readEntry(task.cacheDir, cfg, data, hash, (src, dst) => d.decompress(src, dst));
-      if (hit === 'bad') cacheStats.bad++;
-      else if (hit !== 'miss') {
-        cacheStats.fromCache++;
-        out.set(hit.body, at);
-        at += hit.body.length;
-        return hit.raw ? (hit.body.length | RAW_BIT) >>> 0 : hit.body.length;
-      }
-    }
-    compressed++;
-    const dst = out.subarray(at, at + data.length);
-    let n = compress(data, dst);
-    const raw = n === 0;
-    if (raw) {
-      dst.set(data);
-      n = data.length;
-    }
-    if (task.cacheDir && hash && !writeEntry(task.cacheDir, cfg, data, hash, dst.subarray(0, n), raw))
-      cacheStats.unwritable++;
-    at += n;
-    return raw ? (n | RAW_BIT) >>> 0 : n;
-  };
-
-  for (let r = 0; r < count; r++) {
-    const before = at;
-    const words: number[] = [];
-    if (rec.num(r, ITEM.kind) === FRAGMENT) {
-      // Tails are assembled in the scratch buffer, then compressed as one block.
-      const frag = scratchOf(bs);
-      let used = 0;
-      for (let last = r + rec.num(r, ITEM.src); r < last; ) {
-        r++;
-        const bytes = rec.bytes(r, frag.subarray(used));
-        if (rec.num(r, ITEM.src) < 0) frag.set(bytes, used);
-        used += bytes.length;
-      }
-      words.push(block(frag.subarray(0, used), false));
-    } else {
-      const bytes = rec.bytes(r, scratchOf(rec.num(r, ITEM.length)));
-      for (let i = 0; i < bytes.length; i += bs) words.push(block(bytes.subarray(i, i + bs), true));
-    }
-    table.push(at - before, words.length, ...words);
-  }
-  sealResult(buf, at - RESULT_PREFIX, table, compressed, cacheStats);
+  const [body, words, compressed] = done;
+  sealResult(buf, body, tableScratch.subarray(0, words), compressed, stats);
   return task.slab;
 }
 

@@ -5,9 +5,10 @@
  * artifact is never written to.
  */
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, hostname as hostHostname, release } from 'node:os';
+import { availableParallelism } from 'node:os';
 import { basename, join } from 'node:path';
-import { type Accel, bootVm, type Firmware, kvmBootsKernel } from '../engine/qemu.js';
+import { kvmVerdict } from '../engine/probe-kvm.js';
+import { type Accel, bootVm, type Firmware } from '../engine/qemu.js';
 import { createOverlay } from '../engine/qemu-img.js';
 import { extractFromIso, makeDataIso } from '../engine/xorriso.js';
 import { BuildError } from '../errors.js';
@@ -90,23 +91,6 @@ async function makeSeeds(scratch: string, host: string, signal?: AbortSignal): P
   return out;
 }
 
-/** Uses the cached verdict or boots `kernel` under KVM once. */
-export async function chooseAccel(cacheDir: string, kernel: string | null): Promise<Accel> {
-  const file = join(cacheDir, 'kvm-verdict.json');
-  const key = `${hostHostname()} ${release()}`;
-  try {
-    const v = JSON.parse(await readFile(file, 'utf8')) as { key: string; accel: Accel };
-    if (v.key === key) return v.accel;
-  } catch {
-    // no verdict yet
-  }
-  if (!kernel) return 'tcg';
-  const accel: Accel = (await kvmBootsKernel(kernel)) ? 'kvm' : 'tcg';
-  await mkdir(cacheDir, { recursive: true });
-  await writeFile(file, `${JSON.stringify({ key, accel, probedAt: new Date().toISOString() })}\n`);
-  return accel;
-}
-
 /**
  * Boots `artifact` once per firmware.
  * @throws BuildError with the tail of the serial log when a boot does not reach the expected prompt.
@@ -123,7 +107,7 @@ export async function bootTestArtifact(i: BootTestInput): Promise<BootOutcome[]>
         kernel = null;
       });
     }
-    const accel = i.accel ?? (await chooseAccel(i.cacheDir, kernel));
+    const accel = i.accel ?? (await kvmVerdict(i.cacheDir, kernel));
     const expected =
       i.hostname ?? (i.kind === 'iso' ? await isoHostname(i.artifact, scratch) : seedHostname(i.artifact));
     const seeds: string[] = [];

@@ -1,6 +1,7 @@
 /** `image-builder squash`: the native SquashFS writer on a directory or a tar stream, progress on stderr. */
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { type Compression, squash } from '../../api.js';
+import { BLOCK_SIZE, COMPRESSOR_NAMES, defaultLevelsText, levelRangesText } from '../../compressors.js';
 import { progressOption, withProgress } from '../progress-render.js';
 import { action } from '../run.js';
 
@@ -26,11 +27,17 @@ export function registerSquash(program: Command): void {
     )
     .argument('<src>', 'directory, or - for a tar stream on stdin')
     .argument('<out>', 'SquashFS file to write')
-    .addOption(
-      new Option('--comp <name>', 'compressor').choices(['gzip', 'xz', 'lz4', 'zstd']).default('gzip'),
+    .addOption(new Option('--comp <name>', 'compressor').choices(COMPRESSOR_NAMES).default('gzip'))
+    .option(
+      '--level <n>',
+      `compression level: ${levelRangesText()} (default: ${defaultLevelsText()})`,
+      int('--level'),
     )
-    .option('--level <n>', 'compression level (default: gzip 9, zstd 15, xz 6)', int('--level'))
-    .option('--block-size <bytes>', 'data block size, 4K to 1M (default: 128K)', size)
+    .option(
+      '--block-size <bytes>',
+      `data block size, ${BLOCK_SIZE.min >> 10}K to ${BLOCK_SIZE.max >> 20}M (default: ${BLOCK_SIZE.default >> 10}K)`,
+      size,
+    )
     .option('--processors <n>', 'compression threads (default: CPUs)', int('--processors'))
     .option(
       '-e, --exclude <path>',

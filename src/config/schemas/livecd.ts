@@ -1,10 +1,12 @@
 /** `rootfs/livecdcontent-vars.yaml`: the live image's squashfs and boot menu. */
 import { z } from 'zod';
+import { COMPRESSOR_NAMES, type Compression, COMPRESSORS as TABLE } from '../../compressors.js';
 import { count, describe, integer } from './common.js';
 import type { VarsKind } from './kind.js';
 
-export const COMPRESSORS = ['gzip', 'xz', 'lz4', 'zstd'] as const;
-export type Compressor = (typeof COMPRESSORS)[number];
+/** The writer's compressors (src/compressors.ts: the one table the addon is checked against). */
+export const COMPRESSORS = COMPRESSOR_NAMES;
+export type Compressor = Compression;
 
 export const compressor = z.unknown().transform((v, ctx): Compressor => {
   const s = typeof v === 'string' ? v.trim().toLowerCase() : v;
@@ -13,19 +15,19 @@ export const compressor = z.unknown().transform((v, ctx): Compressor => {
     code: 'custom',
     message:
       s === 'lzo'
-        ? 'lzo is not supported by our squashfs writer; choose gzip, xz, lz4 or zstd (lz4 is the fastest to boot, zstd the best balance)'
-        : `unknown compressor ${describe(v)}; expected one of gzip, xz, lz4, zstd`,
+        ? `lzo is not supported by our squashfs writer; choose ${COMPRESSORS.slice(0, -1).join(', ')} or ${COMPRESSORS.at(-1)} (lz4 is the fastest to boot, zstd the best balance)`
+        : `unknown compressor ${describe(v)}; expected one of ${COMPRESSORS.join(', ')}`,
   });
   return z.NEVER;
 });
 
-/** Levels each compressor accepts, as mksquashfs documents them. */
-export const LEVELS: Readonly<Record<Compressor, readonly [number, number] | null>> = {
-  gzip: [1, 9],
-  xz: [0, 9],
-  lz4: null,
-  zstd: [1, 22],
-};
+/** Levels each compressor accepts (null: it takes none), from the table. */
+export const LEVELS: Readonly<Record<Compressor, readonly [number, number] | null>> = Object.fromEntries(
+  COMPRESSORS.map((c) => {
+    const l = TABLE[c].levels;
+    return [c, l ? ([l.min, l.max] as const) : null];
+  }),
+) as Record<Compressor, readonly [number, number] | null>;
 
 export const livecdKind: VarsKind = {
   title: 'livecdcontent',

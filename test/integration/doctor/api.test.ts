@@ -27,7 +27,7 @@ describe('doctor library calls', () => {
       compressor: 'zstd',
       level: 1,
       status: 'measured',
-      engine: 'zstd-napi',
+      engine: 'libsquashfs',
       workers: 2,
     });
     expect(t?.singleMBps).toBeGreaterThan(0);

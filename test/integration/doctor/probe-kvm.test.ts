@@ -1,6 +1,15 @@
-/** The KVM probe's test guest is sound: under TCG it always reaches its exit port. */
-import { describe, expect, it } from 'vitest';
-import { guestRuns } from '../../../src/engine/probe-kvm.js';
+/**
+ * The one KVM probe: its test guest is sound, and doctor reports the verdict the boot tests recorded (a Linux
+ * kernel booted, or not, under KVM), so the two never disagree.
+ */
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { guestRuns, kvmVerdict, probeKvm } from '../../../src/engine/probe-kvm.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'aib-kvm-verdict-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('KVM probe guest', () => {
   it('runs to its exit port under TCG, so a KVM failure is KVM, not the probe', async () => {
@@ -10,5 +19,43 @@ describe('KVM probe guest', () => {
     const r = await guestRuns('tcg', 1);
     expect(r).not.toBe(true);
     expect(String(r)).toMatch(/timed out|killed|exited/);
+  });
+});
+
+describe('doctor and the boot tests agree', () => {
+  const record = (accel: 'kvm' | 'tcg') =>
+    writeFileSync(
+      join(dir, 'kvm-verdict.json'),
+      JSON.stringify({ key: `${hostname()} ${release()}`, accel, probedAt: '2026-01-02T03:04:05.000Z' }),
+    );
+
+  it('the boot tests fell back to TCG: doctor warns, naming the kernel boot', async () => {
+    expect(existsSync('/dev/kvm')).toBe(true);
+    record('tcg');
+    expect(await kvmVerdict(dir, null)).toBe('tcg');
+    const p = await probeKvm(undefined, dir);
+    expect(p.status).toBe('warn');
+    expect(p.detail).toBe(
+      '/dev/kvm exists but a Linux kernel did not boot under KVM (boot-test probe, 2026-01-02T03:04:05.000Z): boot tests fall back to TCG (works, several times slower)',
+    );
+  });
+
+  it('the boot tests booted a kernel under KVM: doctor says ok', async () => {
+    record('kvm');
+    expect(await kvmVerdict(dir, null)).toBe('kvm');
+    const p = await probeKvm(undefined, dir);
+    expect(p).toMatchObject({
+      status: 'ok',
+      detail: expect.stringContaining('a Linux kernel booted under KVM'),
+    });
+  });
+
+  it('a verdict for another host or kernel is not used', async () => {
+    writeFileSync(join(dir, 'kvm-verdict.json'), JSON.stringify({ key: 'elsewhere 1.0', accel: 'kvm' }));
+    expect(await kvmVerdict(dir, null)).toBe('tcg');
+    const p = await probeKvm(undefined, dir, 3000);
+    // Without a verdict doctor runs its guest under -cpu host, as the boot tests would.
+    expect(p.detail).not.toContain('boot-test probe');
+    expect(p.detail).toMatch(/-cpu host/);
   });
 });

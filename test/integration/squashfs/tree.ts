@@ -199,3 +199,22 @@ export function compare(want: Map<string, Entry>, got: Map<string, Entry>, ignor
   for (const k of got.keys()) if (!want.has(k)) diffs.push(`extra ${k}`);
   return diffs;
 }
+
+/**
+ * The tree's entries as the directory source walks them: depth first, each folder's names in byte order, a
+ * folder before what it holds. Paths relative to `root`, "." first (raw name bytes, as tar takes them).
+ */
+export function walkOrder(root: string): Buffer[] {
+  const out: Buffer[] = [Buffer.from('.')];
+  const walk = (rel: Buffer) => {
+    const abs = Buffer.concat([Buffer.from(`${root}/`), rel]);
+    const names = readdirSync(abs, { encoding: 'buffer' }).sort(Buffer.compare);
+    for (const name of names) {
+      const child = rel.length ? Buffer.concat([rel, Buffer.from('/'), name]) : name;
+      out.push(Buffer.concat([Buffer.from('./'), child]));
+      if (lstatSync(Buffer.concat([Buffer.from(`${root}/`), child])).isDirectory()) walk(child);
+    }
+  };
+  walk(Buffer.alloc(0));
+  return out;
+}

@@ -91,10 +91,44 @@ describe('native arguments are checked at every entry point', () => {
     [
       'compressTask items as bytes',
       () =>
-        compressor().compressTask?.(new Uint8Array(40), `${small}\0`, new Uint8Array(64), new Uint32Array(8)),
+        compressor().compressTask?.(
+          new Uint8Array(40),
+          `${small}\0`,
+          [],
+          new Uint8Array(64),
+          new Uint32Array(8),
+        ),
       T,
       TYPE,
       'BlockCompressor.compressTask: items must be a Float64Array (got Uint8Array)',
+    ],
+    [
+      'compressTask with a record naming a buffer the task does not carry',
+      () =>
+        compressor().compressTask?.(
+          new Float64Array([0, -2, 0, 4, 4]),
+          '',
+          [new Uint8Array(8)],
+          new Uint8Array(64),
+          new Uint32Array(8),
+        ),
+      R,
+      RANGE,
+      'BlockCompressor.compressTask: record 0 src names no buffer',
+    ],
+    [
+      'compressTask with a record running past its buffer',
+      () =>
+        compressor().compressTask?.(
+          new Float64Array([0, -1, 6, 4, 4]),
+          '',
+          [new Uint8Array(8)],
+          new Uint8Array(64),
+          new Uint32Array(8),
+        ),
+      R,
+      RANGE,
+      'BlockCompressor.compressTask: record 0 runs past its buffer',
     ],
     [
       'compressTask with a negative offset',
@@ -102,6 +136,7 @@ describe('native arguments are checked at every entry point', () => {
         compressor().compressTask?.(
           new Float64Array([0, 0, -1, 4, 0]),
           `${small}\0`,
+          [],
           new Uint8Array(64),
           new Uint32Array(8),
         ),
@@ -115,6 +150,7 @@ describe('native arguments are checked at every entry point', () => {
         compressor().compressTask?.(
           new Float64Array([0, 0, 0, Number.NaN, 0]),
           `${small}\0`,
+          [],
           new Uint8Array(64),
           new Uint32Array(8),
         ),
@@ -128,6 +164,7 @@ describe('native arguments are checked at every entry point', () => {
         compressor().compressTask?.(
           new Float64Array([0, 0, 0, 4096, 0]),
           `${small}\0`,
+          [],
           new Uint8Array(64),
           new Uint32Array(8),
         ),

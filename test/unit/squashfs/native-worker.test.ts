@@ -159,6 +159,7 @@ describe('native compressors', () => {
       const [used, words, compressed] = c.compressTask(
         Float64Array.of(BLOCKS, 0, offset, length, offset + length),
         joinPaths([file]),
+        [],
         out,
         table,
       );
@@ -265,7 +266,7 @@ describe('native compressors', () => {
       );
       const out = new Uint8Array(bs + la + lb);
       const table = new Uint32Array(16);
-      const [used, words, compressed] = c.compressTask(items, joinPaths([a, b]), out, table);
+      const [used, words, compressed] = c.compressTask(items, joinPaths([a, b]), [], out, table);
       const blockLen = c.compress(Buffer.alloc(bs, 1), new Uint8Array(bs));
       const fragBytes = Buffer.concat([
         Buffer.from('tail of a, '.repeat(50)),
@@ -294,7 +295,7 @@ describe('native compressors', () => {
         lb + 10,
         lb + 10,
       );
-      expect(() => c.compressTask(short, joinPaths([a, b]), out, table)).toThrow(
+      expect(() => c.compressTask(short, joinPaths([a, b]), [], out, table)).toThrow(
         expect.objectContaining({ code: 'ESHRANK', record: 2 }),
       );
     });
@@ -317,7 +318,7 @@ describe('native compressors', () => {
         parentPort.postMessage('start');
         try {
           const items = Float64Array.of(${BLOCKS}, 0, 0, 24 << 20, 24 << 20);
-          c.compressTask(items, workerData + '\\0', new Uint8Array(24 << 20), new Uint32Array(194));
+          c.compressTask(items, workerData + '\\0', [], new Uint8Array(24 << 20), new Uint32Array(194));
           parentPort.postMessage('finished');
         } catch (e) {
           parentPort.postMessage(e.code + ' ' + e.message);

@@ -36,6 +36,7 @@ const reads: [string, (path: string) => void][] = [
       new (native().BlockCompressor)({ comp: 'gzip', blockSize: 131072 }).compressTask(
         Float64Array.of(BLOCKS, 0, 0, SIZE, SIZE),
         joinPaths([p]),
+        [],
         new Uint8Array(131072),
         new Uint32Array(3),
       ),

@@ -1,15 +1,23 @@
 /**
  * Making filesystems in plain files, filled from a folder, with UUIDs we choose. No mount, no loop device:
- * ext4 from `mke2fs -d`, vfat from `mkfs.vfat` + `mcopy`, xfs from `mkfs.xfs -p PROTOFILE`.
+ * ext4 from `mke2fs -d`, vfat from `mkfs.vfat` + `mcopy`, xfs from `mkfs.xfs -p PROTOFILE`. ext4 and vfat are
+ * written straight into the disk image at their partition's offset (no partition file, no copy).
  */
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec.js';
 import { asRoot } from './tar-extract.js';
 
+const MiB = 1024 * 1024;
+
 export interface MkfsCommon {
-  /** File to create; its size must already be set (truncate). */
+  /** File to write; its size must already be set (truncate). */
   file: string;
+  /**
+   * Where the filesystem starts in `file` and how long it is, in bytes (a partial last KiB is left unused): a partition of a
+   * disk image. Absent: the whole file.
+   */
+  at?: { offset: number; bytes: number };
   uuid: string;
   label?: string;
   /** Seconds since the epoch for timestamps the tool writes on its own. */
@@ -38,12 +46,14 @@ export async function mkExt4(o: MkfsCommon & { dir: string }): Promise<void> {
     '-U',
     o.uuid,
     '-E',
-    `hash_seed=${o.uuid},root_owner=0:0`,
+    `hash_seed=${o.uuid},root_owner=0:0,nodiscard${o.at ? `,offset=${o.at.offset}` : ''}`,
     '-d',
     o.dir,
   ];
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
+  // With an offset mke2fs would size the filesystem to the rest of the file: the partition's size is given.
+  if (o.at) args.push(`${Math.floor(o.at.bytes / 1024)}k`);
   const [cmd, argv] = asRoot('mke2fs', args, o.fakerootState);
   await run(cmd, argv, {
     ...common(o),
@@ -56,14 +66,22 @@ export async function mkVfat(o: MkfsCommon & { dir: string }): Promise<void> {
   // Not --invariant: it replaces the volume id we pass with a constant.
   const args = ['-i', o.uuid.replace('-', '')];
   if (o.label) args.push('-n', o.label);
+  if (o.at) {
+    // mkfs.fat picks FAT32 by the size of the whole file, not of the partition: the FAT type is chosen here
+    // as it would pick for a device of the partition's size (FAT32 from 512 MiB, FAT12 below 16 MiB).
+    const fat = o.at.bytes >= 512 * MiB ? '32' : o.at.bytes < 16 * MiB ? '12' : '16';
+    args.push('-F', fat, '--offset', String(o.at.offset / 512));
+  }
   args.push(o.file);
+  if (o.at) args.push(String(Math.floor(o.at.bytes / 1024)));
   await run('mkfs.vfat', args, {
     ...common(o),
     env: { ...process.env, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
   });
   const entries = await readdir(o.dir);
   if (entries.length === 0) return;
-  await run('mcopy', ['-s', '-p', '-m', '-i', o.file, ...entries.sort().map((e) => join(o.dir, e)), '::/'], {
+  const image = o.at ? `${o.file}@@${o.at.offset}` : o.file;
+  await run('mcopy', ['-s', '-p', '-m', '-i', image, ...entries.sort().map((e) => join(o.dir, e)), '::/'], {
     ...common(o),
     env: { ...process.env, MTOOLS_SKIP_CHECK: '1', SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
   });

@@ -1,18 +1,19 @@
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, type ImageFacts, inspectImage, withContainer } from '../engine/container-io.js';
-import { removeImage, SESSION_LABEL } from '../engine/docker.js';
+import { SESSION_LABEL } from '../engine/docker.js';
 import { BuildError, ConfigError, type Diagnostic, UsageError } from '../errors.js';
+import { leaseTag } from '../lease.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
 import { inLanes } from '../stages/lanes.js';
 import { newSession } from '../stages/names.js';
-import { applyOsconfig } from '../stages/osconfig.js';
-import { cutQcow } from '../stages/qcow.js';
+import { type OsconfigLayer, osconfigLayer } from '../stages/osconfig.js';
+import { cutQcow, extractRootfs } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
 import { sweepLeftovers, sweepSummary } from '../stages/sweep.js';
 import type { CommonOptions, ProgressListener } from './common.js';
@@ -20,14 +21,16 @@ import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
 
 /**
- * Runs osconfig with run_context `qcow` for one bundle on top of `imageRef` and returns the image to cut
- * from, plus how to drop it. Defaults to our osconfig role; tests and benchmarks may supply their own.
+ * Runs osconfig with run_context `qcow` for one bundle on top of `imageRef` and returns what it changed as a
+ * layer (tar files named `${out}-N.tar`), applied to the tree the cut extracted once from the image. Defaults
+ * to our osconfig role; tests and benchmarks may supply their own.
  */
 export type QcowOsconfig = (
   imageRef: string,
   bundle: QcowBundle,
+  out: string,
   signal?: AbortSignal,
-) => Promise<{ imageRef: string; dispose: () => Promise<void> }>;
+) => Promise<OsconfigLayer>;
 
 export interface CutImageOptions extends CommonOptions {
   /** An already loaded configuration; loaded from `settings` when absent. */
@@ -52,22 +55,24 @@ export interface CutArtifact {
   boots: { firmware: string; accel: string; elapsedMs: number }[];
 }
 
-/** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, on a throw-away image. */
+/** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, kept as a layer. */
 function qcowOsconfig(settings: Settings): QcowOsconfig {
-  return async (imageRef, bundle, signal) => {
+  return async (imageRef, bundle, out, signal) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
-    const { image } = await applyOsconfig({
-      image: imageRef,
-      vars: bundle.osconfig,
-      runContext: 'qcow',
-      proxy: settings.proxy,
-      noProxy: settings.noProxy,
-      session: newSession(),
-      logFile: join(logDir, `osconfig-qcow-${bundle.name}-${process.pid}.log`),
-      ...(signal ? { signal } : {}),
-    });
-    return { imageRef: image, dispose: () => removeImage(image) };
+    return osconfigLayer(
+      {
+        image: imageRef,
+        vars: bundle.osconfig,
+        runContext: 'qcow',
+        proxy: settings.proxy,
+        noProxy: settings.noProxy,
+        session: newSession(),
+        logFile: join(logDir, `osconfig-qcow-${bundle.name}-${process.pid}.log`),
+        ...(signal ? { signal } : {}),
+      },
+      out,
+    );
   };
 }
 
@@ -169,35 +174,81 @@ async function cutResolved(
     ];
   }
 
+  const results = await cutBundles(opts, settings, config, {
+    image,
+    session,
+    epoch,
+    logDir,
+    outDir,
+    scratch,
+  });
+  // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
+  for (const r of results) {
+    const b = await boot(r.file, 'qcow', seedHostname(r.file));
+    r.boots = b.map(({ firmware, accel, elapsedMs }) => ({ firmware, accel, elapsedMs }));
+  }
+  return results.sort((a, b) => a.file.localeCompare(b.file));
+}
+
+/** Where and how the bundles of one cut are written. */
+interface BundleCutContext {
+  image: ImageFacts;
+  session: Record<string, string>;
+  epoch: number;
+  logDir: string;
+  outDir: string;
+  scratch: string;
+}
+
+/**
+ * Exports and unpacks the image once, then cuts every selected bundle from a hard-linked copy of that tree
+ * with the bundle's own osconfig layer, two side by side. The shared tree is removed whatever happens.
+ * @throws ConfigError from planBundles; BuildError naming the bundle's failed step.
+ */
+async function cutBundles(
+  opts: CutImageOptions,
+  settings: Settings,
+  config: BuildConfig,
+  ctx: BundleCutContext,
+): Promise<CutArtifact[]> {
+  const { image, session, epoch, logDir, outDir, scratch } = ctx;
   const plans = await planBundles(config, settings);
-  // Bundles are cut side by side; every cut settles before a failure is reported, so no container outlives the call.
-  const results = await inLanes(
-    plans,
-    opts.concurrency ?? 2,
-    async ({ bundle, plan }): Promise<CutArtifact> => {
+  // The image is exported and unpacked once; each bundle cuts from a hard-linked copy with its own layer.
+  const baseDir = await mkdtemp(join(scratch, `base-${leaseTag()}-`));
+  try {
+    opts.onProgress?.({ stage: 'qcow', kind: 'progress', message: 'extract' });
+    const base = await withContainer(config.imageRef, { [CUT_LABEL]: 'qcow', ...session }, async (c) =>
+      extractRootfs(await c.export(), baseDir, {
+        logFile: join(logDir, 'cut-qcow-extract.log'),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }),
+    );
+    // Bundles are cut side by side; every cut settles before a failure is reported, so no container outlives the call.
+    return await inLanes(plans, opts.concurrency ?? 2, async ({ bundle, plan }): Promise<CutArtifact> => {
       const file = join(outDir, `${bundle.name}.qcow2`);
       const stage = `qcow:${bundle.name}`;
       const t0 = Date.now();
       opts.onProgress?.({ stage, kind: 'start', message: file });
-      const source = await (opts.osconfig ?? qcowOsconfig(settings))(config.imageRef, bundle, opts.signal);
-      try {
-        await withContainer(source.imageRef, { [CUT_LABEL]: `qcow-${bundle.name}`, ...session }, (c) =>
-          cutQcow({
-            bundle,
-            plan,
-            rootfs: () => c.export(),
-            outFile: file,
-            scratchDir: scratch,
-            sourceDateEpoch: epoch,
-            parallelConvert: opts.parallelConvert ?? true,
-            logFile: join(logDir, `cut-${bundle.name}.log`),
-            ...(opts.signal ? { signal: opts.signal } : {}),
-            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-          }),
-        );
-      } finally {
-        await source.dispose();
-      }
+      opts.onProgress?.({ stage, kind: 'progress', message: 'osconfig' });
+      const osconfig = opts.osconfig ?? qcowOsconfig(settings);
+      const layer = await osconfig(
+        config.imageRef,
+        bundle,
+        join(baseDir, `layer-${bundle.name}`),
+        opts.signal,
+      );
+      await cutQcow({
+        bundle,
+        plan,
+        rootfs: { ...base, layer },
+        outFile: file,
+        scratchDir: scratch,
+        sourceDateEpoch: epoch,
+        parallelConvert: opts.parallelConvert ?? true,
+        logFile: join(logDir, `cut-${bundle.name}.log`),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+      });
       const cutMs = Date.now() - t0;
       const side = await sidecars(
         file,
@@ -209,14 +260,10 @@ async function cutResolved(
       );
       opts.onProgress?.({ stage, kind: 'done', elapsedMs: cutMs, message: file });
       return { file, ...side, cutMs, boots: [] };
-    },
-  );
-  // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
-  for (const r of results) {
-    const b = await boot(r.file, 'qcow', seedHostname(r.file));
-    r.boots = b.map(({ firmware, accel, elapsedMs }) => ({ firmware, accel, elapsedMs }));
+    });
+  } finally {
+    await rm(baseDir, { recursive: true, force: true });
   }
-  return results.sort((a, b) => a.file.localeCompare(b.file));
 }
 
 /**

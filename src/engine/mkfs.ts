@@ -3,8 +3,10 @@
  * ext4 from `mke2fs -d`, vfat from `mkfs.vfat` + `mcopy`, xfs from `mkfs.xfs -p PROTOFILE`. ext4 and vfat are
  * written straight into the disk image at their partition's offset (no partition file, no copy).
  */
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BuildError } from '../errors.js';
 import { run } from './exec.js';
 import { asRoot } from './tar-extract.js';
 
@@ -93,7 +95,28 @@ export async function mkXfs(o: MkfsCommon & { protofile: string }): Promise<void
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
   const [cmd, argv] = asRoot('mkfs.xfs', args, o.fakerootState);
-  await run(cmd, argv, common(o));
+  await run(cmd, argv, { ...common(o), env: { ...process.env, ...frozenClock(o.sourceDateEpoch) } });
+}
+
+/** Where Debian's libfaketime package puts the library (amd64, arm64). */
+const LIBFAKETIME = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+];
+
+/**
+ * Environment freezing the clock at `epoch` through libfaketime: mkfs.xfs stamps every inode of a protofile
+ * with the current time and has no setting for it, so a reproducible xfs needs a frozen clock.
+ * @throws BuildError when libfaketime is not installed.
+ */
+function frozenClock(epoch: number): NodeJS.ProcessEnv {
+  const lib = LIBFAKETIME.find((f) => existsSync(f));
+  if (!lib)
+    throw new BuildError(
+      `mkfs.xfs: libfaketime is needed for a reproducible xfs (install the Debian package faketime; looked for ${LIBFAKETIME.join(', ')})`,
+    );
+  const at = new Date(epoch * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return { LD_PRELOAD: lib, FAKETIME: at, TZ: 'UTC' };
 }
 
 /** A file's content from an ext4 image (at `offset` bytes into `image`), read by debugfs (for tests). */

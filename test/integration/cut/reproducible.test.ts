@@ -4,6 +4,7 @@
  * inode ctimes and atimes mke2fs copies from the extracted tree, and the mtimes of what the cut and the qcow
  * osconfig run write.
  */
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,13 +18,21 @@ let imageRef = '';
 const epoch = '1767225600';
 let saved: string | undefined;
 
+/** A private tag on the test image's id: other test runs may re-point the shared tag between the two cuts. */
+const PINNED = `localhost/aib-repro/image-builder:p${process.pid}-debian_bookworm`;
+
 beforeAll(async () => {
-  imageRef = await cutTestImage();
+  const id = execFileSync('docker', ['image', 'inspect', '--format', '{{.Id}}', await cutTestImage()], {
+    encoding: 'utf8',
+  }).trim();
+  execFileSync('docker', ['tag', id, PINNED]);
+  imageRef = PINNED;
   work = await mkdtemp('/var/tmp/cut-repro-');
   saved = process.env.SOURCE_DATE_EPOCH;
   process.env.SOURCE_DATE_EPOCH = epoch;
 }, 3_600_000);
 afterAll(() => {
+  spawnSync('docker', ['rmi', PINNED]);
   if (saved === undefined) delete process.env.SOURCE_DATE_EPOCH;
   else process.env.SOURCE_DATE_EPOCH = saved;
   if (work) rmSync(work, { recursive: true, force: true });

@@ -1,91 +1,218 @@
 /**
- * Cut benchmark: time to cut the ISO, and one QCOW (the original's default 19G layout) three ways on the
- * same image — ours (the native qcow2 writer), the original's output path (same filesystems, then a
- * single-stream `qemu-img convert -c`), and ours with qcow2 zstd compression. Each case runs in a fresh
- * process (`node run.js case NAME`); results go to bench/cut/results/cut.{json,md} with the load average.
+ * Cut benchmark: QCOW2 bundles (the original's default 19G control-plane layout, our osconfig qcow run
+ * included) cut from one built image three ways, alternated in one run, median of N:
  *
- * usage: node dist/bench/cut/run.js [IMAGE_REF]   (default: $BENCH_IMAGE or the development image)
+ * - `ours-zlib` / `ours-zstd` — `cutImage` (one export for all bundles, filesystems in place, native writer);
+ * - `original` — the original tool's steps (bench/cut/original.ts: chroot osconfig, loop disk, parted, mkfs,
+ *   `cp -a`, grub-install, single-stream `qemu-img convert -c`), one bundle after the other as its Makefile;
+ * - and, on the first bundle our zlib case wrote (read back to a raw disk), `qemu-img convert -c -m 8 -W` as
+ *   the compression floor.
+ *
+ * Each case runs in a fresh process; results (per-step seconds, sizes, ratios, the load average) go to
+ * bench/cut/results/cut.{json,md}. Needs root (loop devices, mount, chroot) for the original's path.
+ *
+ * usage: node dist/bench/cut/run.js [IMAGE_REF] [--reps N] [--bundles 1,2,4]
  */
-import { spawnSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cutImage } from '../../src/api.js';
-import { controlPlaneLayout, cutTestConfig, DEV_IMAGE } from '../../test/integration/cut/fixture-config.js';
+import { planDisk } from '../../src/stages/qcow-layout.js';
+import {
+  controlPlaneLayout,
+  cutTestConfig,
+  DEV_IMAGE,
+  dropFixtureFolders,
+} from '../../test/integration/cut/fixture-config.js';
+import { originalCut } from './original.js';
 
 const GiB = 1024 ** 3;
-const CASES = ['iso', 'qcow-ours', 'qcow-original-path', 'qcow-ours-zstd'] as const;
-type Case = (typeof CASES)[number];
+const MODES = ['ours-zlib', 'original', 'ours-zstd'] as const;
+type Mode = (typeof MODES)[number];
 
-async function runCase(name: Case, imageRef: string, work: string): Promise<{ ms: number; bytes: number }> {
+interface CaseResult {
+  seconds: number;
+  bytes: number;
+  /** Seconds per step, summed over bundles (ours: from progress events; bundles overlap in two lanes). */
+  steps: Record<string, number>;
+  floor?: { seconds: number; bytes: number; ours: number };
+}
+
+function config(imageRef: string, work: string, n: number, mode: Mode) {
   const settings = {
-    imageType: name === 'iso' ? ('iso' as const) : ('qcow' as const),
+    imageType: 'qcow' as const,
     outDir: join(work, 'out'),
     cacheDir: join(work, 'cache'),
     bootTimeout: 0,
   };
-  const config = cutTestConfig({
-    imageRef,
-    settings,
-    bundles: { 'control-plane': controlPlaneLayout(19 * GiB) },
-  });
-  for (const b of config.qcowBundles) {
+  const bundles = Object.fromEntries(
+    Array.from({ length: n }, (_, i) => [`bundle-${i + 1}`, controlPlaneLayout(19 * GiB)]),
+  );
+  const c = cutTestConfig({ imageRef, settings, bundles });
+  for (const b of c.qcowBundles) {
     b.qcow.capacity_bytes = 19 * GiB;
     b.qcow.qcow_capacity = '19G';
-    if (name === 'qcow-ours-zstd') b.qcow.qcow_compression_type = 'zstd';
-    if (name === 'qcow-original-path') b.qcow.qcow_writer = 'qemu-img';
+    b.qcow.qcow_compression_type = mode === 'ours-zstd' ? 'zstd' : 'zlib';
   }
+  return { settings, config: c };
+}
+
+/** Step seconds from progress events: each (stage, message) runs until the stage's next message. */
+function stepTimer() {
+  const steps: Record<string, number> = {};
+  const open = new Map<string, { message: string; t: number }>();
+  const close = (stage: string, t: number) => {
+    const o = open.get(stage);
+    if (o) steps[o.message] = (steps[o.message] ?? 0) + (t - o.t) / 1000;
+    open.delete(stage);
+  };
+  return {
+    steps,
+    on(e: { stage: string; kind: string; message?: string }) {
+      const t = Date.now();
+      if (e.kind === 'done') return close(e.stage, t);
+      if (e.kind !== 'progress' || !e.message || open.get(e.stage)?.message === e.message) return;
+      // The shared extraction runs in stage `qcow` and ends when the first bundle starts.
+      if (e.stage.startsWith('qcow:')) close('qcow', t);
+      close(e.stage, t);
+      open.set(e.stage, { message: e.message, t });
+    },
+  };
+}
+
+async function runOurs(imageRef: string, work: string, n: number, mode: Mode): Promise<CaseResult> {
+  const { settings, config: c } = config(imageRef, work, n, mode);
+  const timer = stepTimer();
   const t = Date.now();
-  const [a] = await cutImage({ settings, config, parallelConvert: name !== 'qcow-original-path' });
-  const ms = Date.now() - t;
-  return { ms, bytes: a ? statSync(a.file).size : 0 };
+  const out = await cutImage({ settings, config: c, onProgress: (e) => timer.on(e) });
+  const seconds = (Date.now() - t) / 1000;
+  const bytes = out.reduce((s, a) => s + statSync(a.file).size, 0);
+  const r: CaseResult = { seconds, bytes, steps: timer.steps };
+  const first = out[0];
+  if (mode === 'ours-zlib' && first) {
+    const raw = join(work, 'floor.raw');
+    const floor = join(work, 'floor.qcow2');
+    execFileSync('qemu-img', ['convert', '-q', '-O', 'raw', first.file, raw]);
+    const t0 = Date.now();
+    execFileSync('qemu-img', [
+      'convert',
+      '-q',
+      '-f',
+      'raw',
+      '-O',
+      'qcow2',
+      '-c',
+      '-m',
+      '8',
+      '-W',
+      raw,
+      floor,
+    ]);
+    r.floor = {
+      seconds: (Date.now() - t0) / 1000,
+      bytes: statSync(floor).size,
+      ours: statSync(first.file).size,
+    };
+  }
+  return r;
+}
+
+function runOriginal(imageRef: string, work: string, n: number): CaseResult {
+  const { config: c } = config(imageRef, work, n, 'original');
+  const steps: Record<string, number> = {};
+  let bytes = 0;
+  const t = Date.now();
+  for (const b of c.qcowBundles) {
+    const plan = planDisk(b.qcow, `${imageRef}:${b.name}`, 'bench').plan;
+    if (!plan) throw new Error(`no plan for ${b.name}`);
+    const scratch = mkdtempSync(join(work, 'orig-'));
+    const r = originalCut(imageRef, b, plan, scratch, join(work, `${b.name}.qcow2`));
+    for (const [k, v] of Object.entries(r.steps)) steps[k] = (steps[k] ?? 0) + v;
+    bytes += r.bytes;
+  }
+  return { seconds: (Date.now() - t) / 1000, bytes, steps };
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+async function child(mode: Mode, n: number, imageRef: string): Promise<void> {
+  const work = mkdtempSync('/var/tmp/cut-bench-');
+  try {
+    const r = mode === 'original' ? runOriginal(imageRef, work, n) : await runOurs(imageRef, work, n, mode);
+    process.stdout.write(`${JSON.stringify(r)}\n`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+    dropFixtureFolders();
+  }
+}
+
+function table(results: Record<string, CaseResult[]>, counts: number[]): string {
+  const rows: string[] = [];
+  for (const n of counts) {
+    const orig = median((results[`original/${n}`] ?? []).map((r) => r.seconds));
+    const one = (m: Mode) => median((results[`${m}/1`] ?? []).map((r) => r.seconds));
+    for (const m of MODES) {
+      const rs = results[`${m}/${n}`] ?? [];
+      if (!rs.length) continue;
+      const s = median(rs.map((r) => r.seconds));
+      const bytes = median(rs.map((r) => r.bytes));
+      const steps = Object.keys(rs[0]?.steps ?? {})
+        .map((k) => `${k} ${median(rs.map((r) => r.steps[k] ?? 0)).toFixed(1)}`)
+        .join('; ');
+      rows.push(
+        `| ${n} | ${m} | ${s.toFixed(1)} | ${(bytes / 1024 ** 2).toFixed(0)} | ${(s / orig).toFixed(2)} | ${(s / one(m)).toFixed(2)} | ${steps} |`,
+      );
+    }
+  }
+  return rows.join('\n');
 }
 
 async function main(): Promise<void> {
-  const [mode, caseName, imageArg] = process.argv.slice(2);
-  if (mode === 'case') {
-    const work = mkdtempSync('/var/tmp/cut-bench-');
-    try {
-      const r = await runCase(caseName as Case, imageArg ?? DEV_IMAGE, work);
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-    } finally {
-      rmSync(work, { recursive: true, force: true });
-    }
-    return;
-  }
-  const imageRef = mode ?? process.env.BENCH_IMAGE ?? DEV_IMAGE;
+  const args = process.argv.slice(2);
+  if (args[0] === 'case') return child(args[1] as Mode, Number(args[2]), args[3] ?? DEV_IMAGE);
+  const flag = (name: string, def: string) => {
+    const i = args.indexOf(name);
+    return i >= 0 ? (args.splice(i, 2)[1] ?? def) : def;
+  };
+  const reps = Number(flag('--reps', '3'));
+  const counts = flag('--bundles', '1,2,4').split(',').map(Number);
+  const imageRef = args[0] ?? process.env.BENCH_IMAGE ?? DEV_IMAGE;
   const self = fileURLToPath(import.meta.url);
-  const results: Record<string, { ms: number; bytes: number; load1: number }> = {};
-  for (const c of CASES) {
-    const load1 = loadavg()[0] ?? 0;
-    const r = spawnSync(process.execPath, [self, 'case', c, imageRef], {
-      encoding: 'utf8',
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    if (r.status !== 0) throw new Error(`case ${c} failed (exit ${r.status})`);
-    results[c] = {
-      ...(JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as { ms: number; bytes: number }),
-      load1,
-    };
-    process.stderr.write(`${c}: ${(results[c].ms / 1000).toFixed(1)} s\n`);
-  }
+  const results: Record<string, CaseResult[]> = {};
+  const loads: string[] = [];
+  for (let rep = 0; rep < reps; rep++)
+    for (const n of counts)
+      for (const m of MODES) {
+        loads.push(`${m}/${n}#${rep + 1}: ${loadavg()[0]?.toFixed(1)}`);
+        const r = spawnSync(process.execPath, [self, 'case', m, String(n), imageRef], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
+        if (r.status !== 0) throw new Error(`case ${m}/${n} failed (exit ${r.status})`);
+        const res = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as CaseResult;
+        results[`${m}/${n}`] = [...(results[`${m}/${n}`] ?? []), res];
+        process.stderr.write(`${m} ${n} bundle(s), run ${rep + 1}: ${res.seconds.toFixed(1)} s\n`);
+      }
   const dir = join(fileURLToPath(new URL('.', import.meta.url)), '../../../bench/cut/results');
   mkdirSync(dir, { recursive: true });
-  const meta = { imageRef, cpus: cpus().length, date: new Date().toISOString() };
+  const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
+  const meta = { imageRef, cpus: cpus().length, date: new Date().toISOString(), reps, uptime, loads };
   writeFileSync(join(dir, 'cut.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`);
-  const base = results['qcow-original-path']?.ms ?? 1;
-  const rows = CASES.map((c) => {
-    const r = results[c] as { ms: number; bytes: number; load1: number };
-    const ratio = c.startsWith('qcow') ? `${(base / r.ms).toFixed(2)}×` : '–';
-    return `| ${c} | ${(r.ms / 1000).toFixed(1)} | ${(r.bytes / 1024 ** 2).toFixed(0)} | ${ratio} | ${r.load1.toFixed(1)} |`;
-  });
+  const floors = (results['ours-zlib/1'] ?? []).map((r) => r.floor).filter((f) => f !== undefined);
+  const floorLine = floors.length
+    ? `Compression floor, first bundle of ours-zlib read back to raw: \`qemu-img convert -c -m 8 -W\` ${median(floors.map((f) => f.seconds)).toFixed(1)} s, ${(median(floors.map((f) => f.bytes)) / 1024 ** 2).toFixed(0)} MiB; ours/floor size ${(median(floors.map((f) => f.ours / f.bytes))).toFixed(3)}×`
+    : '';
   const md = [
-    `Cut benchmark, ${meta.cpus} CPUs, image ${imageRef}, ${meta.date}`,
+    `Cut benchmark, ${meta.cpus} CPUs, image ${imageRef}, ${meta.date}, median of ${reps}, alternated`,
+    `Machine shared with other jobs: \`${uptime}\``,
     '',
-    '| case | seconds | output MiB | speed-up vs original path | load avg (1 min) at start |',
-    '|---|---|---|---|---|',
-    ...rows,
+    '| bundles | case | seconds | output MiB | × original | × one bundle | steps (s, median; ours: summed over bundles) |',
+    '|---|---|---|---|---|---|---|',
+    table(results, counts),
+    '',
+    floorLine,
     '',
   ].join('\n');
   writeFileSync(join(dir, 'cut.md'), md);

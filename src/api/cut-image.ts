@@ -2,20 +2,21 @@
  * `cut-image`: the ISO, or each bundle's QCOW2, cut from the built image as steps of the step runner (`iso`,
  * `qcow:<bundle>` side by side, then `boot:<file>`), with sidecars (md5sum, JSON profile) beside each artifact.
  */
-import { mkdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, type ImageFacts, inspectImage, withContainer } from '../engine/container-io.js';
-import { removeImage, SESSION_LABEL } from '../engine/docker.js';
+import { SESSION_LABEL } from '../engine/docker.js';
 import { BuildError, ConfigError, type Diagnostic, UsageError } from '../errors.js';
+import { leaseTag } from '../lease.js';
 import { digestOf, md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact, seedHostname } from '../stages/boot.js';
 import { cutIso } from '../stages/iso.js';
 import { inLanes } from '../stages/lanes.js';
-import { applyOsconfig } from '../stages/osconfig.js';
-import { cutQcow } from '../stages/qcow.js';
+import { type OsconfigLayer, osconfigLayer } from '../stages/osconfig.js';
+import { cutQcow, extractRootfs } from '../stages/qcow.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
 import { newSession } from '../stages/reaper.js';
 import { runLogFile, StepRunner } from '../stages/steps.js';
@@ -24,14 +25,16 @@ import { resolveConfig } from './config.js';
 import { toolVersion } from './tool-version.js';
 
 /**
- * Runs osconfig with run_context `qcow` for one bundle on top of `imageRef` and returns the image to cut
- * from, plus how to drop it. Defaults to our osconfig role; tests and benchmarks may supply their own.
+ * Runs osconfig with run_context `qcow` for one bundle on top of `imageRef` and returns what it changed as a
+ * layer (tar files named `${out}-N.tar`), applied to the tree the cut extracted once from the image. Defaults
+ * to our osconfig role; tests and benchmarks may supply their own.
  */
 export type QcowOsconfig = (
   imageRef: string,
   bundle: QcowBundle,
+  out: string,
   signal?: AbortSignal,
-) => Promise<{ imageRef: string; dispose: () => Promise<void> }>;
+) => Promise<OsconfigLayer>;
 
 export interface CutImageOptions extends CommonOptions {
   /** An already loaded configuration; loaded from `settings` when absent. */
@@ -56,22 +59,24 @@ export interface CutArtifact {
   boots: { firmware: string; accel: string; elapsedMs: number }[];
 }
 
-/** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, on a throw-away image. */
+/** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, kept as a layer. */
 function qcowOsconfig(settings: Settings, session: string): QcowOsconfig {
-  return async (imageRef, bundle, signal) => {
+  return async (imageRef, bundle, out, signal) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
-    const { image } = await applyOsconfig({
-      image: imageRef,
-      vars: bundle.osconfig,
-      runContext: 'qcow',
-      proxy: settings.proxy,
-      noProxy: settings.noProxy,
-      session,
-      logFile: join(logDir, `osconfig-qcow-${bundleTag(bundle)}-${process.pid}.log`),
-      ...(signal ? { signal } : {}),
-    });
-    return { imageRef: image, dispose: () => removeImage(image) };
+    return osconfigLayer(
+      {
+        image: imageRef,
+        vars: bundle.osconfig,
+        runContext: 'qcow',
+        proxy: settings.proxy,
+        noProxy: settings.noProxy,
+        session,
+        logFile: join(logDir, `osconfig-qcow-${bundleTag(bundle)}-${process.pid}.log`),
+        ...(signal ? { signal } : {}),
+      },
+      out,
+    );
   };
 }
 
@@ -211,51 +216,64 @@ async function cutIsoArtifact(ctx: CutContext): Promise<CutArtifact> {
   return { file, ...side, cutMs, boots: await bootStep(ctx, file, 'iso', hostname) };
 }
 
-/** One step `qcow:<bundle>` per bundle, side by side, then one `boot:<file>` step per artifact. */
+/**
+ * Step `extract` (the image exported and unpacked once), then one step `qcow:<bundle>` per bundle, side by
+ * side, each cutting from a hard-linked copy of that tree with its own osconfig layer; then one `boot:<file>`
+ * step per artifact. The shared tree is removed whatever happens.
+ */
 async function cutQcowArtifacts(ctx: CutContext): Promise<CutArtifact[]> {
   const { config, opts, settings } = ctx;
   const plans = await planBundles(config, settings);
   const epoch = sourceDateEpoch(ctx.image);
   const osconfig = opts.osconfig ?? qcowOsconfig(settings, ctx.session);
-  // Bundles are cut side by side; every cut settles before a failure is reported, so no container outlives the call.
-  const results = await inLanes(
-    plans,
-    opts.concurrency ?? 2,
-    async ({ bundle, plan }): Promise<CutArtifact> => {
+  const signal = opts.signal ? { signal: opts.signal } : {};
+  const baseDir = await mkdtemp(join(ctx.scratch, `base-${leaseTag()}-`));
+  let results: CutArtifact[];
+  try {
+    const base = await ctx.runner.step('extract', () =>
+      withContainer(config.imageRef, { [CUT_LABEL]: 'qcow', [SESSION_LABEL]: ctx.session }, async (c) =>
+        extractRootfs(await c.export(), baseDir, {
+          logFile: join(ctx.logDir, 'cut-qcow-extract.log'),
+          ...signal,
+        }),
+      ),
+    );
+    // Bundles are cut side by side; every cut settles before a failure is reported, so no container outlives the call.
+    results = await inLanes(plans, opts.concurrency ?? 2, async ({ bundle, plan }): Promise<CutArtifact> => {
       const file = join(ctx.outDir, bundle.outSub ?? '', `${bundle.name}.qcow2`);
       await mkdir(dirname(file), { recursive: true });
       const t0 = Date.now();
       const side = await ctx.runner.step(
         `qcow:${bundleTag(bundle)}`,
         async () => {
-          const source = await osconfig(config.imageRef, bundle, opts.signal);
-          try {
-            const labels = { [CUT_LABEL]: `qcow-${bundle.name}`, [SESSION_LABEL]: ctx.session };
-            await withContainer(source.imageRef, labels, (c) =>
-              cutQcow({
-                bundle,
-                plan,
-                rootfs: () => c.export(),
-                outFile: file,
-                scratchDir: ctx.scratch,
-                sourceDateEpoch: epoch,
-                parallelConvert: opts.parallelConvert ?? true,
-                logFile: join(ctx.logDir, `cut-${bundleTag(bundle)}.log`),
-                ...(opts.signal ? { signal: opts.signal } : {}),
-                ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
-              }),
-            );
-          } finally {
-            await source.dispose();
-          }
+          const layer = await osconfig(
+            config.imageRef,
+            bundle,
+            join(baseDir, `layer-${bundleTag(bundle)}`),
+            opts.signal,
+          );
+          await cutQcow({
+            bundle,
+            plan,
+            rootfs: { ...base, layer },
+            outFile: file,
+            scratchDir: ctx.scratch,
+            sourceDateEpoch: epoch,
+            parallelConvert: opts.parallelConvert ?? true,
+            logFile: join(ctx.logDir, `cut-${bundleTag(bundle)}.log`),
+            ...signal,
+            ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+          });
           const digest = digestOf({ osconfig: bundle.osconfig, qcow: bundle.qcow });
           return sidecars(file, 'qcow', config, ctx.image, digest, epoch);
         },
         file,
       );
       return { file, ...side, cutMs: Date.now() - t0, boots: [] };
-    },
-  );
+    });
+  } finally {
+    await rm(baseDir, { recursive: true, force: true });
+  }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
   for (const r of results) r.boots = await bootStep(ctx, r.file, 'qcow', seedHostname(r.file));
   return results.sort((a, b) => a.file.localeCompare(b.file));

@@ -1,15 +1,25 @@
 /**
  * Making filesystems in plain files, filled from a folder, with UUIDs we choose. No mount, no loop device:
- * ext4 from `mke2fs -d`, vfat from `mkfs.vfat` + `mcopy`, xfs from `mkfs.xfs -p PROTOFILE`.
+ * ext4 from `mke2fs -d`, vfat from `mkfs.vfat` + `mcopy`, xfs from `mkfs.xfs -p PROTOFILE`. ext4 and vfat are
+ * written straight into the disk image at their partition's offset (no partition file, no copy).
  */
+import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BuildError } from '../errors.js';
 import { run } from './exec.js';
 import { asRoot } from './tar-extract.js';
 
+const MiB = 1024 * 1024;
+
 export interface MkfsCommon {
-  /** File to create; its size must already be set (truncate). */
+  /** File to write; its size must already be set (truncate). */
   file: string;
+  /**
+   * Where the filesystem starts in `file` and how long it is, in bytes (a partial last KiB is left unused): a partition of a
+   * disk image. Absent: the whole file.
+   */
+  at?: { offset: number; bytes: number };
   uuid: string;
   label?: string;
   /** Seconds since the epoch for timestamps the tool writes on its own. */
@@ -38,12 +48,14 @@ export async function mkExt4(o: MkfsCommon & { dir: string }): Promise<void> {
     '-U',
     o.uuid,
     '-E',
-    `hash_seed=${o.uuid},root_owner=0:0`,
+    `hash_seed=${o.uuid},root_owner=0:0,nodiscard${o.at ? `,offset=${o.at.offset}` : ''}`,
     '-d',
     o.dir,
   ];
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
+  // With an offset mke2fs would size the filesystem to the rest of the file: the partition's size is given.
+  if (o.at) args.push(`${Math.floor(o.at.bytes / 1024)}k`);
   const [cmd, argv] = asRoot('mke2fs', args, o.fakerootState);
   await run(cmd, argv, {
     ...common(o),
@@ -56,14 +68,22 @@ export async function mkVfat(o: MkfsCommon & { dir: string }): Promise<void> {
   // Not --invariant: it replaces the volume id we pass with a constant.
   const args = ['-i', o.uuid.replace('-', '')];
   if (o.label) args.push('-n', o.label);
+  if (o.at) {
+    // mkfs.fat picks FAT32 by the size of the whole file, not of the partition: the FAT type is chosen here
+    // as it would pick for a device of the partition's size (FAT32 from 512 MiB, FAT12 below 16 MiB).
+    const fat = o.at.bytes >= 512 * MiB ? '32' : o.at.bytes < 16 * MiB ? '12' : '16';
+    args.push('-F', fat, '--offset', String(o.at.offset / 512));
+  }
   args.push(o.file);
+  if (o.at) args.push(String(Math.floor(o.at.bytes / 1024)));
   await run('mkfs.vfat', args, {
     ...common(o),
     env: { ...process.env, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
   });
   const entries = await readdir(o.dir);
   if (entries.length === 0) return;
-  await run('mcopy', ['-s', '-p', '-m', '-i', o.file, ...entries.sort().map((e) => join(o.dir, e)), '::/'], {
+  const image = o.at ? `${o.file}@@${o.at.offset}` : o.file;
+  await run('mcopy', ['-s', '-p', '-m', '-i', image, ...entries.sort().map((e) => join(o.dir, e)), '::/'], {
     ...common(o),
     env: { ...process.env, MTOOLS_SKIP_CHECK: '1', SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) },
   });
@@ -75,7 +95,28 @@ export async function mkXfs(o: MkfsCommon & { protofile: string }): Promise<void
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
   const [cmd, argv] = asRoot('mkfs.xfs', args, o.fakerootState);
-  await run(cmd, argv, common(o));
+  await run(cmd, argv, { ...common(o), env: { ...process.env, ...frozenClock(o.sourceDateEpoch) } });
+}
+
+/** Where Debian's libfaketime package puts the library (amd64, arm64). */
+const LIBFAKETIME = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1',
+];
+
+/**
+ * Environment freezing the clock at `epoch` through libfaketime: mkfs.xfs stamps every inode of a protofile
+ * with the current time and has no setting for it, so a reproducible xfs needs a frozen clock.
+ * @throws BuildError when libfaketime is not installed.
+ */
+function frozenClock(epoch: number): NodeJS.ProcessEnv {
+  const lib = LIBFAKETIME.find((f) => existsSync(f));
+  if (!lib)
+    throw new BuildError(
+      `mkfs.xfs: libfaketime is needed for a reproducible xfs (install the Debian package faketime; looked for ${LIBFAKETIME.join(', ')})`,
+    );
+  const at = new Date(epoch * 1000).toISOString().slice(0, 19).replace('T', ' ');
+  return { LD_PRELOAD: lib, FAKETIME: at, TZ: 'UTC' };
 }
 
 /** A file's content from an ext4 image (at `offset` bytes into `image`), read by debugfs (for tests). */

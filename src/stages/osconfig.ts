@@ -12,6 +12,7 @@ import { secretStrings } from '../config/redact.js';
 import type { OsconfigVars, RunContext } from '../config/types.js';
 import { runPlaybook } from '../engine/ansible.js';
 import { unsafeVarsYaml } from '../engine/ansible-vars.js';
+import { archivePaths, containerChanges } from '../engine/container-diff.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
@@ -77,6 +78,32 @@ export function ansibleCause(output: string): string {
  * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
  */
 export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {
+  return runOsconfig(input, async (id) => ({ image: await commitContainer(id, input.changes ?? []) }));
+}
+
+/** What one osconfig run changed in its image: deleted paths and tars of the added and changed ones. */
+export interface OsconfigLayer {
+  /** Absolute paths in the image, as Docker reports them. */
+  deleted: string[];
+  /** Tar files to unpack in order over the image's tree. */
+  tars: string[];
+}
+
+/**
+ * Applies the osconfig role for `runContext` to a container of `input.image` and keeps its changes as a layer
+ * (tar files named `${out}-N.tar`) instead of committing them: a tree extracted once from the image takes it.
+ * @throws BuildError naming the failed task; BuildError from Docker when the changes cannot be read.
+ */
+export async function osconfigLayer(input: OsconfigInput, out: string): Promise<OsconfigLayer> {
+  return runOsconfig(input, async (id) => {
+    const changes = await containerChanges(id);
+    const deleted = changes.filter((c) => c.kind === 'deleted').map((c) => c.path);
+    const kept = changes.filter((c) => c.kind !== 'deleted').map((c) => c.path);
+    return { deleted, tars: await archivePaths(id, kept, out, input.signal) };
+  });
+}
+
+async function runOsconfig<T>(input: OsconfigInput, finish: (containerId: string) => Promise<T>): Promise<T> {
   const scratch = await mkdtemp(join(tmpdir(), `aib-osconfig-${leaseTag()}-`));
   const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
   let containerId: string | undefined;
@@ -112,8 +139,7 @@ export async function applyOsconfig(input: OsconfigInput): Promise<{ image: stri
       });
     }
     if (input.signal?.aborted) throw new BuildError('osconfig: aborted');
-    const image = await commitContainer(c.id, input.changes ?? []);
-    return { image };
+    return await finish(c.id);
   } finally {
     if (containerId) await removeContainer(containerId);
     await rm(scratch, { recursive: true, force: true });

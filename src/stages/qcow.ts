@@ -1,25 +1,31 @@
 /**
- * Cutting one QCOW2 from a root filesystem tar stream, entirely in user space: unpack, split the tree by
- * mount point, make each filesystem in a file, place them in a raw GPT disk, put GRUB in place for BIOS
- * (core image in the bios_grub partition) and UEFI (on the ESP), then convert to qcow2.
+ * Cutting one QCOW2 from a root filesystem, entirely in user space: unpack it (or take a hard-linked copy of
+ * a tree unpacked once and apply the bundle's osconfig layer), split the tree by mount point, make each
+ * filesystem in place in a sparse raw GPT disk, put GRUB in place for BIOS (core image in the bios_grub
+ * partition) and UEFI (on the ESP), then write the qcow2 from the disk's data extents.
  */
 
 import { mkdirSync } from 'node:fs';
-import { mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { QcowBundle } from '../config/types.js';
+import { fixExt4Times } from '../engine/ext4-times.js';
 import { grubMkimage } from '../engine/grub-mkimage.js';
 import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { extractTar } from '../engine/tar-extract.js';
+import { linkCopy } from '../engine/tree-copy.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
 import type { ProgressListener } from '../progress.js';
 import { copyDataExtents } from '../qcow2/copy-extents.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
+import { clampMtimes } from './clamp-times.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
+import { applyLayer } from './layer.js';
+import type { OsconfigLayer } from './osconfig.js';
 import { convertDisk } from './qcow-convert.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { ImageTree, refuseLinksIn } from './tree-fs.js';
@@ -35,8 +41,11 @@ const EXCLUDED = ['livecd', './livecd', '.dockerenv', './.dockerenv'];
 export interface QcowCutInput {
   bundle: QcowBundle;
   plan: DiskPlan;
-  /** The configured root filesystem as a tar stream (`docker export`). */
-  rootfs: () => Promise<Readable>;
+  /**
+   * The configured root filesystem: a tar stream (`docker export`), or a tree extracted once from the image
+   * (see {@link extractRootfs}) with this bundle's osconfig layer to apply on a hard-linked copy of it.
+   */
+  rootfs: (() => Promise<Readable>) | SharedTree;
   outFile: string;
   /** Scratch space; a folder is made inside and removed afterwards. */
   scratchDir: string;
@@ -46,6 +55,36 @@ export interface QcowCutInput {
   logFile?: string;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+}
+
+/** A tree unpacked once for all bundles of a cut, and one bundle's osconfig layer. */
+export interface SharedTree {
+  /** The extracted tree; never changed by a cut (each works on a hard-linked copy). */
+  tree: string;
+  /** fakeroot state of the extraction (used when not root); each cut works on a copy of it. */
+  stateFile: string;
+  layer: OsconfigLayer;
+}
+
+/** Left out of the target disk, as tree-relative paths (see {@link EXCLUDED}). */
+const EXCLUDED_PATHS = ['livecd', '.dockerenv'];
+
+/**
+ * Unpacks the image's root filesystem into `dir`/tree once, for all bundles of a cut (their layers are applied
+ * to hard-linked copies). `dir` must exist and be empty.
+ * @throws BuildError from tar.
+ */
+export async function extractRootfs(
+  rootfs: Readable,
+  dir: string,
+  o: { logFile?: string; signal?: AbortSignal } = {},
+): Promise<{ tree: string; stateFile: string }> {
+  const tree = join(dir, 'tree');
+  const stateFile = join(dir, 'fakeroot.state');
+  await mkdir(tree);
+  await writeFile(stateFile, '');
+  await extractTar(rootfs, tree, { stateFile, exclude: EXCLUDED, ...(o.signal ? { signal: o.signal } : {}) });
+  return { tree, stateFile };
 }
 
 export interface QcowCutResult {
@@ -74,11 +113,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   try {
     const tree = join(work, 'tree');
     const state = join(work, 'fakeroot.state');
-    await mkdir(tree);
-    await writeFile(state, '');
-    await step('extract', async () =>
-      extractTar(await i.rootfs(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
-    );
+    await unpackTree(i.rootfs, tree, state, step, opts);
     // Every later access to the tree goes through `image`: the image's own symlinks are never followed.
     const img = ImageTree.open(tree);
     image = img;
@@ -93,35 +128,8 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     });
     for (const p of i.plan.partitions) {
       if (!p.fs) continue;
-      await step(`mkfs ${p.mount}`, async () => {
-        const img = join(work, `part-${p.number}.img`);
-        await writeFile(img, '');
-        await truncate(img, p.sectors * SECTOR);
-        const dir = parts.get(p.number) as string;
-        const common = {
-          file: img,
-          uuid: p.fs!.uuid,
-          sourceDateEpoch: i.sourceDateEpoch,
-          fakerootState: state,
-          ...opts,
-        };
-        if (p.fs!.type === 'ext4') await mkExt4({ ...common, dir });
-        else if (p.fs!.type === 'vfat') await mkVfat({ ...common, dir });
-        else {
-          const proto = await xfsProtofile(dir);
-          if (proto.skipped.length)
-            i.onProgress?.({
-              stage,
-              kind: 'warning',
-              message: `xfs ${p.mount}: ${proto.skipped.length} entries with blanks in their names left out`,
-            });
-          const pf = join(work, `part-${p.number}.proto`);
-          await writeFile(pf, proto.text);
-          await mkXfs({ ...common, protofile: pf });
-        }
-        await copyDataExtents(img, raw, p.startSector * SECTOR);
-        await rm(img);
-      });
+      const dir = parts.get(p.number) as string;
+      await step(`mkfs ${p.mount}`, () => makeFilesystem(p, dir, raw, work, state, i, opts));
     }
     await step('bios boot', async () => {
       const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
@@ -159,6 +167,74 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     image?.close();
     await rm(work, { recursive: true, force: true });
   }
+}
+
+type Step = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+
+/** The bundle's tree at `tree`: unpacked from a tar stream, or a hard-linked copy of a shared tree plus its layer. */
+async function unpackTree(
+  src: QcowCutInput['rootfs'],
+  tree: string,
+  state: string,
+  step: Step,
+  opts: { logFile?: string; signal?: AbortSignal },
+): Promise<void> {
+  if (typeof src === 'function') {
+    await mkdir(tree);
+    await writeFile(state, '');
+    await step('extract', async () =>
+      extractTar(await src(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
+    );
+    return;
+  }
+  await step('copy tree', async () => {
+    await copyFile(src.stateFile, state);
+    await linkCopy(src.tree, tree, { stateFile: state, ...opts });
+  });
+  await step('osconfig layer', () =>
+    applyLayer(tree, src.layer, { stateFile: state, excluded: EXCLUDED_PATHS, ...opts }),
+  );
+}
+
+/**
+ * Makes partition `p`'s filesystem from `dir`. ext4 and vfat are written in place at the partition's offset in
+ * the disk; mkfs.xfs cannot write at an offset, so xfs is made in a file and copied in by its data extents.
+ */
+async function makeFilesystem(
+  p: PlannedPartition,
+  dir: string,
+  raw: string,
+  work: string,
+  state: string,
+  i: QcowCutInput,
+  opts: { logFile?: string; signal?: AbortSignal },
+): Promise<void> {
+  const fs = p.fs;
+  if (!fs) return;
+  clampMtimes(dir, i.sourceDateEpoch);
+  const at = { offset: p.startSector * SECTOR, bytes: p.sectors * SECTOR };
+  const common = { uuid: fs.uuid, sourceDateEpoch: i.sourceDateEpoch, fakerootState: state, ...opts };
+  if (fs.type === 'ext4') {
+    await mkExt4({ ...common, file: raw, at, dir });
+    await fixExt4Times(raw, at.offset, i.sourceDateEpoch, join(work, 'ext4-times.cmd'), opts);
+    return;
+  }
+  if (fs.type === 'vfat') return mkVfat({ ...common, file: raw, at, dir });
+  const proto = await xfsProtofile(dir);
+  if (proto.skipped.length)
+    i.onProgress?.({
+      stage: `qcow:${i.bundle.name}`,
+      kind: 'warning',
+      message: `xfs ${p.mount}: ${proto.skipped.length} entries with blanks in their names left out`,
+    });
+  const pf = join(work, `part-${p.number}.proto`);
+  await writeFile(pf, proto.text);
+  const img = join(work, `part-${p.number}.img`);
+  await writeFile(img, '');
+  await truncate(img, at.bytes);
+  await mkXfs({ ...common, file: img, protofile: pf });
+  await copyDataExtents(img, raw, at.offset);
+  await rm(img);
 }
 
 /** Where the image's GRUB module folders are copied to (inside the work folder) for grub-mkimage. */

@@ -95,10 +95,14 @@ export function xfsLayout(capacity = 4 * GiB): Partition[] {
 }
 
 const made: string[] = [];
-// Registered while the importing test file is collected, so it runs when that file is done.
-afterAll(() => {
+// Registered while the importing test file is collected, so it runs when that file is done; bench/cut imports
+// this file outside vitest and removes its work folder itself.
+if (process.env.VITEST) afterAll(() => dropFixtureFolders());
+
+/** Removes the manifests folders `cutTestConfig` wrote. */
+export function dropFixtureFolders(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
+}
 
 /** Writes a bundle folder tree (qcow-vars.yaml markers) and returns the config that describes it. */
 export function cutTestConfig(

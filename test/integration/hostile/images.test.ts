@@ -122,6 +122,36 @@ const CASES: HostileCase[] = [
     message: "the image's /boot/efi/EFI/grab is a symlink",
   },
   {
+    // The bundle's osconfig layer is archived by the image's own tar: this one answers with an entry below a
+    // link the image has to a host folder (GNU tar would follow it).
+    name: "qcow: the image's tar puts an osconfig layer entry below a link to a host folder",
+    type: 'qcow',
+    setup: [
+      `ln -s ${CANARY_FOLDER} /hostile`,
+      'mkdir -p /var/lib/aib-evil/hostile',
+      'echo planted > /var/lib/aib-evil/hostile/planted',
+      'mv /usr/bin/tar /usr/bin/tar.real',
+      `printf '#!/bin/sh\\ncd /var/lib/aib-evil && exec /usr/bin/tar.real -c -f - hostile/planted\\n' > /usr/bin/tar`,
+      'chmod 755 /usr/bin/tar',
+    ].join(' && '),
+    exit: 1,
+    message: 'osconfig layer: entry /hostile/planted lies below /hostile, which is a symlink',
+  },
+  {
+    name: "qcow: the image's tar makes a layer symlink to a host folder, then an entry below it",
+    type: 'qcow',
+    setup: [
+      'mkdir -p /var/lib/aib-evil/hostile',
+      `ln -s ${CANARY_FOLDER} /var/lib/aib-evil/link`,
+      'echo planted > /var/lib/aib-evil/hostile/planted',
+      'mv /usr/bin/tar /usr/bin/tar.real',
+      `printf '#!/bin/sh\\ncd /var/lib/aib-evil && /usr/bin/tar.real -c -f - --transform=s,hostile,link, link hostile/planted\\n' > /usr/bin/tar`,
+      'chmod 755 /usr/bin/tar',
+    ].join(' && '),
+    exit: 1,
+    message: 'osconfig layer: entry /link/planted lies below /link, which the layer made a symlink',
+  },
+  {
     name: 'iso: the config-drive files are links to a host file (replaced)',
     type: 'iso',
     setup: [

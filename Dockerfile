@@ -53,13 +53,13 @@ COPY --from=build /src/dist dist
 COPY --from=build /src/build/Release/airship_native.node build/Release/airship_native.node
 COPY playbooks playbooks
 COPY defaults defaults
-RUN ln -s /opt/image-builder/dist/src/cli/main.js /usr/local/bin/image-builder \
+RUN printf '#!/bin/sh\nexec node /opt/image-builder/dist/src/cli/main.js "$@"\n' >/usr/local/bin/image-builder \
+ && chmod 755 /usr/local/bin/image-builder \
  && useradd --uid 10001 --user-group --create-home --home-dir /home/builder builder \
  && chmod 1777 /home/builder
 # Any uid may run the image (`--user "$(id -u):$(id -g)"` so outputs belong to the caller): HOME stays
 # writable for ansible's local temp folder and mmdebstrap's temp files.
-ENV HOME=/home/builder \
-    IMAGE_BUILDER_IN_CONTAINER=1
+ENV HOME=/home/builder
 USER builder
 WORKDIR /work
 ENTRYPOINT ["image-builder"]

@@ -26,15 +26,6 @@ RUN npm_config_nodedir="$(dirname "$(dirname "$(command -v node)")")" npm run bu
 
 # ---- runtime: Node.js, the built tool and every system tool its commands run ------------------------------
 FROM ${BASE}
-ARG VERSION=0.0.0
-ARG REVISION=unknown
-ARG SOURCE=""
-LABEL org.opencontainers.image.title="airship-image-builder" \
-      org.opencontainers.image.description="Builds Airship ephemeral ISOs and QCOW2s from a Docker image configured by Ansible" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.source="${SOURCE}" \
-      org.opencontainers.image.licenses="Apache-2.0"
 ENV DEBIAN_FRONTEND=noninteractive
 # build: mmdebstrap (fakechroot mode needs no privilege), ansible with the docker connection (docker CLI);
 # cut-image: xorriso, grub, mtools, dosfstools, e2fsprogs, xfsprogs, fdisk, qemu-img; boot-test: qemu + OVMF.
@@ -62,5 +53,15 @@ RUN printf '#!/bin/sh\nexec node /opt/image-builder/dist/src/cli/main.js "$@"\n'
 ENV HOME=/home/builder
 USER builder
 WORKDIR /work
+# Last, so that a new revision rebuilds no layer above.
+ARG VERSION=0.0.0
+ARG REVISION=unknown
+ARG SOURCE=""
+LABEL org.opencontainers.image.title="airship-image-builder" \
+      org.opencontainers.image.description="Builds Airship ephemeral ISOs and QCOW2s from a Docker image configured by Ansible" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENTRYPOINT ["image-builder"]
 CMD ["--help"]

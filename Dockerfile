@@ -49,8 +49,11 @@ RUN printf '#!/bin/sh\nexec node /opt/image-builder/dist/src/cli/main.js "$@"\n'
  && useradd --uid 10001 --user-group --create-home --home-dir /home/builder builder \
  && chmod 1777 /home/builder
 # Any uid may run the image (`--user "$(id -u):$(id -g)"` so outputs belong to the caller): HOME stays
-# writable for ansible's local temp folder and mmdebstrap's temp files.
-ENV HOME=/home/builder
+# writable for ansible's local temp folder and mmdebstrap's temp files, and USER/LOGNAME name a user for
+# tools that would otherwise look the uid up in /etc/passwd.
+ENV HOME=/home/builder \
+    USER=builder \
+    LOGNAME=builder
 USER builder
 WORKDIR /work
 # Last, so that a new revision rebuilds no layer above.

@@ -158,7 +158,9 @@ async function namespacesRefused(asUser: boolean): Promise<string | null> {
     );
     return null;
   } catch (err) {
-    return err instanceof Error ? (err.message.split('\n')[0] ?? '') : String(err);
+    // The first line only says that it exited; unshare's own line says what the kernel refused.
+    const lines = err instanceof Error ? err.message.split('\n') : [String(err)];
+    return (lines.find((l) => /^unshare: /.test(l.trim())) ?? lines[0] ?? '').trim();
   }
 }
 

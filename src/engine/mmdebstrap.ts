@@ -63,6 +63,18 @@ export interface MmdebstrapOptions {
   onLine?: (line: string) => void;
 }
 
+/**
+ * Under fakechroot the host's loader runs the root's programs and resolves a RUNPATH on the host: systemd's
+ * programs (RUNPATH /usr/lib/<triplet>/systemd) then miss libsystemd-shared in a container without systemd,
+ * and systemd's postinst fails. mmdebstrap 1.3 puts only `<root>/lib/systemd` (the pre-bookworm place) on
+ * LD_LIBRARY_PATH, so a link there, to the library's place in the root, is made once the essential set is in
+ * (its name carries systemd's major version, read from the apt lists) and removed after every package is.
+ */
+const FAKECHROOT_SYSTEMD_HOOKS: readonly string[] = [
+  `--essential-hook=v=$(cat "$1"/var/lib/apt/lists/*_Packages 2>/dev/null | sed -n '/^Package: systemd$/,/^$/s/^Version: \\([0-9][0-9]*\\).*/\\1/p' | head -n1); for d in "$1"/usr/lib/*-linux-gnu; do [ -n "$v" ] && [ -d "$d" ] && mkdir -p "$1/usr/lib/systemd" && ln -sfn "../\${d##*/}/systemd/libsystemd-shared-$v.so" "$1/usr/lib/systemd/libsystemd-shared-$v.so"; done; true`,
+  `--customize-hook=find "$1/usr/lib/systemd" -maxdepth 1 -type l -name 'libsystemd-shared-*.so' -delete 2>/dev/null; true`,
+];
+
 /** Single-quotes a string for the shell hooks mmdebstrap runs. */
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -85,6 +97,7 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
     `--setup-hook=sync-in ${sq(o.archivesDir)} /var/cache/apt/archives/`,
   ];
   if (o.packages.length > 0) args.push(`--include=${o.packages.join(',')}`);
+  if (o.mode === 'fakechroot') args.push(...FAKECHROOT_SYSTEMD_HOOKS);
   for (const f of o.deferredFiles ?? []) {
     // The diverted name has a dot, so run-parts (which runs the hooks) skips it.
     const divert = `--local --rename --divert ${sq(`${f}.bootstrap-deferred`)}`;

@@ -233,3 +233,27 @@ describe('mmdebstrap mode', () => {
     );
   });
 });
+
+describe('mmdebstrap fakechroot arguments', () => {
+  const base = {
+    suite: 'bookworm',
+    arch: 'amd64',
+    sources: [],
+    packages: ['systemd'],
+    output: '/o.tar',
+    archivesDir: '/a',
+    uploads: [],
+    removeAfter: [],
+    logFile: '/l',
+  };
+  it('link libsystemd-shared where fakechroot finds it, and remove the link after', () => {
+    const a = mmdebstrapArgs({ ...base, mode: 'fakechroot' });
+    expect(a).toContain('--mode=fakechroot');
+    const link = a.find((x) => x.startsWith('--essential-hook=') && x.includes('libsystemd-shared'));
+    expect(link).toContain('"$1/usr/lib/systemd/libsystemd-shared-$v.so"');
+    expect(a.some((x) => x.startsWith('--customize-hook=find') && x.includes('-type l'))).toBe(true);
+  });
+  it('leave the root alone in unshare mode', () => {
+    expect(mmdebstrapArgs({ ...base, mode: 'unshare' }).join(' ')).not.toContain('libsystemd-shared');
+  });
+});

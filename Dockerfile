@@ -38,7 +38,7 @@ RUN apt-get update \
       libsquashfs1 libdeflate0 libzstd1 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 WORKDIR /opt/image-builder
-COPY --from=build /src/package.json ./
+COPY --from=build /src/package.json /src/binding.gyp ./
 COPY --from=build /src/node_modules node_modules
 COPY --from=build /src/dist dist
 COPY --from=build /src/build/Release/airship_native.node build/Release/airship_native.node

@@ -2,14 +2,17 @@
  * mmdebstrap: bootstraps a Debian-family root file system straight into a tar file (never unpacked on the host).
  * Downloaded packages are synchronised with a persistent archives folder so a rebuild fetches only what is new.
  */
-import { mkdir } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { run } from './exec.js';
 
 /**
  * How mmdebstrap isolates the maintainer scripts. `unshare`: its own mount, pid, ipc and uts namespaces (and,
- * when not run as root, a user namespace, so the scripts are not host root); `root`: chroot only.
+ * when not run as root, a user namespace, so the scripts are not host root); `root`: chroot only;
+ * `fakechroot`: no privilege at all (fakeroot fakes ownership, fakechroot fakes the chroot through
+ * LD_PRELOAD), for a user who may not create a user namespace, e.g. inside a container.
  */
-export type MmdebstrapMode = 'unshare' | 'root';
+export type MmdebstrapMode = 'unshare' | 'root' | 'fakechroot';
 
 /** One `deb` source as mmdebstrap takes it on its command line. */
 export interface MmdebstrapSource {
@@ -60,6 +63,18 @@ export interface MmdebstrapOptions {
   onLine?: (line: string) => void;
 }
 
+/**
+ * Under fakechroot the host's loader runs the root's programs and resolves a RUNPATH on the host: systemd's
+ * programs (RUNPATH /usr/lib/<triplet>/systemd) then miss libsystemd-shared in a container without systemd,
+ * and systemd's postinst fails. mmdebstrap 1.3 puts only `<root>/lib/systemd` (the pre-bookworm place) on
+ * LD_LIBRARY_PATH, so a link there, to the library's place in the root, is made once the essential set is in
+ * (its name carries systemd's major version, read from the apt lists) and removed after every package is.
+ */
+const FAKECHROOT_SYSTEMD_HOOKS: readonly string[] = [
+  `--essential-hook=v=$(cat "$1"/var/lib/apt/lists/*_Packages 2>/dev/null | sed -n '/^Package: systemd$/,/^$/s/^Version: \\([0-9][0-9]*\\).*/\\1/p' | head -n1); for d in "$1"/usr/lib/*-linux-gnu; do [ -n "$v" ] && [ -d "$d" ] && mkdir -p "$1/usr/lib/systemd" && ln -sfn "../\${d##*/}/systemd/libsystemd-shared-$v.so" "$1/usr/lib/systemd/libsystemd-shared-$v.so"; done; true`,
+  `--customize-hook=find "$1/usr/lib/systemd" -maxdepth 1 -type l -name 'libsystemd-shared-*.so' -delete 2>/dev/null; true`,
+];
+
 /** Single-quotes a string for the shell hooks mmdebstrap runs. */
 function sq(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
@@ -82,6 +97,7 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
     `--setup-hook=sync-in ${sq(o.archivesDir)} /var/cache/apt/archives/`,
   ];
   if (o.packages.length > 0) args.push(`--include=${o.packages.join(',')}`);
+  if (o.mode === 'fakechroot') args.push(...FAKECHROOT_SYSTEMD_HOOKS);
   for (const f of o.deferredFiles ?? []) {
     // The diverted name has a dot, so run-parts (which runs the hooks) skips it.
     const divert = `--local --rename --divert ${sq(`${f}.bootstrap-deferred`)}`;
@@ -135,28 +151,80 @@ export async function mmdebstrap(o: MmdebstrapOptions): Promise<void> {
   });
 }
 
+/** What the mode probe asks of the machine; unit tests pass fakes. */
+export interface ModeProbe {
+  /** Why new user, mount and pid namespaces cannot be made, or null when they can. */
+  namespacesRefused(asUser: boolean): Promise<string | null>;
+  /** Whether /etc/subuid gives this user a range of subordinate uids (mmdebstrap maps the scripts to it). */
+  hasSubuidRange(uid: number): Promise<boolean>;
+}
+
+async function namespacesRefused(asUser: boolean): Promise<string | null> {
+  const userNs = asUser ? ['--user', '--map-root-user'] : [];
+  try {
+    await run(
+      'unshare',
+      [...userNs, '--mount', '--pid', '--fork', '--propagation', 'unchanged', '--', 'true'],
+      {
+        timeoutMs: 10_000,
+      },
+    );
+    return null;
+  } catch (err) {
+    // The first line only says that it exited; unshare's own line says what the kernel refused.
+    const lines = err instanceof Error ? err.message.split('\n') : [String(err)];
+    return (lines.find((l) => /^unshare: /.test(l.trim())) ?? lines[0] ?? '').trim();
+  }
+}
+
+async function hasSubuidRange(uid: number): Promise<boolean> {
+  let names: string[] = [String(uid)];
+  try {
+    names = [String(uid), userInfo().username];
+  } catch {
+    // A uid without a passwd entry (`docker run --user 1234`) has no name to look up.
+  }
+  const text = await readFile('/etc/subuid', 'utf8').catch(() => '');
+  return text.split('\n').some((l) => {
+    const [who, , count] = l.split(':');
+    return who !== undefined && names.includes(who) && Number(count) > 0;
+  });
+}
+
+const MACHINE_PROBE: ModeProbe = { namespacesRefused, hasSubuidRange };
+
 /**
  * The isolation this machine allows, and why, for the log. Not root: `unshare` (mmdebstrap maps the scripts'
- * root to a subordinate id from /etc/subuid). Root: mmdebstrap does not create a user namespace then, but
- * `unshare` mode still gives the scripts their own mount and pid namespaces when the kernel lets us create
- * them (a container without CAP_SYS_ADMIN does not); otherwise `root` mode.
+ * root to a subordinate id from /etc/subuid) when the user has a range and may create a user namespace;
+ * otherwise `fakechroot`, which needs no privilege (a plain `docker run` container refuses user namespaces).
+ * Root: mmdebstrap does not create a user namespace then, but `unshare` mode still gives the scripts their own
+ * mount and pid namespaces when the kernel lets us create them (a container without CAP_SYS_ADMIN does not);
+ * otherwise `root` mode.
  */
 export async function pickMmdebstrapMode(
   uid = process.getuid?.() ?? 0,
+  probe: ModeProbe = MACHINE_PROBE,
 ): Promise<{ mode: MmdebstrapMode; why: string }> {
-  if (uid !== 0)
+  if (uid !== 0) {
+    if (!(await probe.hasSubuidRange(uid)))
+      return {
+        mode: 'fakechroot',
+        why: `fakechroot mode: uid ${uid} has no subordinate uid range in /etc/subuid, so unshare mode cannot map the maintainer scripts; they run under fakeroot and fakechroot, without privileges`,
+      };
+    const refused = await probe.namespacesRefused(true);
+    if (refused !== null)
+      return {
+        mode: 'fakechroot',
+        why: `fakechroot mode: this kernel or container does not let uid ${uid} create a user namespace (${refused}); maintainer scripts run under fakeroot and fakechroot, without privileges`,
+      };
     return { mode: 'unshare', why: `unshare mode: maintainer scripts run in a user namespace (uid ${uid})` };
-  try {
-    await run('unshare', ['--mount', '--pid', '--fork', '--propagation', 'unchanged', '--', 'true'], {
-      timeoutMs: 10_000,
-    });
-  } catch (err) {
-    const cause = err instanceof Error ? err.message.split('\n')[0] : String(err);
+  }
+  const cause = await probe.namespacesRefused(false);
+  if (cause !== null)
     return {
       mode: 'root',
       why: `root mode: this kernel or container does not allow new mount/pid namespaces (${cause}); maintainer scripts run chrooted as host root`,
     };
-  }
   return {
     mode: 'unshare',
     why: 'unshare mode: running as root, so maintainer scripts keep uid 0 but run in their own mount, pid, ipc and uts namespaces; run as a user with an /etc/subuid range to map them to an unprivileged uid',

@@ -205,13 +205,55 @@ describe('mirror credentials', () => {
 });
 
 describe('mmdebstrap mode', () => {
-  it('is unshare for a user (a user namespace maps the scripts to a subordinate uid)', async () => {
-    expect((await pickMmdebstrapMode(1000)).mode).toBe('unshare');
+  const probe = (subuid: boolean, refused: string | null) => ({
+    hasSubuidRange: async () => subuid,
+    namespacesRefused: async () => refused,
   });
-  it('as root, says why it is unshare or root', async () => {
+  it('is unshare for a user with a subuid range who may create a user namespace', async () => {
+    expect((await pickMmdebstrapMode(1000, probe(true, null))).mode).toBe('unshare');
+  });
+  it('is fakechroot for a user without a subuid range, and says so', async () => {
+    const r = await pickMmdebstrapMode(1000, probe(false, null));
+    expect(r.mode).toBe('fakechroot');
+    expect(r.why).toMatch(/uid 1000 has no subordinate uid range in \/etc\/subuid/);
+  });
+  it('is fakechroot for a user refused a user namespace (a plain container), naming the refusal', async () => {
+    const r = await pickMmdebstrapMode(1000, probe(true, 'unshare: unshare failed: Operation not permitted'));
+    expect(r.mode).toBe('fakechroot');
+    expect(r.why).toMatch(/does not let uid 1000 create a user namespace \(unshare: unshare failed/);
+  });
+  it('as root, is root mode when namespaces are refused', async () => {
+    const r = await pickMmdebstrapMode(0, probe(false, 'no'));
+    expect(r.mode).toBe('root');
+  });
+  it('as root on this machine, says why it is unshare or root', async () => {
     const r = await pickMmdebstrapMode(0);
     expect(r.why).toMatch(
       r.mode === 'unshare' ? /own mount, pid/ : /does not allow new mount\/pid namespaces/,
     );
+  });
+});
+
+describe('mmdebstrap fakechroot arguments', () => {
+  const base = {
+    suite: 'bookworm',
+    arch: 'amd64',
+    sources: [],
+    packages: ['systemd'],
+    output: '/o.tar',
+    archivesDir: '/a',
+    uploads: [],
+    removeAfter: [],
+    logFile: '/l',
+  };
+  it('link libsystemd-shared where fakechroot finds it, and remove the link after', () => {
+    const a = mmdebstrapArgs({ ...base, mode: 'fakechroot' });
+    expect(a).toContain('--mode=fakechroot');
+    const link = a.find((x) => x.startsWith('--essential-hook=') && x.includes('libsystemd-shared'));
+    expect(link).toContain('"$1/usr/lib/systemd/libsystemd-shared-$v.so"');
+    expect(a.some((x) => x.startsWith('--customize-hook=find') && x.includes('-type l'))).toBe(true);
+  });
+  it('leave the root alone in unshare mode', () => {
+    expect(mmdebstrapArgs({ ...base, mode: 'unshare' }).join(' ')).not.toContain('libsystemd-shared');
   });
 });

@@ -23,6 +23,8 @@ let raw = '';
 let rootAt = 0;
 let bootAt = 0;
 let virtualSize = 0;
+/** The QCOW's grub.cfg, read once from its /boot filesystem. */
+let grub = '';
 
 beforeAll(async () => {
   const manifests = join(work, 'manifests');
@@ -61,6 +63,7 @@ beforeAll(async () => {
   bootAt = boot.startSector * 512;
   raw = join(work, 'control-plane.raw');
   await convertToRaw(artifact.file, raw);
+  grub = await ext4Cat(raw, '/grub/grub.cfg', bootAt);
 }, 1_800_000);
 
 afterAll(async () => {
@@ -93,7 +96,6 @@ describe("the original's control-plane QCOW2, read from its filesystems", () => 
   });
 
   it('boots with the grub arguments, crashkernel and the serial settings', async () => {
-    const grub = await ext4Cat(raw, '/grub/grub.cfg', bootAt);
     for (const arg of [
       'console=ttyS0,115200n8',
       'intel_iommu=on',
@@ -108,7 +110,6 @@ describe("the original's control-plane QCOW2, read from its filesystems", () => 
 
   it('shows the banner and carries the crash initramfs, so the first boot makes none', async () => {
     expect(await ext4Cat(raw, '/etc/issue', rootAt)).toContain('Airship Node');
-    const grub = await ext4Cat(raw, '/grub/grub.cfg', bootAt);
     const kernel = /vmlinuz-(\S+)/.exec(grub)?.[1];
     expect(kernel).toBeDefined();
     expect(await ext4Exists(raw, `/var/lib/kdump/initrd.img-${kernel}`, rootAt)).toBe(true);

@@ -9,7 +9,7 @@
  * (through the real mmdebstrap, credentials in auth.conf.d), and the `fetch_from_url` credentials are checked by
  * a local HTTP server that answers only with them, so the test knows they were used.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   cpSync,
   mkdtempSync,
@@ -33,10 +33,8 @@ import { applyOsconfig } from '../../../src/stages/osconfig.js';
 import { BOOTSTRAP_AUTH_FILE, rootfsStage } from '../../../src/stages/rootfs.js';
 import { builtImage, TEST_CACHE, TEST_MANIFESTS, TEST_SETTINGS } from '../../helpers/built-image.js';
 import { type Canary, plantCanary } from '../../helpers/canary.js';
-import { ROOT, runCli } from '../../helpers/cli.js';
+import { ROOT, runCli, runCliAsync } from '../../helpers/cli.js';
 import { stringsOnDisk } from '../../helpers/disk-strings.js';
-
-const CLI_MAIN = join(ROOT, 'dist/src/cli/main.js');
 
 const PROXY_PASS = 'Pr0xyPw-5f1c9e77';
 const MIRROR_PASS = 'M1rrorPw-7a2b4d31';
@@ -72,26 +70,6 @@ function found(text: string): string[] {
 }
 
 /** runCli without blocking this process (its HTTP server must keep answering). */
-function runCliAsync(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (b: Buffer) => {
-      stdout += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      stderr += b.toString();
-    });
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
-
 function sh(cmd: string, args: string[], input?: string) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024, input });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };

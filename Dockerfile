@@ -28,14 +28,14 @@ RUN npm_config_nodedir="$(dirname "$(dirname "$(command -v node)")")" npm run bu
 FROM ${BASE}
 ENV DEBIAN_FRONTEND=noninteractive
 # build: mmdebstrap (fakechroot mode needs no privilege), ansible with the docker connection (docker CLI);
-# cut-image: xorriso, grub, mtools, dosfstools, e2fsprogs, xfsprogs, fdisk, qemu-img; boot-test: qemu + OVMF.
+# tini: PID 1 (below); cut-image: xorriso, grub, mtools, dosfstools, e2fsprogs, xfsprogs, fdisk, qemu-img; boot-test: qemu + OVMF.
 # docker.io is the only Debian 12 package with the docker CLI; its daemon is never started here.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       ca-certificates mmdebstrap fakechroot fakeroot ansible docker.io \
       xorriso grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools e2fsprogs xfsprogs fdisk \
       qemu-utils qemu-system-x86 ovmf \
-      libsquashfs1 libdeflate0 libzstd1 \
+      libsquashfs1 libdeflate0 libzstd1 tini \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 WORKDIR /opt/image-builder
 COPY --from=build /src/package.json /src/binding.gyp ./
@@ -66,5 +66,7 @@ LABEL org.opencontainers.image.title="airship-image-builder" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.source="${SOURCE}" \
       org.opencontainers.image.licenses="Apache-2.0"
-ENTRYPOINT ["image-builder"]
+# tini as PID 1: fakeroot's faked daemonizes, and its zombie, reparented to a PID 1 that never reaps it (Node),
+# answers fakeroot's "kill -TERM until gone" loop for ever: the cut's tar extraction hung there.
+ENTRYPOINT ["/usr/bin/tini", "--", "image-builder"]
 CMD ["--help"]

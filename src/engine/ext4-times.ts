@@ -38,7 +38,7 @@ export function timeCommands(inodes: readonly number[], epoch: number): string {
 
 /**
  * Sets atime and ctime of every used inode of the ext4 at `offset` in `file` to `epoch`.
- * `scratch` is a file path for the command list.
+ * `scratch` is a file path for the command list; `before` are debugfs commands run first, in the same pass.
  * @throws BuildError when dumpe2fs or debugfs fails; Error when dumpe2fs' output is not understood.
  */
 export async function fixExt4Times(
@@ -46,12 +46,16 @@ export async function fixExt4Times(
   offset: number,
   epoch: number,
   scratch: string,
-  o: { signal?: AbortSignal } = {},
+  o: { signal?: AbortSignal; before?: string } = {},
 ): Promise<void> {
   const dev = offset ? `${file}?offset=${offset}` : file;
   const signal = o.signal ? { signal: o.signal } : {};
   const dump = await run('dumpe2fs', [dev], signal);
-  await writeFile(scratch, timeCommands(usedInodes(dump.stdout), epoch));
+  // Last, the superblock's lifetime write count, which differs with how the filesystem got its content (e.g.
+  // xattrs set by debugfs without root): libext2fs adds a session's writes at close only to a count that is
+  // not 0, so 0 stays 0.
+  const commands = `${o.before ?? ''}${timeCommands(usedInodes(dump.stdout), epoch)}ssv kbytes_written 0\n`;
+  await writeFile(scratch, commands);
   // debugfs echoes each command: kept out of the log. Closing the filesystem stamps the superblock's write
   // time: the fake time keeps it at the epoch too.
   await run('debugfs', ['-w', '-f', scratch, dev], {

@@ -1,7 +1,7 @@
 /**
  * Unpacking a tar stream into a folder with GNU tar. As root, owners, modes, device nodes and xattrs are
  * kept; as another user the run happens under `fakeroot` with a state file that later `mke2fs`/`mkfs.xfs`
- * runs load, so the product never needs root.
+ * runs load, so the product never needs root (xattrs are then the caller's: they are not unpacked).
  */
 import { spawn } from 'node:child_process';
 import type { Readable } from 'node:stream';
@@ -28,7 +28,10 @@ export function extractTar(
   dir: string,
   opts: { strip?: number; exclude?: readonly string[]; stateFile: string; signal?: AbortSignal },
 ): Promise<void> {
-  const args = ['-x', '-f', '-', '-C', dir, '--numeric-owner', '--xattrs', '--xattrs-include=*', '--acls'];
+  // Under fakeroot xattrs are left to the caller (see stages/tree-xattrs.ts): fakeroot keeps none of them in its
+  // state file, and records a file with a faked security.* xattr without its file type.
+  const attrs = needsFakeroot() ? ['--no-xattrs', '--no-acls'] : ['--xattrs', '--xattrs-include=*', '--acls'];
+  const args = ['-x', '-f', '-', '-C', dir, '--numeric-owner', ...attrs];
   if (opts.strip) args.push(`--strip-components=${opts.strip}`);
   if (opts.exclude?.length) args.push('--anchored', ...opts.exclude.map((e) => `--exclude=${e}`));
   const [cmd, argv] = asRoot('tar', args, opts.stateFile);

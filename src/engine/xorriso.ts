@@ -37,6 +37,11 @@ export async function makeHybridIso(o: HybridIsoOptions): Promise<void> {
       '3',
       '-full-iso9660-filenames',
       '-R',
+      // Owned by root whoever cuts: a cut by a non-root user (the tool container) gives the same ISO as root's.
+      '-uid',
+      '0',
+      '-gid',
+      '0',
       '-J',
       '-joliet-long',
       '-volid',

@@ -8,12 +8,13 @@
  */
 import { createReadStream, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { extractTar } from '../engine/tar-extract.js';
+import { needsFakeroot } from '../engine/tar-extract.js';
 import { BuildError } from '../errors.js';
 import { entryPath } from '../squashfs/tar-checks.js';
 import { ByteReader, TarReader } from '../squashfs/tar-reader.js';
 import type { OsconfigLayer } from './osconfig.js';
 import { ImageTree } from './tree-fs.js';
+import { forgetPath, loadTreeXattrs, saveTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
 
 /** Entry types GNU tar unpacks as themselves: files, hard links, symlinks, devices, folders, fifos. */
 const TYPES = new Set(['0', '\0', '1', '2', '3', '4', '5', '6', '7']);
@@ -90,9 +91,15 @@ export async function applyLayer(
       // Parents are real folders (checked above); rm removes a symlink as a link.
       if (img.lstat(p.rel)) rmSync(join(root, p.rel), { recursive: true, force: true });
     }
+    if (needsFakeroot()) {
+      const side = xattrsFileOf(o.stateFile);
+      const x = loadTreeXattrs(side);
+      for (const abs of layer.deleted) forgetPath(x, abs.replace(/^\/+/, ''));
+      saveTreeXattrs(side, x);
+    }
     for (const tar of layer.tars) {
       await checkTar(img, tar, o.excluded);
-      await extractTar(createReadStream(tar), root, {
+      await unpackTar(createReadStream(tar), root, {
         stateFile: o.stateFile,
         exclude: o.excluded.flatMap((e) => [e, `./${e}`]),
         ...(o.signal ? { signal: o.signal } : {}),

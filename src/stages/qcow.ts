@@ -14,7 +14,7 @@ import { fixExt4Times } from '../engine/ext4-times.js';
 import { grubMkimage } from '../engine/grub-mkimage.js';
 import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
-import { extractTar } from '../engine/tar-extract.js';
+import { needsFakeroot } from '../engine/tar-extract.js';
 import { linkCopy } from '../engine/tree-copy.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
@@ -23,12 +23,14 @@ import { copyDataExtents } from '../qcow2/copy-extents.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { clampMtimes } from './clamp-times.js';
+import { readFakerootState } from './fakeroot-state.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
 import { convertDisk } from './qcow-convert.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { ImageTree, refuseLinksIn } from './tree-fs.js';
+import { copyTreeXattrs, ext4XattrCommands, loadTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
 import { xfsProtofile } from './xfs-proto.js';
 
 /**
@@ -83,7 +85,7 @@ export async function extractRootfs(
   const stateFile = join(dir, 'fakeroot.state');
   await mkdir(tree);
   await writeFile(stateFile, '');
-  await extractTar(rootfs, tree, { stateFile, exclude: EXCLUDED, ...(o.signal ? { signal: o.signal } : {}) });
+  await unpackTar(rootfs, tree, { stateFile, exclude: EXCLUDED, ...(o.signal ? { signal: o.signal } : {}) });
   return { tree, stateFile };
 }
 
@@ -183,12 +185,13 @@ async function unpackTree(
     await mkdir(tree);
     await writeFile(state, '');
     await step('extract', async () =>
-      extractTar(await src(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
+      unpackTar(await src(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
     );
     return;
   }
   await step('copy tree', async () => {
     await copyFile(src.stateFile, state);
+    await copyTreeXattrs(src.stateFile, state);
     await linkCopy(src.tree, tree, { stateFile: state, ...opts });
   });
   await step('osconfig layer', () =>
@@ -216,11 +219,13 @@ async function makeFilesystem(
   const common = { uuid: fs.uuid, sourceDateEpoch: i.sourceDateEpoch, fakerootState: state, ...opts };
   if (fs.type === 'ext4') {
     await mkExt4({ ...common, file: raw, at, dir });
-    await fixExt4Times(raw, at.offset, i.sourceDateEpoch, join(work, 'ext4-times.cmd'), opts);
+    // Without root the tree has no xattrs (stages/tree-xattrs.ts): they are set here, as mke2fs would have.
+    const before = needsFakeroot() ? await xattrCommands(state, p.mount, dir, work) : '';
+    await fixExt4Times(raw, at.offset, i.sourceDateEpoch, join(work, 'ext4-times.cmd'), { ...opts, before });
     return;
   }
   if (fs.type === 'vfat') return mkVfat({ ...common, file: raw, at, dir });
-  const proto = await xfsProtofile(dir);
+  const proto = await xfsProtofile(dir, needsFakeroot() ? readFakerootState(state) : new Map());
   if (proto.skipped.length)
     i.onProgress?.({
       stage: `qcow:${i.bundle.name}`,
@@ -235,6 +240,21 @@ async function makeFilesystem(
   await mkXfs({ ...common, file: img, protofile: pf });
   await copyDataExtents(img, raw, at.offset);
   await rm(img);
+}
+
+/** debugfs commands giving the files of the partition at `mount` (unpacked to `dir`) their recorded xattrs. */
+async function xattrCommands(state: string, mount: string, dir: string, work: string): Promise<string> {
+  const img = ImageTree.open(dir);
+  try {
+    return await ext4XattrCommands(
+      loadTreeXattrs(xattrsFileOf(state)),
+      mount,
+      (rel) => !!img.lstat(rel),
+      work,
+    );
+  } finally {
+    img.close();
+  }
 }
 
 /** Where the image's GRUB module folders are copied to (inside the work folder) for grub-mkimage. */

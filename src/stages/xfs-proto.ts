@@ -4,8 +4,10 @@
  * `name mode uid gid [source|target|major minor]`, `$` closing each directory. Modes are a type letter
  * (`-dlbcp`), setuid (`u`/`-`), setgid (`g`/`-`) and three octal digits.
  */
+import type { Stats } from 'node:fs';
 import { lstat, readdir, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
+import { type FakedStat, inodeKey } from './fakeroot-state.js';
 
 export interface ProtoResult {
   text: string;
@@ -20,11 +22,44 @@ function modeString(typeChar: string, mode: number): string {
   return `${typeChar}${suid}${sgid}${(mode & 0o777).toString(8).padStart(3, '0')}`;
 }
 
-/** Builds the protofile for `dir` (read with lstat, owners as stored). */
-export async function xfsProtofile(dir: string): Promise<ProtoResult> {
+type Meta = Pick<Stats, 'mode' | 'uid' | 'gid' | 'rdev'> & {
+  isDirectory(): boolean;
+  isFile(): boolean;
+  isSymbolicLink(): boolean;
+  isBlockDevice(): boolean;
+  isCharacterDevice(): boolean;
+  isFIFO(): boolean;
+};
+
+const S_IFMT = 0o170000;
+const typeIs = (mode: number, t: number) => (mode & S_IFMT) === t;
+
+/** `st` with what fakeroot recorded for its inode (owner, mode and type, device numbers), if anything. */
+function withFaked(st: Stats, faked: ReadonlyMap<string, FakedStat>): Meta {
+  const f = faked.get(inodeKey(st.dev, st.ino));
+  if (!f) return st;
+  return {
+    ...f,
+    isDirectory: () => typeIs(f.mode, 0o040000),
+    isFile: () => typeIs(f.mode, 0o100000),
+    isSymbolicLink: () => typeIs(f.mode, 0o120000),
+    isBlockDevice: () => typeIs(f.mode, 0o060000),
+    isCharacterDevice: () => typeIs(f.mode, 0o020000),
+    isFIFO: () => typeIs(f.mode, 0o010000),
+  };
+}
+
+/**
+ * Builds the protofile for `dir` (read with lstat, owners as stored; when the tree was unpacked under
+ * fakeroot, `faked` holds what its state file recorded, which wins).
+ */
+export async function xfsProtofile(
+  dir: string,
+  faked: ReadonlyMap<string, FakedStat> = new Map(),
+): Promise<ProtoResult> {
   const out: string[] = ['/dev/null', '0 0'];
   const skipped: string[] = [];
-  const rootSt = await lstat(dir);
+  const rootSt = withFaked(await lstat(dir), faked);
   out.push(`${modeString('d', rootSt.mode)} ${rootSt.uid} ${rootSt.gid}`);
   async function walk(d: string, depth: number): Promise<void> {
     const names = (await readdir(d)).sort();
@@ -35,7 +70,7 @@ export async function xfsProtofile(dir: string): Promise<ProtoResult> {
         skipped.push(p);
         continue;
       }
-      const st = await lstat(p);
+      const st = withFaked(await lstat(p), faked);
       const ids = `${st.uid} ${st.gid}`;
       if (st.isDirectory()) {
         out.push(`${pad}${name} ${modeString('d', st.mode)} ${ids}`);

@@ -142,7 +142,7 @@ describe('e2e: the tool image, with only the Docker socket and a folder', () => 
     expect(r.out).toContain(`"org.opencontainers.image.version":"${version}"`);
     expect(r.out).toMatch(/"org\.opencontainers\.image\.revision":"[0-9a-f]{40}/);
     expect(r.out).toContain('"org.opencontainers.image.source"');
-    expect(r.out).toContain(' builder ["image-builder"]');
+    expect(r.out).toContain(' builder ["/usr/bin/tini","--","image-builder"]');
   });
 
   it('builds the bundled defaults in the container (mmdebstrap in fakechroot mode)', async () => {

@@ -28,6 +28,15 @@ export function isCompression(v: unknown): v is Compression {
   return (COMPRESSOR_NAMES as readonly unknown[]).includes(v);
 }
 
+/** Why `level` cannot be used with `comp` ("lz4 takes no level", the range), or undefined when it can. */
+export function levelProblem(comp: Compression, level: number): string | undefined {
+  const l = COMPRESSORS[comp].levels;
+  if (!l) return `${comp} takes no level`;
+  if (!Number.isInteger(level) || level < l.min || level > l.max)
+    return `${comp} expects an integer from ${l.min} to ${l.max}, got ${level}`;
+  return undefined;
+}
+
 /** "gzip 9, xz 6, zstd 15": the defaults, for help texts. */
 export function defaultLevelsText(): string {
   return COMPRESSOR_NAMES.flatMap((c) => {

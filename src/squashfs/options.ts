@@ -6,6 +6,7 @@ import {
   COMPRESSORS,
   type Compression,
   isCompression,
+  levelProblem,
 } from '../compressors.js';
 import { UsageError } from '../errors.js';
 import type { CompressorConfig } from './native.js';
@@ -61,11 +62,8 @@ export function resolveOptions(o: WriterOptions, env: NodeJS.ProcessEnv = proces
   const range = COMPRESSORS[comp].levels;
   let level = o.level ?? range?.default;
   if (o.level !== undefined) {
-    if (!range) throw new UsageError(`level: ${comp} takes no level`);
-    if (!Number.isInteger(o.level) || o.level < range.min || o.level > range.max)
-      throw new UsageError(
-        `level: ${comp} expects an integer from ${range.min} to ${range.max}, got ${o.level}`,
-      );
+    const why = levelProblem(comp, o.level);
+    if (why) throw new UsageError(`level: ${why}`);
   }
   if (!range) level = undefined;
   const blockSize = o.blockSize ?? BLOCK_SIZE.default;

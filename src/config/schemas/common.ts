@@ -1,7 +1,6 @@
 /** Building blocks shared by the manifest schemas: the original's loose YAML types, normalised. */
 import { z } from 'zod';
 import { suggestion } from '../did-you-mean.js';
-import type { RunContext } from '../types.js';
 
 /**
  * An object with a fixed set of keys. A key outside the set is an error that names the closest known key,
@@ -89,6 +88,9 @@ export const permissions = z.unknown().transform((v, ctx): string => {
 });
 
 const RUN_CONTEXTS = ['common', 'qcow'] as const;
+
+/** Where an osconfig item applies: the shared base image (`common`) or the QCOW cut (`qcow`). */
+export type RunContext = (typeof RUN_CONTEXTS)[number];
 
 /**
  * Where an item applies. Templates such as `{{ default_run_context }}` are resolved before this check;

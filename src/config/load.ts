@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadedConfig } from '../api/config.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { DISTROS, distroOverlayDir } from './distro.js';
@@ -24,7 +23,7 @@ import { osconfigKind } from './schemas/osconfig.js';
 import { qcowKind } from './schemas/qcow.js';
 import { imageReference, type Settings } from './settings.js';
 import { loadTable } from './table.js';
-import type { BuildConfig, OsconfigVars, QcowBundle } from './types.js';
+import type { BuildConfig, LoadedConfig, OsconfigVars, QcowBundle } from './types.js';
 import { loadScriptFolders } from './user-scripts.js';
 import type { Source } from './yaml-source.js';
 

@@ -3,6 +3,7 @@
  * user's interface and are handed to our Ansible role as they are. The types of the variables files are those
  * their schemas give (src/config/schemas/), plus what the loader adds (resolved sizes, `extra`).
  */
+import type { Diagnostic } from '../errors.js';
 import type { RunContext } from './schemas/common.js';
 import type { VarsOf } from './schemas/kind.js';
 import type { livecdKind } from './schemas/livecd.js';
@@ -104,4 +105,11 @@ export interface BuildConfig {
   livecdcontent: LivecdVars;
   iso: IsoVars;
   qcowBundles: QcowBundle[];
+}
+
+/** A loaded configuration and its non-fatal findings (e.g. unknown top-level variables). */
+export interface LoadedConfig {
+  config: BuildConfig;
+  /** Warnings; `resolveConfig` masks the secrets in them. */
+  warnings: Diagnostic[];
 }

@@ -1,5 +1,6 @@
 /** A bundle's `qcow-vars.yaml`: the target disk's size, partitions and output. */
 import { z } from 'zod';
+import { PARTITION_DEFAULTS } from '../role-defaults.js';
 import {
   absolutePath,
   count,
@@ -14,7 +15,6 @@ import {
   runContexts,
   text,
 } from './common.js';
-import { PARTITION_DEFAULTS } from '../role-defaults.js';
 import type { VarsKind } from './kind.js';
 
 /** A boundary as written; its unit is checked when resolved against the capacity. */

@@ -8,22 +8,11 @@ import type { RunContext } from './schemas/common.js';
 import type { VarsOf } from './schemas/kind.js';
 import type { livecdKind } from './schemas/livecd.js';
 import type { multistrapKind, Repo, TEMPLATE_ONLY } from './schemas/multistrap.js';
-import type {
-  NameValue,
-  OsconfigDirectory,
-  OsconfigFetch,
-  OsconfigFile,
-  OsconfigLimit,
-  OsconfigSystemdUnit,
-  OsconfigUser,
-  OsconfigUserScript,
-  OsconfigValues,
-} from './schemas/osconfig.js';
+import type { OsconfigValues } from './schemas/osconfig.js';
 import type { FilesystemType, PartitionInput, qcowKind } from './schemas/qcow.js';
 import type { Settings } from './settings.js';
 
 export type {
-  FilesystemType,
   NameValue,
   OsconfigDirectory,
   OsconfigFetch,
@@ -32,9 +21,8 @@ export type {
   OsconfigSystemdUnit,
   OsconfigUser,
   OsconfigUserScript,
-  Repo,
-  RunContext,
-};
+} from './schemas/osconfig.js';
+export type { FilesystemType, Repo, RunContext };
 
 /** `rootfs/multistrap-vars.yaml`: a repo's `source: host` is replaced at load by this machine's apt mirror. */
 export type MultistrapVars = Omit<VarsOf<typeof multistrapKind>, (typeof TEMPLATE_ONLY)[number]> & {

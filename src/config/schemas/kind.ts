@@ -26,7 +26,23 @@ export interface VarsKind<S extends VarShape = VarShape> {
    * value and what that value is here. The original's value is what happens here too, so a copy of the
    * original's defaults loads; any other value is refused (it could not take effect).
    */
-  readonly containerPaths: ReadonlyMap<string, { value: string; here: string }>;
+  readonly containerPaths: ReadonlyMap<string, ContainerPath>;
+}
+
+/** What a fixed path of the original's build container was, and what it is here. */
+export interface ContainerPath {
+  value: string;
+  here: string;
+}
+
+/** A kind of vars file: its variables, the original's container paths, and patterns or template-only keys. */
+export function varsKind<S extends VarShape>(
+  title: string,
+  vars: S,
+  containerPaths: Readonly<Record<string, ContainerPath>>,
+  more: Partial<Pick<VarsKind, 'patterns' | 'templateOnly'>> = {},
+): VarsKind<S> {
+  return { title, vars, patterns: [], ...more, containerPaths: new Map(Object.entries(containerPaths)) };
 }
 
 /** The typed values of one kind of file: every variable it knows, as its schema gives it. */

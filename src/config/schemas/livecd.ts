@@ -2,7 +2,7 @@
 import { z } from 'zod';
 import { COMPRESSOR_NAMES as COMPRESSORS, type Compression, isCompression } from '../../compressors.js';
 import { count, describe, integer } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
 /** One of the writer's compressors (src/compressors.ts: the one table the addon is checked against). */
 const compressor = z.unknown().transform((v, ctx): Compression => {
@@ -29,12 +29,6 @@ const vars = {
   grub_menu_timeout: count.default(0),
 };
 
-export const livecdKind: VarsKind<typeof vars> = {
-  title: 'livecdcontent',
-  vars,
-  patterns: [],
-  containerPaths: new Map([
-    ['root_chroot', { value: 'build', here: 'the image built by the build command' }],
-    ['root_image', { value: 'build', here: 'the image built by the build command' }],
-  ]),
-};
+const fromBuild = { value: 'build', here: 'the image built by the build command' };
+
+export const livecdKind = varsKind('livecdcontent', vars, { root_chroot: fromBuild, root_image: fromBuild });

@@ -1,7 +1,7 @@
 /** `rootfs/multistrap-vars.yaml`: where the root filesystem's packages come from. */
 import { z } from 'zod';
 import { count, fileName, known, lineText, list, looseBool, name, describe as show } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
 /** One word of an apt source line (suite, component): no blank, bracket, quote or option. */
 const WORD = /^[A-Za-z0-9][A-Za-z0-9._/+~-]*$/;
@@ -116,14 +116,14 @@ const vars = {
   kernel_headers_pkg: name.default('linux-headers-amd64'),
 };
 
-export const multistrapKind: VarsKind<typeof vars> = {
-  title: 'multistrap',
+export const multistrapKind = varsKind(
+  'multistrap',
   vars,
-  patterns: [{ re: /^[a-z0-9_]+_packages$/, schema: list(packageName) }],
-  templateOnly: new Set(TEMPLATE_ONLY),
-  containerPaths: new Map([
-    ['rootfs_root', { value: 'build', here: 'the root filesystem the rootfs stage bootstraps' }],
-  ]),
-};
+  { rootfs_root: { value: 'build', here: 'the root filesystem the rootfs stage bootstraps' } },
+  {
+    patterns: [{ re: /^[a-z0-9_]+_packages$/, schema: list(packageName) }],
+    templateOnly: new Set(TEMPLATE_ONLY),
+  },
+);
 
 export type Repo = z.output<typeof repoSchema>;

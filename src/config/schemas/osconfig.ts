@@ -24,7 +24,7 @@ import {
   runContexts,
   text,
 } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
 /** A default that each load gets its own copy of. */
 const copy =
@@ -172,22 +172,16 @@ const vars = {
   ...roleVars,
 };
 
-export const osconfigKind: VarsKind<typeof vars> = {
-  title: 'osconfig',
-  vars,
-  patterns: [],
-  containerPaths: new Map([
-    ['rootfs_root', { value: 'build', here: 'the image the osconfig role is applied to' }],
-    [
-      'user_scripts_dir_default',
-      { value: '/config/scripts/common', here: "the manifests folder's scripts/common/ (run in name order)" },
-    ],
-    [
-      'user_scripts_dir_qcow',
-      { value: '/config/scripts/qcow', here: "the manifests folder's scripts/qcow/ (run in name order)" },
-    ],
-  ]),
-};
+const scriptsDir = (context: string) => ({
+  value: `/config/scripts/${context}`,
+  here: `the manifests folder's scripts/${context}/ (run in name order)`,
+});
+
+export const osconfigKind = varsKind('osconfig', vars, {
+  rootfs_root: { value: 'build', here: 'the image the osconfig role is applied to' },
+  user_scripts_dir_default: scriptsDir('common'),
+  user_scripts_dir_qcow: scriptsDir('qcow'),
+});
 
 export type OsconfigValues = z.output<z.ZodObject<typeof roleVars>>;
 export type NameValue = z.output<typeof argument>;

@@ -15,7 +15,7 @@ import {
   runContexts,
   text,
 } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
 /** A boundary as written; its unit is checked when resolved against the capacity. */
 const boundary = z.union([z.string(), z.number()], {
@@ -85,17 +85,12 @@ const vars = {
   qcow_container_runtime_scripts: list(runtimeScript).default([]),
 };
 
-export const qcowKind: VarsKind<typeof vars> = {
-  title: 'qcow',
-  vars,
-  patterns: [],
-  containerPaths: new Map([
-    ['src', { value: '/build', here: 'the image cut-image reads' }],
-    ['dst', { value: '/chroot', here: 'a scratch folder of cut-image' }],
-    [
-      'nbd_build_dir',
-      { value: '/tmp/nbd_build_dir', here: 'a scratch folder of cut-image (no nbd device is used)' },
-    ],
-    ['img_output_dir', { value: '/config', here: 'the output folder, OUT_DIR / --out-dir' }],
-  ]),
-};
+export const qcowKind = varsKind('qcow', vars, {
+  src: { value: '/build', here: 'the image cut-image reads' },
+  dst: { value: '/chroot', here: 'a scratch folder of cut-image' },
+  nbd_build_dir: {
+    value: '/tmp/nbd_build_dir',
+    here: 'a scratch folder of cut-image (no nbd device is used)',
+  },
+  img_output_dir: { value: '/config', here: 'the output folder, OUT_DIR / --out-dir' },
+});

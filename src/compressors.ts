@@ -21,6 +21,9 @@ export const COMPRESSORS: Readonly<Record<Compression, CompressorRow>> = {
   zstd: { id: 6, levels: { min: 1, max: 22, default: 15 } },
 };
 
+/** The compressor when none is named: mksquashfs' default. */
+export const DEFAULT_COMPRESSION: Compression = 'gzip';
+
 /** Data block sizes: powers of two in this range. */
 export const BLOCK_SIZE = { min: 4096, max: 1 << 20, default: 131072 } as const;
 

@@ -5,6 +5,7 @@ import {
   COMPRESSOR_NAMES,
   COMPRESSORS,
   type Compression,
+  DEFAULT_COMPRESSION,
   isCompression,
   levelProblem,
 } from '../compressors.js';
@@ -56,7 +57,7 @@ export const DEFAULT_LEVEL: Record<Compression, number | undefined> = Object.fro
  * @throws UsageError naming the option and what is expected.
  */
 export function resolveOptions(o: WriterOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
-  const comp = o.comp ?? 'gzip';
+  const comp = o.comp ?? DEFAULT_COMPRESSION;
   if (!isCompression(comp))
     throw new UsageError(`comp: expected one of ${COMPRESSOR_NAMES.join(', ')}, got ${String(comp)}`);
   const range = COMPRESSORS[comp].levels;

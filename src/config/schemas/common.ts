@@ -92,6 +92,8 @@ const RUN_CONTEXTS = ['common', 'qcow'] as const;
 /** Where an osconfig item applies: the shared base image (`common`) or the QCOW cut (`qcow`). */
 export type RunContext = (typeof RUN_CONTEXTS)[number];
 
+const isRunContext = (v: string): v is RunContext => (RUN_CONTEXTS as readonly string[]).includes(v);
+
 /**
  * Where an item applies. Templates such as `{{ default_run_context }}` are resolved before this check;
  * a missing list means the shared base image only.
@@ -99,7 +101,7 @@ export type RunContext = (typeof RUN_CONTEXTS)[number];
 export const runContexts = z
   .array(
     z.string().transform((v, ctx): RunContext => {
-      if ((RUN_CONTEXTS as readonly string[]).includes(v)) return v as RunContext;
+      if (isRunContext(v)) return v;
       ctx.addIssue({
         code: 'custom',
         message: `expected common or qcow (or {{ default_run_context }} / {{ qcow_run_context }}), got "${v}"${suggestion(v, RUN_CONTEXTS)}`,

@@ -73,11 +73,11 @@ function keyFieldsProblem(r: Repo): { field: string; message: string } | undefin
   return undefined;
 }
 
-/** Where a repo's key file is and, when it may not be used, why (see keyringProblem). */
-function keyringFile(r: Repo, at: Where): { abs: string; problem?: string } {
+/** Where a repo's `keyring_file` is (relative to the manifests folder) and, when it may not be used, why. */
+function keyringFile(given: string, at: Where): { abs: string; problem?: string } {
   const file = at.file;
   const base = file.startsWith('(') ? process.cwd() : dirname(dirname(file));
-  const abs = isAbsolute(r.keyring_file ?? '') ? (r.keyring_file ?? '') : resolve(base, r.keyring_file ?? '');
+  const abs = isAbsolute(given) ? given : resolve(base, given);
   if (!existsSync(abs)) return { abs, problem: `keyring file ${abs} does not exist` };
   const problem = keyringProblem(abs, file.startsWith('(') ? undefined : base);
   return problem ? { abs, problem } : { abs };
@@ -118,7 +118,7 @@ function resolveRepo(
   if (keyProblem) out.diagnostics.push(diagnosticAt(at(keyProblem.field), keyProblem.message));
   let resolved: Repo = repo;
   if (keyring_file) {
-    const k = keyringFile(r, at('keyring_file'));
+    const k = keyringFile(keyring_file, at('keyring_file'));
     if (k.problem) out.diagnostics.push(diagnosticAt(at('keyring_file'), k.problem));
     resolved = { ...repo, keyring_file: k.abs };
   }

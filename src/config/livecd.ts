@@ -1,5 +1,5 @@
 /** The livecdcontent file set to {@link LivecdVars}: the level checked against the compressor's range. */
-import { levelProblem } from '../compressors.js';
+import { COMPRESSORS, levelProblem } from '../compressors.js';
 import type { Diagnostic } from '../errors.js';
 import { diagnosticAt, where } from './merge.js';
 import type { livecdKind } from './schemas/livecd.js';
@@ -16,7 +16,7 @@ export function buildLivecd(t: LoadedTable<typeof livecdKind>): {
     ? [
         diagnosticAt(
           where(t.table, 'mksquashfs_level', []),
-          why.endsWith('no level') ? `${why}; remove mksquashfs_level` : why,
+          COMPRESSORS[compressor].levels ? why : `${why}; remove mksquashfs_level`,
         ),
       ]
     : [];

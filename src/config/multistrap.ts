@@ -138,7 +138,7 @@ export function buildMultistrap(
   t: LoadedTable<typeof multistrapKind>,
   host: readonly AptSource[],
 ): { vars: MultistrapVars; diagnostics: Diagnostic[] } {
-  const out = { diagnostics: [] as Diagnostic[], hints: [] as string[] };
+  const out: { diagnostics: Diagnostic[]; hints: string[] } = { diagnostics: [], hints: [] };
   const repos: Repo[] = [];
   const seen = new Set<string>();
   t.vars.repos.forEach((r, i) => {

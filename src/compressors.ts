@@ -21,11 +21,23 @@ export const COMPRESSORS: Readonly<Record<Compression, CompressorRow>> = {
   zstd: { id: 6, levels: { min: 1, max: 22, default: 15 } },
 };
 
+/** The compressor when none is named: mksquashfs' default. */
+export const DEFAULT_COMPRESSION: Compression = 'gzip';
+
 /** Data block sizes: powers of two in this range. */
 export const BLOCK_SIZE = { min: 4096, max: 1 << 20, default: 131072 } as const;
 
 export function isCompression(v: unknown): v is Compression {
   return (COMPRESSOR_NAMES as readonly unknown[]).includes(v);
+}
+
+/** Why `level` cannot be used with `comp` ("lz4 takes no level", the range), or undefined when it can. */
+export function levelProblem(comp: Compression, level: number): string | undefined {
+  const l = COMPRESSORS[comp].levels;
+  if (!l) return `${comp} takes no level`;
+  if (!Number.isInteger(level) || level < l.min || level > l.max)
+    return `${comp} expects an integer from ${l.min} to ${l.max}, got ${level}`;
+  return undefined;
 }
 
 /** "gzip 9, xz 6, zstd 15": the defaults, for help texts. */

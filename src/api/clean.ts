@@ -53,7 +53,7 @@ export async function clean(opts: CleanOptions = {}): Promise<CleanResult> {
   );
   const { config } = await resolveConfig(settings);
   const outDir = resolve(settings.outDir);
-  const iso = join(outDir, config.iso.img_name || 'ephemeral.iso');
+  const iso = join(outDir, config.iso.img_name);
   const paths = [iso, `${iso}.md5sum`, iso.replace(/\.iso$/, '.json')];
   const subs = new Set<string>();
   for (const b of config.qcowBundles) {

@@ -4,14 +4,10 @@
 import { loadConfig } from '../config/load.js';
 import { redactText, secretStrings } from '../config/redact.js';
 import { defaultSettings, type Settings } from '../config/settings.js';
-import type { BuildConfig } from '../config/types.js';
+import type { LoadedConfig } from '../config/types.js';
 import { ConfigError, type Diagnostic } from '../errors.js';
 
-export interface LoadedConfig {
-  config: BuildConfig;
-  /** Non-fatal findings, e.g. unknown top-level variables; secrets in them are masked. */
-  warnings: Diagnostic[];
-}
+export type { LoadedConfig };
 
 /**
  * Loads the manifests folder named by `settings.workdir` (and profile overlay) over the bundled defaults,

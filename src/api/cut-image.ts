@@ -189,7 +189,7 @@ async function bootStep(ctx: CutContext, file: string, kind: 'iso' | 'qcow', hos
 /** Steps `iso` (the hybrid ISO and its sidecars) and `boot:<file>`. */
 async function cutIsoArtifact(ctx: CutContext): Promise<CutArtifact> {
   const { config, opts } = ctx;
-  const file = join(ctx.outDir, opts.name ?? (config.iso.img_name || 'ephemeral.iso'));
+  const file = join(ctx.outDir, opts.name ?? config.iso.img_name);
   const epoch = sourceDateEpoch(ctx.image);
   const t0 = Date.now();
   const side = await ctx.runner.step(

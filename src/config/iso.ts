@@ -9,7 +9,7 @@ import { exists, parseJsonFile, positionOfOffset, readManifestFile } from './fil
 import { ISO_IMAGE_NAME } from './role-defaults.js';
 import { firstControl } from './schemas/common.js';
 import type { IsoVars } from './types.js';
-import { MAX_ALIAS_COUNT } from './yaml-source.js';
+import { expandDocument } from './yaml-source.js';
 
 interface Picked {
   path: string;
@@ -51,17 +51,16 @@ function checkUserData(text: string, file: string): Diagnostic[] {
   }));
   let js: unknown = null;
   if (out.length === 0) {
-    try {
-      js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-    } catch (err) {
+    const expanded = expandDocument(doc);
+    if ('js' in expanded) js = expanded.js;
+    else
       out.push({
         severity: 'error',
         file,
         key: '',
         position: { line: 1, column: 1 },
-        message: `YAML aliases expand too far (${(err as Error).message.toLowerCase()})`,
+        message: expanded.problem,
       });
-    }
   }
   if (js !== null && (typeof js !== 'object' || Array.isArray(js))) {
     out.push({ severity: 'error', file, key: '', message: 'cloud-config must be a mapping of keys' });

@@ -1,39 +1,24 @@
-/** The livecdcontent file set to {@link LivecdVars}. */
+/** The livecdcontent file set to {@link LivecdVars}: the level checked against the compressor's range. */
+import { COMPRESSORS, levelProblem } from '../compressors.js';
 import type { Diagnostic } from '../errors.js';
 import { diagnosticAt, where } from './merge.js';
-import { type Compressor, LEVELS } from './schemas/livecd.js';
+import type { livecdKind } from './schemas/livecd.js';
 import type { LoadedTable } from './table.js';
 import type { LivecdVars } from './types.js';
 
-export function buildLivecd(t: LoadedTable): { vars: LivecdVars; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
-  const v = t.values;
-  const compressor = (v.mksquashfs_compression ?? 'lz4') as Compressor;
-  const vars: LivecdVars = {
-    mksquashfs_compression: compressor,
-    mksquashfs_threads: (v.mksquashfs_threads ?? 0) as number,
-    squashfs_timeout: (v.squashfs_timeout ?? 120) as number,
-    grub_menu_timeout: (v.grub_menu_timeout ?? 0) as number,
-  };
-  if (typeof v.mksquashfs_level === 'number') {
-    const range = LEVELS[compressor];
-    const level = v.mksquashfs_level;
-    if (!range) {
-      diagnostics.push(
+export function buildLivecd(t: LoadedTable<typeof livecdKind>): {
+  vars: LivecdVars;
+  diagnostics: Diagnostic[];
+} {
+  const { mksquashfs_compression: compressor, mksquashfs_level: level } = t.vars;
+  const why = level === undefined ? undefined : levelProblem(compressor, level);
+  const diagnostics = why
+    ? [
         diagnosticAt(
           where(t.table, 'mksquashfs_level', []),
-          `${compressor} has no compression levels; remove mksquashfs_level`,
+          COMPRESSORS[compressor].levels ? why : `${why}; remove mksquashfs_level`,
         ),
-      );
-    } else if (level < range[0] || level > range[1]) {
-      diagnostics.push(
-        diagnosticAt(
-          where(t.table, 'mksquashfs_level', []),
-          `${compressor} levels run from ${range[0]} to ${range[1]}, got ${level}`,
-        ),
-      );
-    }
-    vars.mksquashfs_level = level;
-  }
-  return { vars, diagnostics };
+      ]
+    : [];
+  return { vars: t.vars, diagnostics };
 }

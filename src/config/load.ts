@@ -6,7 +6,6 @@ import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadedConfig } from '../api/config.js';
 import { ConfigError, type Diagnostic, formatDiagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { DISTROS, distroOverlayDir } from './distro.js';
@@ -18,14 +17,13 @@ import { type AptSource, readHostAptSources } from './mirror.js';
 import { buildMultistrap } from './multistrap.js';
 import { buildOsconfig } from './osconfig.js';
 import { buildQcow } from './qcow.js';
-import { LIVECD_DEFAULTS, MULTISTRAP_DEFAULTS, OSCONFIG_DEFAULTS, QCOW_DEFAULTS } from './role-defaults.js';
 import { livecdKind } from './schemas/livecd.js';
 import { multistrapKind } from './schemas/multistrap.js';
 import { osconfigKind } from './schemas/osconfig.js';
 import { qcowKind } from './schemas/qcow.js';
 import { imageReference, type Settings } from './settings.js';
 import { loadTable } from './table.js';
-import type { BuildConfig, OsconfigVars, QcowBundle } from './types.js';
+import type { BuildConfig, LoadedConfig, OsconfigVars, QcowBundle } from './types.js';
 import { loadScriptFolders } from './user-scripts.js';
 import type { Source } from './yaml-source.js';
 
@@ -201,15 +199,10 @@ async function loadBundles(
     for (const name of selected) {
       const rel = join(bundle, name);
       const osTable = loadTable(
-        OSCONFIG_DEFAULTS,
         [...rootfsOsconfig, ...(await layers(roots, join(rel, 'osconfig-vars.yaml'), ours))],
         osconfigKind,
       );
-      const qcowTable = loadTable(
-        QCOW_DEFAULTS,
-        await layers(roots, join(rel, 'qcow-vars.yaml'), ours),
-        qcowKind,
-      );
+      const qcowTable = loadTable(await layers(roots, join(rel, 'qcow-vars.yaml'), ours), qcowKind);
       const qcow = buildQcow(qcowTable, name);
       diagnostics.push(...osTable.diagnostics, ...qcowTable.diagnostics, ...qcow.diagnostics);
       let dir = join(bundled, rel);
@@ -258,19 +251,11 @@ export async function loadConfig(settings: Settings, options: LoadOptions = {}):
   const { roots, ours, user, diagnostics } = await locateRoots(settings, bundled);
   if (diagnostics.length > 0) throw new ConfigError(diagnostics);
 
-  const msTable = loadTable(
-    MULTISTRAP_DEFAULTS,
-    await layers(roots, 'rootfs/multistrap-vars.yaml', ours),
-    multistrapKind,
-  );
+  const msTable = loadTable(await layers(roots, 'rootfs/multistrap-vars.yaml', ours), multistrapKind);
   const multistrap = buildMultistrap(msTable, host);
   const rootfsOsconfig = await layers(roots, 'rootfs/osconfig-vars.yaml', ours);
-  const osTable = loadTable(OSCONFIG_DEFAULTS, rootfsOsconfig, osconfigKind);
-  const lcTable = loadTable(
-    LIVECD_DEFAULTS,
-    await layers(roots, 'rootfs/livecdcontent-vars.yaml', ours),
-    livecdKind,
-  );
+  const osTable = loadTable(rootfsOsconfig, osconfigKind);
+  const lcTable = loadTable(await layers(roots, 'rootfs/livecdcontent-vars.yaml', ours), livecdKind);
   const livecd = buildLivecd(lcTable);
   const iso = await loadIso(roots);
   const bundles = await loadBundles(settings, user, roots, ours, rootfsOsconfig);

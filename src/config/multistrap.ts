@@ -2,26 +2,17 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 import type { Diagnostic } from '../errors.js';
-import { diagnosticAt, where } from './merge.js';
+import { diagnosticAt, type Where, where } from './merge.js';
 import { type AptSource, hostOf, hostSourceFor } from './mirror.js';
-import type { RepoInput } from './schemas/multistrap.js';
+import { omit } from './schemas/kind.js';
+import { type multistrapKind, TEMPLATE_ONLY } from './schemas/multistrap.js';
 import type { LoadedTable } from './table.js';
 import type { MultistrapVars, Repo } from './types.js';
 
 /** Value of `source` meaning "the machine's own apt mirror for this suite". */
 export const HOST_SOURCE = 'host';
 
-const TYPED = new Set([
-  'rootfs_arch',
-  'repos',
-  'unapproved_packages',
-  'systemd_nic_names_policy',
-  'systemd_nic_alternative_names_policy',
-  'multistrap_retries',
-  'multistrap_retries_delay',
-]);
-
-function looksUbuntu(r: RepoInput): boolean {
+function looksUbuntu(r: Repo): boolean {
   return /ubuntu/i.test(r.source) || r.keyring_pkg === 'ubuntu-keyring' || /^ubuntu/i.test(r.name);
 }
 
@@ -68,7 +59,7 @@ function keyringProblem(abs: string, manifests: string | undefined): string | un
 }
 
 /** Key fields that cannot all take effect together: each one given must be the one the build uses. */
-function keyFieldsProblem(r: RepoInput): { field: string; message: string } | undefined {
+function keyFieldsProblem(r: Repo): { field: string; message: string } | undefined {
   if (r.keyring_url && r.keyring_file)
     return {
       field: 'keyring_url',
@@ -82,95 +73,93 @@ function keyFieldsProblem(r: RepoInput): { field: string; message: string } | un
   return undefined;
 }
 
+/** Where a repo's `keyring_file` is (relative to the manifests folder) and, when it may not be used, why. */
+function keyringFile(given: string, at: Where): { abs: string; problem?: string } {
+  const file = at.file;
+  const base = file.startsWith('(') ? process.cwd() : dirname(dirname(file));
+  const abs = isAbsolute(given) ? given : resolve(base, given);
+  if (!existsSync(abs)) return { abs, problem: `keyring file ${abs} does not exist` };
+  const problem = keyringProblem(abs, file.startsWith('(') ? undefined : base);
+  return problem ? { abs, problem } : { abs };
+}
+
+/** A `source: host` repo pointed at this machine's mirror for its suite; undefined when it has none. */
+function hostRepo(
+  repo: Repo,
+  host: readonly AptSource[],
+  at: Where,
+  diagnostics: Diagnostic[],
+): Repo | undefined {
+  const h = hostSourceFor(repo.suite, host);
+  if (h) {
+    const signedBy = !repo.keyring_file && !repo.keyring_url && h.signedBy;
+    return { ...repo, source: h.uri, ...(signedBy ? { keyring_file: signedBy } : {}) };
+  }
+  const why = host.length
+    ? `this machine's apt sources have no entry for suite ${repo.suite}`
+    : 'this machine has no apt sources (/etc/apt/sources.list.d/*.sources, /etc/apt/sources.list)';
+  if (repo.packages.length > 0) {
+    diagnostics.push(diagnosticAt(at, `source: host, but ${why}; write the mirror's URL as the source`));
+  } else {
+    diagnostics.push(diagnosticAt(at, `repo ${repo.name} skipped: ${why}`, 'warning'));
+  }
+  return undefined;
+}
+
+/** One repo as the build uses it: key file resolved and checked, `host` replaced; undefined when skipped. */
+function resolveRepo(
+  r: Repo,
+  at: (field?: string) => Where,
+  host: readonly AptSource[],
+  out: { diagnostics: Diagnostic[]; hints: string[] },
+): Repo | undefined {
+  const { keyring_file, ...repo }: Repo = r;
+  const keyProblem = keyFieldsProblem(r);
+  if (keyProblem) out.diagnostics.push(diagnosticAt(at(keyProblem.field), keyProblem.message));
+  let resolved: Repo = repo;
+  if (keyring_file) {
+    const k = keyringFile(keyring_file, at('keyring_file'));
+    if (k.problem) out.diagnostics.push(diagnosticAt(at('keyring_file'), k.problem));
+    resolved = { ...repo, keyring_file: k.abs };
+  }
+  if (r.source === HOST_SOURCE) return hostRepo(resolved, host, at('source'), out.diagnostics);
+  const hostHosts = new Set(host.map((s) => hostOf(s.uri)).filter((h): h is string => h !== undefined));
+  if (!hostHosts.has(hostOf(r.source) ?? r.source)) {
+    const hint = looksUbuntu(r)
+      ? `repo ${r.name} (${r.source}, ${r.suite}) needs an Ubuntu mirror; this machine reaches only its own apt sources`
+      : `repo ${r.name} (${r.source}, ${r.suite}) is not one of this machine's apt sources; it must be reachable when building`;
+    out.hints.push(hint);
+    out.diagnostics.push(diagnosticAt(at('source'), hint, 'warning'));
+  }
+  return resolved;
+}
+
 export function buildMultistrap(
-  t: LoadedTable,
+  t: LoadedTable<typeof multistrapKind>,
   host: readonly AptSource[],
 ): { vars: MultistrapVars; diagnostics: Diagnostic[] } {
-  const diagnostics: Diagnostic[] = [];
-  const v = t.values;
+  const out: { diagnostics: Diagnostic[]; hints: string[] } = { diagnostics: [], hints: [] };
   const repos: Repo[] = [];
-  const hints: string[] = [];
-  const hostHosts = new Set(host.map((s) => hostOf(s.uri)).filter((h): h is string => h !== undefined));
   const seen = new Set<string>();
-  const inputs = (v.repos ?? []) as RepoInput[];
-  inputs.forEach((r, i) => {
+  t.vars.repos.forEach((r, i) => {
     const at = (field?: string) => where(t.table, 'repos', field ? [i, field] : [i]);
     if (seen.has(r.name))
-      diagnostics.push(diagnosticAt(at('name'), `a repo named "${r.name}" is listed twice`));
+      out.diagnostics.push(diagnosticAt(at('name'), `a repo named "${r.name}" is listed twice`));
     seen.add(r.name);
-    const repo: Repo = {
-      name: r.name,
-      source: r.source,
-      suite: r.suite,
-      components: r.components,
-      packages: r.packages,
-      register_repo_with_rootfs: r.register_repo_with_rootfs,
-      omitdebsrc: r.omitdebsrc,
-    };
-    if (r.keyring_pkg) repo.keyring_pkg = r.keyring_pkg;
-    if (r.keyring_url) repo.keyring_url = r.keyring_url;
-    if (r.keyring_fingerprint) repo.keyring_fingerprint = r.keyring_fingerprint;
-    const keyProblem = keyFieldsProblem(r);
-    if (keyProblem) diagnostics.push(diagnosticAt(at(keyProblem.field), keyProblem.message));
-    if (r.keyring_file) {
-      const file = at('keyring_file').file;
-      const base = file.startsWith('(') ? process.cwd() : dirname(dirname(file));
-      const abs = isAbsolute(r.keyring_file) ? r.keyring_file : resolve(base, r.keyring_file);
-      if (!existsSync(abs)) {
-        diagnostics.push(diagnosticAt(at('keyring_file'), `keyring file ${abs} does not exist`));
-      } else {
-        const why = keyringProblem(abs, file.startsWith('(') ? undefined : base);
-        if (why) diagnostics.push(diagnosticAt(at('keyring_file'), why));
-      }
-      repo.keyring_file = abs;
-    }
-    if (r.source === HOST_SOURCE) {
-      const h = hostSourceFor(r.suite, host);
-      if (!h) {
-        const why = host.length
-          ? `this machine's apt sources have no entry for suite ${r.suite}`
-          : 'this machine has no apt sources (/etc/apt/sources.list.d/*.sources, /etc/apt/sources.list)';
-        if (r.packages.length > 0) {
-          diagnostics.push(
-            diagnosticAt(at('source'), `source: host, but ${why}; write the mirror's URL as the source`),
-          );
-        } else {
-          diagnostics.push(diagnosticAt(at('source'), `repo ${r.name} skipped: ${why}`, 'warning'));
-        }
-        return;
-      }
-      repo.source = h.uri;
-      if (!repo.keyring_file && !repo.keyring_url && h.signedBy) repo.keyring_file = h.signedBy;
-    } else if (!hostHosts.has(hostOf(r.source) ?? r.source)) {
-      const hint = looksUbuntu(r)
-        ? `repo ${r.name} (${r.source}, ${r.suite}) needs an Ubuntu mirror; this machine reaches only its own apt sources`
-        : `repo ${r.name} (${r.source}, ${r.suite}) is not one of this machine's apt sources; it must be reachable when building`;
-      hints.push(hint);
-      diagnostics.push(diagnosticAt(at('source'), hint, 'warning'));
-    }
-    repos.push(repo);
+    const repo = resolveRepo(r, at, host, out);
+    if (repo) repos.push(repo);
   });
-  const reposValid = v.repos !== undefined && !diagnostics.some((d) => d.severity === 'error');
-  if (reposValid && inputs.length > 0 && repos.every((r) => r.packages.length === 0)) {
-    diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'no repo installs any package'));
+  // A list that failed its schema is reported already; `repos` then holds the default (none).
+  const reposValid = t.values.repos !== undefined && !out.diagnostics.some((d) => d.severity === 'error');
+  if (reposValid && t.vars.repos.length > 0 && repos.every((r) => r.packages.length === 0)) {
+    out.diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'no repo installs any package'));
   }
-  if (reposValid && inputs.length === 0) {
-    diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'at least one repo is needed'));
+  if (reposValid && t.vars.repos.length === 0) {
+    out.diagnostics.push(diagnosticAt(where(t.table, 'repos', []), 'at least one repo is needed'));
   }
-  const extra: Record<string, unknown> = { ...t.extra };
-  for (const [k, val] of Object.entries(v)) if (!TYPED.has(k)) extra[k] = val;
+  const { kept, dropped } = omit(t.vars, TEMPLATE_ONLY);
   return {
-    vars: {
-      rootfs_arch: v.rootfs_arch as string,
-      repos,
-      unapproved_packages: v.unapproved_packages as string[],
-      systemd_nic_names_policy: v.systemd_nic_names_policy as string,
-      systemd_nic_alternative_names_policy: v.systemd_nic_alternative_names_policy as string,
-      multistrap_retries: v.multistrap_retries as number,
-      multistrap_retries_delay: v.multistrap_retries_delay as number,
-      unreachable_hints: hints,
-      extra,
-    },
-    diagnostics,
+    vars: { ...kept, repos, unreachable_hints: out.hints, extra: { ...t.extra, ...dropped } },
+    diagnostics: out.diagnostics,
   };
 }

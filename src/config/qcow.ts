@@ -2,20 +2,22 @@
 import type { Diagnostic } from '../errors.js';
 import { diagnosticAt, where } from './merge.js';
 import { checkPartitions, parseBoundary, parseCapacity } from './partitions.js';
-import type { PartitionInput } from './schemas/qcow.js';
+import type { qcowKind } from './schemas/qcow.js';
 import type { LoadedTable } from './table.js';
-import type { OsconfigUserScript, Partition, QcowVars } from './types.js';
+import type { Partition, QcowVars } from './types.js';
 
-export function buildQcow(t: LoadedTable, bundle: string): { vars: QcowVars; diagnostics: Diagnostic[] } {
+export function buildQcow(
+  t: LoadedTable<typeof qcowKind>,
+  bundle: string,
+): { vars: QcowVars; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
-  const v = t.values;
-  const rawCapacity = v.qcow_capacity ?? '8G';
-  const cap = parseCapacity(rawCapacity);
+  const { img_name, qcow_capacity, ...rest } = t.vars;
+  const cap = parseCapacity(qcow_capacity);
   if (typeof cap === 'string') diagnostics.push(diagnosticAt(where(t.table, 'qcow_capacity', []), cap));
   const capacity = typeof cap === 'number' ? cap : 0;
   const partitions: Partition[] = [];
   let boundariesOk = true;
-  ((v.partitions ?? []) as PartitionInput[]).forEach((p, i) => {
+  rest.partitions.forEach((p, i) => {
     const bound = (field: 'part_start' | 'part_end') => {
       const b = parseBoundary(p[field], capacity);
       if (typeof b === 'string') {
@@ -25,20 +27,19 @@ export function buildQcow(t: LoadedTable, bundle: string): { vars: QcowVars; dia
       }
       return b;
     };
-    const out: Partition = {
-      mount: p.mount,
-      mount_order: p.mount_order,
+    const { mount, mount_order, ...more } = p;
+    partitions.push({
+      mount,
+      mount_order,
       start_bytes: bound('part_start'),
       end_bytes: bound('part_end'),
+      ...more,
       part_start: String(p.part_start),
       part_end: String(p.part_end),
-      flags: p.flags,
-    };
-    if (p.filesystem) out.filesystem = p.filesystem;
-    partitions.push(out);
+    });
   });
   // A list that failed its schema is reported already; checking what is left of it would only add noise.
-  const listOk = !t.table.has('partitions') || v.partitions !== undefined;
+  const listOk = !t.table.has('partitions') || t.values.partitions !== undefined;
   if (boundariesOk && listOk && capacity > 0) {
     for (const problem of checkPartitions(partitions, capacity)) {
       const path = problem.index < 0 ? [] : problem.field ? [problem.index, problem.field] : [problem.index];
@@ -46,15 +47,13 @@ export function buildQcow(t: LoadedTable, bundle: string): { vars: QcowVars; dia
     }
   }
   return {
+    // The one default that depends on the bundle: its QCOW is named after it.
     vars: {
-      img_name: (v.img_name as string | undefined) ?? `${bundle}.qcow2`,
-      qcow_capacity: String(rawCapacity),
+      img_name: img_name ?? `${bundle}.qcow2`,
+      qcow_capacity,
       capacity_bytes: capacity,
-      qcow_compress: (v.qcow_compress ?? true) as boolean,
-      qcow_compression_type: (v.qcow_compression_type ?? 'zlib') as 'zlib' | 'zstd',
-      qcow_writer: (v.qcow_writer ?? 'native') as 'native' | 'qemu-img',
+      ...rest,
       partitions,
-      qcow_container_runtime_scripts: (v.qcow_container_runtime_scripts ?? []) as OsconfigUserScript[],
     },
     diagnostics,
   };

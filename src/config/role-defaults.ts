@@ -1,21 +1,12 @@
 /**
- * The values a variable takes when no file sets it (the equivalent of the original's role defaults), written
- * as a vars file would give them so they pass through the same templating and validation as the user's files.
- * The package lists and repos themselves live in the bundled `defaults/manifests/` folder.
+ * The original's role defaults that are tables of facts (grub, sysctl, limits, kernel modules, banners, the
+ * QCOW's partitions). Each variables file's schema (src/config/schemas/) carries every default, these
+ * included; the package lists and repos themselves live in the bundled `defaults/manifests/` folder.
  */
+import type { PartitionInput } from './schemas/qcow.js';
 
-export const MULTISTRAP_DEFAULTS: Readonly<Record<string, unknown>> = {
-  rootfs_arch: 'amd64',
-  k8s_version: '1.21.2-00',
-  kernel_base_pkg: 'linux-image-amd64',
-  kernel_headers_pkg: 'linux-headers-amd64',
-  systemd_nic_names_policy: 'kernel database onboard path slot',
-  systemd_nic_alternative_names_policy: 'database onboard path slot',
-  multistrap_retries: 3,
-  multistrap_retries_delay: 3,
-  repos: [],
-  unapproved_packages: ['unattended-upgrades', 'systemd-timesyncd'],
-};
+const nv = (name: string, value: string) => ({ name, value });
+const nvs = (pairs: [string, string][]) => pairs.map(([name, value]) => nv(name, value));
 
 /**
  * The original's grub settings: serial console first then VGA (the last `console=` is /dev/console), IOMMU in
@@ -24,26 +15,24 @@ export const MULTISTRAP_DEFAULTS: Readonly<Record<string, unknown>> = {
  */
 export const GRUB_DEFAULTS = {
   GRUB_TIMEOUT: 10,
-  GRUB_CMDLINE_LINUX_DEFAULT: [
-    { name: 'console', value: 'ttyS0,115200n8' },
-    { name: 'console', value: 'tty0' },
-    { name: 'amd_iommu', value: 'on' },
-    { name: 'intel_iommu', value: 'on' },
-    { name: 'iommu', value: 'pt' },
-    { name: 'cgroup_disable', value: 'hugetlb' },
-    { name: 'dpdk-socket-mem', value: '4096,4096' },
-    { name: 'rcu_nocb_poll', value: 'true' },
-  ],
-  GRUB_SERIAL_COMMAND: [
-    { name: 'speed', value: 'ttyS0,115200n8' },
-    { name: 'unit', value: '0' },
-    { name: 'word', value: '8' },
-    { name: 'parity', value: 'no' },
-    { name: 'stop', value: '1' },
-  ],
+  GRUB_CMDLINE_LINUX_DEFAULT: nvs([
+    ['console', 'ttyS0,115200n8'],
+    ['console', 'tty0'],
+    ['amd_iommu', 'on'],
+    ['intel_iommu', 'on'],
+    ['iommu', 'pt'],
+    ['cgroup_disable', 'hugetlb'],
+    ['dpdk-socket-mem', '4096,4096'],
+    ['rcu_nocb_poll', 'true'],
+  ]),
+  GRUB_SERIAL_COMMAND: nvs([
+    ['speed', 'ttyS0,115200n8'],
+    ['unit', '0'],
+    ['word', '8'],
+    ['parity', 'no'],
+    ['stop', '1'],
+  ]),
 };
-
-const nv = (name: string, value: string) => ({ name, value });
 
 /** The original's 24 kernel settings: bridge netfilter, conntrack, ARP, TCP keepalive, neighbour tables, RA off. */
 export const SYSCTL_DEFAULTS = [
@@ -73,7 +62,7 @@ export const SYSCTL_DEFAULTS = [
   nv('kernel.sysrq', '8'),
 ];
 
-const limit = (name: string, domain: string, type: string, item: string, value: string) => ({
+const limit = (name: string, domain: string, type: 'soft' | 'hard' | '-', item: string, value: string) => ({
   name,
   domain,
   type,
@@ -106,69 +95,38 @@ export const BANNER_DEFAULTS = {
   motd: '#!/bin/sh\n. /etc/lsb-release\nprintf "Airship Node, based on: %s (%s %s %s)\\n" "$DISTRIB_DESCRIPTION" "$(uname -o)" "$(uname -r)" "$(uname -m)"\n',
 };
 
-export const OSCONFIG_DEFAULTS: Readonly<Record<string, unknown>> = {
-  default_run_context: 'common',
-  qcow_run_context: 'qcow',
-  kernel: KERNEL_DEFAULTS,
-  banners: BANNER_DEFAULTS,
-  kubelet: { extra_systemd_args: [] },
-  grub: GRUB_DEFAULTS,
-  grub_cmdline_linux_default_append: [],
-  kdump_tools: { crashkernel: '768M' },
-  limits: LIMITS_DEFAULTS,
-  sysctl: SYSCTL_DEFAULTS,
-  directories: [],
-  files: [],
-  systemd: [],
-  user_scripts: [],
-  file_permissions: [],
-  user_management: [],
-  fetch_from_url: [],
-};
-
-export const LIVECD_DEFAULTS: Readonly<Record<string, unknown>> = {
-  mksquashfs_compression: 'lz4',
-  mksquashfs_threads: 0,
-  squashfs_timeout: 120,
-  grub_menu_timeout: 0,
-};
-
 const fstab = (fsck: number) => ({ options: 'defaults,errors=remount-ro,noatime', dump: 0, fsck });
 
 /**
  * GPT layout of the target disk: root is partition 1 (Ironic's config-drive injection expects that), then
  * bios_grub, the ESP and /boot placed before it on the disk.
  */
-export const QCOW_DEFAULTS: Readonly<Record<string, unknown>> = {
-  qcow_capacity: '19G',
-  qcow_compress: true,
-  qcow_compression_type: 'zlib',
-  partitions: [
-    {
-      mount: '/',
-      mount_order: 0,
-      part_start: '1284MiB',
-      part_end: '100%',
-      filesystem: { type: 'ext4', fstab: fstab(1) },
-    },
-    { mount: 'none', mount_order: 99, part_start: '1MiB', part_end: '5MiB', flags: ['bios_grub'] },
-    {
-      mount: '/boot/efi',
-      mount_order: 2,
-      part_start: '5MiB',
-      part_end: '516MiB',
-      flags: ['esp'],
-      filesystem: { type: 'vfat', fstab: fstab(1) },
-    },
-    {
-      mount: '/boot',
-      mount_order: 1,
-      part_start: '516MiB',
-      part_end: '1284MiB',
-      filesystem: { type: 'ext4', fstab: fstab(2) },
-    },
-  ],
-  qcow_container_runtime_scripts: [],
-};
+export const PARTITION_DEFAULTS: PartitionInput[] = [
+  {
+    mount: '/',
+    mount_order: 0,
+    part_start: '1284MiB',
+    part_end: '100%',
+    flags: [],
+    filesystem: { type: 'ext4', fstab: fstab(1) },
+  },
+  { mount: 'none', mount_order: 99, part_start: '1MiB', part_end: '5MiB', flags: ['bios_grub'] },
+  {
+    mount: '/boot/efi',
+    mount_order: 2,
+    part_start: '5MiB',
+    part_end: '516MiB',
+    flags: ['esp'],
+    filesystem: { type: 'vfat', fstab: fstab(1) },
+  },
+  {
+    mount: '/boot',
+    mount_order: 1,
+    part_start: '516MiB',
+    part_end: '1284MiB',
+    flags: [],
+    filesystem: { type: 'ext4', fstab: fstab(2) },
+  },
+];
 
 export const ISO_IMAGE_NAME = 'ephemeral.iso';

@@ -53,6 +53,40 @@ function unsupported(s: string, at: number): string {
 }
 
 /**
+ * `s` with each `{{ name }}` replaced by its value as text; undefined, after `fail` is told why, when a piece
+ * is not our subset or a value is a list or mapping. `lookup` reports its own failures.
+ */
+function interpolate(
+  s: string,
+  lookup: (name: string) => { ok: boolean; value?: unknown },
+  fail: (message: string) => void,
+): string | undefined {
+  let out = '';
+  let i = 0;
+  for (;;) {
+    const rel = s.slice(i).search(JINJA_OPEN);
+    if (rel < 0) return out + s.slice(i);
+    const at = i + rel;
+    out += s.slice(i, at);
+    SIMPLE.lastIndex = at;
+    const m = SIMPLE.exec(s);
+    if (!m) {
+      fail(unsupported(s, at));
+      return undefined;
+    }
+    const expr = m[1]!;
+    i = at + m[0].length;
+    const r = lookup(expr);
+    if (!r.ok) return undefined;
+    if (r.value !== null && typeof r.value === 'object') {
+      fail(`"{{ ${expr} }}" is a list or mapping and cannot be placed inside text`);
+      return undefined;
+    }
+    out += String(r.value ?? '');
+  }
+}
+
+/**
  * Resolves the templates of every variable of `table` in place (`entry.resolved`).
  * @returns one error per template that names no variable, is not a plain variable name, forms a cycle, or per
  *   key holding template syntax; and the names templates refer to.
@@ -122,35 +156,8 @@ export function resolveTemplates(
       const r = lookup(owner, whole[1]!, path);
       return r.ok ? r.value : s;
     }
-    let out = '';
-    let i = 0;
-    for (;;) {
-      const rel = s.slice(i).search(JINJA_OPEN);
-      if (rel < 0) break;
-      const at = i + rel;
-      out += s.slice(i, at);
-      SIMPLE.lastIndex = at;
-      const m = SIMPLE.exec(s);
-      if (!m) {
-        diags.push(diagnosticAt(where(table, owner, path), unsupported(s, at)));
-        return s;
-      }
-      const expr = m[1]!;
-      i = at + m[0].length;
-      const r = lookup(owner, expr, path);
-      if (!r.ok) return s;
-      if (r.value !== null && typeof r.value === 'object') {
-        diags.push(
-          diagnosticAt(
-            where(table, owner, path),
-            `"{{ ${expr} }}" is a list or mapping and cannot be placed inside text`,
-          ),
-        );
-        return s;
-      }
-      out += String(r.value ?? '');
-    }
-    return out + s.slice(i);
+    const fail = (message: string) => diags.push(diagnosticAt(where(table, owner, path), message));
+    return interpolate(s, (name) => lookup(owner, name, path), fail) ?? s;
   };
 
   for (const name of table.keys()) resolveVar(name);

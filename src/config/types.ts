@@ -1,137 +1,50 @@
 /**
- * The resolved configuration. Keys read from manifest files keep the original's snake_case names:
- * they are the user's interface and are handed to our Ansible role as they are.
+ * The resolved configuration. Keys read from manifest files keep the original's snake_case names: they are the
+ * user's interface and are handed to our Ansible role as they are. The types of the variables files are those
+ * their schemas give (src/config/schemas/), plus what the loader adds (resolved sizes, `extra`).
  */
+import type { Diagnostic } from '../errors.js';
+import type { RunContext } from './schemas/common.js';
+import type { VarsOf } from './schemas/kind.js';
+import type { livecdKind } from './schemas/livecd.js';
+import type { multistrapKind, Repo, TEMPLATE_ONLY } from './schemas/multistrap.js';
+import type { OsconfigValues } from './schemas/osconfig.js';
+import type { FilesystemType, PartitionInput, qcowKind } from './schemas/qcow.js';
 import type { Settings } from './settings.js';
 
-/** Where an osconfig item applies: the shared base image (`common`) or the QCOW cut (`qcow`). */
-export type RunContext = 'common' | 'qcow';
+export type {
+  NameValue,
+  OsconfigDirectory,
+  OsconfigFetch,
+  OsconfigFile,
+  OsconfigLimit,
+  OsconfigSystemdUnit,
+  OsconfigUser,
+  OsconfigUserScript,
+} from './schemas/osconfig.js';
+export type { FilesystemType, Repo, RunContext };
 
-export interface Repo {
-  name: string;
-  /** Mirror URL; `host` in a file is replaced at load by this machine's apt mirror for the suite. */
-  source: string;
-  suite: string;
-  /** Space-separated in the files; split here. */
-  components: string[];
-  packages: string[];
-  register_repo_with_rootfs: boolean;
-  keyring_pkg?: string;
-  /** A keyring file on the build host (absolute, or relative to the manifests folder). */
-  keyring_file?: string;
-  /** http(s) URL of the repo's key, downloaded at build time (through the proxy). */
-  keyring_url?: string;
-  /** Primary key fingerprint the key from `keyring_url` must have (40 upper-case hex digits). */
-  keyring_fingerprint?: string;
-  omitdebsrc: boolean;
-}
-
-export interface MultistrapVars {
-  rootfs_arch: string;
-  repos: Repo[];
-  unapproved_packages: string[];
-  systemd_nic_names_policy: string;
-  systemd_nic_alternative_names_policy: string;
-  multistrap_retries: number;
-  multistrap_retries_delay: number;
+/** `rootfs/multistrap-vars.yaml`: a repo's `source: host` is replaced at load by this machine's apt mirror. */
+export type MultistrapVars = Omit<VarsOf<typeof multistrapKind>, (typeof TEMPLATE_ONLY)[number]> & {
   /** Repos whose source cannot be reached from this machine (e.g. Ubuntu mirrors): reported, not fatal at load. */
   unreachable_hints: string[];
   /** Every other variable of the file, kept for templating (`k8s_version`, `*_packages`). */
   extra: Record<string, unknown>;
-}
+};
 
-export interface NameValue {
-  name: string;
-  value: string;
-}
-
-export interface WithRunContexts {
-  run_contexts: RunContext[];
-}
-
-export interface OsconfigDirectory extends WithRunContexts {
-  name: string;
-  permissions: string;
-  owner: string;
-  group: string;
-}
-
-export interface OsconfigFile extends OsconfigDirectory {
-  file_content: string;
-}
-
-export interface OsconfigSystemdUnit extends WithRunContexts {
-  name: string;
-  file_content: string;
-  enabled: boolean;
-  force: boolean;
-}
-
-export interface OsconfigUserScript extends WithRunContexts {
-  file_content: string;
-}
-
-export interface OsconfigUser extends WithRunContexts {
-  name: string;
-  shell?: string;
-  /** Hashed or empty; never logged. */
-  password?: string;
-  password_lock?: boolean;
-}
-
-export interface OsconfigFetch {
-  url: string;
-  use_proxy: boolean;
-}
-
-export interface OsconfigLimit {
-  name: string;
-  domain: string;
-  type: string;
-  item: string;
-  value: string;
-}
-
-export interface OsconfigVars {
-  kernel: { modules: { load: { name: string }[]; blacklist: { name: string }[] } };
-  banners: { login: string; motd: string };
-  grub: {
-    GRUB_TIMEOUT: number;
-    GRUB_CMDLINE_LINUX_DEFAULT: NameValue[];
-    GRUB_SERIAL_COMMAND: NameValue[];
-  };
-  /** Extra kernel arguments a bundle adds; already included in `grub.GRUB_CMDLINE_LINUX_DEFAULT`, kept for display. */
-  grub_cmdline_linux_default_append: NameValue[];
-  kdump_tools: { crashkernel: string };
-  limits: OsconfigLimit[];
-  sysctl: NameValue[];
-  directories: OsconfigDirectory[];
-  files: OsconfigFile[];
-  systemd: OsconfigSystemdUnit[];
-  user_scripts: OsconfigUserScript[];
-  file_permissions: OsconfigDirectory[];
-  user_management: OsconfigUser[];
-  fetch_from_url: OsconfigFetch[];
-  kubelet: { extra_systemd_args: NameValue[] };
+/** The osconfig role's variables (`grub_cmdline_linux_default_append` already in `grub`, kept for display). */
+export type OsconfigVars = OsconfigValues & {
   /**
    * Variables of the files that the role does not know, kept for display: ones a template uses and the
    * original's container paths. Never handed to the role.
    */
   extra: Record<string, unknown>;
-}
+};
 
-export interface LivecdVars {
-  /** mksquashfs_compression: gzip | xz | lz4 | zstd | lzo (lzo is refused: not in our writer). */
-  mksquashfs_compression: 'gzip' | 'xz' | 'lz4' | 'zstd';
-  /** Compression level; default is the compressor's mksquashfs default. */
-  mksquashfs_level?: number;
-  /** Worker threads; 0 = all cores. */
-  mksquashfs_threads: number;
-  /** Seconds after which a stalled squashfs write fails. */
-  squashfs_timeout: number;
-  grub_menu_timeout: number;
-}
+/** `rootfs/livecdcontent-vars.yaml`: mksquashfs_compression, level, threads, stall timeout, menu timeout. */
+export type LivecdVars = VarsOf<typeof livecdKind>;
 
+/** `iso/`: the config-drive's three files, taken whole (they are data, not variables). */
 export interface IsoVars {
   img_name: string;
   user_data: string;
@@ -141,36 +54,21 @@ export interface IsoVars {
   sources: { user_data: string; network_data: string; meta_data: string };
 }
 
-export type FilesystemType = 'ext4' | 'vfat' | 'xfs';
-
-export interface Partition {
-  mount: string;
-  mount_order: number;
-  /** Resolved to bytes from MiB/GiB/% against qcow_capacity. */
+/** A partition of `qcow-vars.yaml` with its boundaries resolved to bytes from MiB/GiB/% against qcow_capacity. */
+export type Partition = Omit<PartitionInput, 'part_start' | 'part_end'> & {
   start_bytes: number;
   end_bytes: number;
   /** As written in the file, for messages. */
   part_start: string;
   part_end: string;
-  flags: ('bios_grub' | 'esp')[];
-  filesystem?: {
-    type: FilesystemType;
-    fstab: { options: string; dump: number; fsck: number };
-  };
-}
+};
 
-export interface QcowVars {
+/** A bundle's `qcow-vars.yaml`: the disk's size resolved to bytes, `img_name` to `<bundle>.qcow2` by default. */
+export type QcowVars = Omit<VarsOf<typeof qcowKind>, 'img_name' | 'partitions'> & {
   img_name: string;
-  qcow_capacity: string;
   capacity_bytes: number;
-  qcow_compress: boolean;
-  /** Output compression: zlib (readable everywhere) or zstd (QEMU >= 5.1, much faster). */
-  qcow_compression_type: 'zlib' | 'zstd';
-  /** Who writes the qcow2: the built-in parallel writer, or `qemu-img convert` (the fallback). */
-  qcow_writer: 'native' | 'qemu-img';
   partitions: Partition[];
-  qcow_container_runtime_scripts: OsconfigUserScript[];
-}
+};
 
 export interface QcowBundle {
   /** Sub-folder name, e.g. `control-plane`; the QCOW is `<name>.qcow2`. */
@@ -195,4 +93,11 @@ export interface BuildConfig {
   livecdcontent: LivecdVars;
   iso: IsoVars;
   qcowBundles: QcowBundle[];
+}
+
+/** A loaded configuration and its non-fatal findings (e.g. unknown top-level variables). */
+export interface LoadedConfig {
+  config: BuildConfig;
+  /** Warnings; `resolveConfig` masks the secrets in them. */
+  warnings: Diagnostic[];
 }

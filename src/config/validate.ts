@@ -4,7 +4,7 @@ import type { Diagnostic } from '../errors.js';
 import { suggestion } from './did-you-mean.js';
 import { diagnosticAt, type VarTable, where } from './merge.js';
 import { reservedReason } from './reserved.js';
-import type { VarsKind } from './schemas/kind.js';
+import { listsOf, type VarsKind } from './schemas/kind.js';
 
 export interface Validated {
   /** Parsed values of the variables the file knows (only those present in the table). */
@@ -62,7 +62,7 @@ export function validateTable(
 ): Validated {
   const out: Validated = { values: {}, extra: {}, diagnostics: [] };
   const failed = new Map<string, (Diagnostic & { via?: string })[]>();
-  const knownNames = [...new Set([...Object.keys(kind.vars), ...kind.lists])];
+  const knownNames = [...new Set([...Object.keys(kind.vars), ...listsOf(kind)])];
   for (const [name, entry] of table) {
     const value = 'resolved' in entry ? entry.resolved : entry.value;
     const w = where(table, name, [], true);

@@ -2,7 +2,7 @@
  * YAML files read with their positions kept, so every finding can name line:column.
  * Parsed as YAML 1.1, as Ansible (PyYAML) reads them: `yes`/`no` are booleans and `0755` is octal.
  */
-import { isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
+import { type Document, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml';
 import type { Diagnostic, SourcePosition } from '../errors.js';
 
 /** Alias expansion the `yaml` package allows per document (it counts the nodes each alias brings in). */
@@ -30,6 +30,18 @@ export interface Source {
   bundled?: boolean;
   /** Position of the value (or, with `atKey`, of the key) at `path`. */
   locate(path: KeyPath, atKey?: boolean): Located;
+}
+
+/**
+ * The document as plain values, or the finding when aliases expand too far: an alias or merge-key bomb is
+ * refused before it is expanded.
+ */
+export function expandDocument(doc: Document): { js: unknown } | { problem: string } {
+  try {
+    return { js: doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) };
+  } catch (err) {
+    return { problem: `YAML aliases expand too far (${(err as Error).message.toLowerCase()})` };
+  }
 }
 
 /** Formats a key path the way users write it: `partitions[1].part_end`. */
@@ -80,19 +92,17 @@ export function parseYamlSource(text: string, file: string): Source {
         message: 'expected a mapping of variables (name: value) at the top level',
       });
     } else {
-      let js: unknown = {};
-      try {
-        js = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
-      } catch (err) {
-        // An alias or merge-key bomb: refused before it is expanded.
+      const expanded = expandDocument(doc);
+      if ('problem' in expanded) {
         problems.push({
           severity: 'error',
           file,
           key: '',
           position: { line: 1, column: 1 },
-          message: `YAML aliases expand too far (${(err as Error).message.toLowerCase()}); write the values out`,
+          message: `${expanded.problem}; write the values out`,
         });
       }
+      const js = 'js' in expanded ? expanded.js : {};
       vars = (js ?? {}) as Record<string, unknown>;
       for (const pair of doc.contents.items) {
         const k = isScalar(pair.key) ? pair.key.value : pair.key;

@@ -5,7 +5,9 @@ import {
   COMPRESSOR_NAMES,
   COMPRESSORS,
   type Compression,
+  DEFAULT_COMPRESSION,
   isCompression,
+  levelProblem,
 } from '../compressors.js';
 import { UsageError } from '../errors.js';
 import type { CompressorConfig } from './native.js';
@@ -55,17 +57,14 @@ export const DEFAULT_LEVEL: Record<Compression, number | undefined> = Object.fro
  * @throws UsageError naming the option and what is expected.
  */
 export function resolveOptions(o: WriterOptions, env: NodeJS.ProcessEnv = process.env): ResolvedOptions {
-  const comp = o.comp ?? 'gzip';
+  const comp = o.comp ?? DEFAULT_COMPRESSION;
   if (!isCompression(comp))
     throw new UsageError(`comp: expected one of ${COMPRESSOR_NAMES.join(', ')}, got ${String(comp)}`);
   const range = COMPRESSORS[comp].levels;
   let level = o.level ?? range?.default;
   if (o.level !== undefined) {
-    if (!range) throw new UsageError(`level: ${comp} takes no level`);
-    if (!Number.isInteger(o.level) || o.level < range.min || o.level > range.max)
-      throw new UsageError(
-        `level: ${comp} expects an integer from ${range.min} to ${range.max}, got ${o.level}`,
-      );
+    const why = levelProblem(comp, o.level);
+    if (why) throw new UsageError(`level: ${why}`);
   }
   if (!range) level = undefined;
   const blockSize = o.blockSize ?? BLOCK_SIZE.default;

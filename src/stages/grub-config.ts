@@ -76,9 +76,8 @@ export function serialCommand(os: OsconfigVars): string {
 export function grubCfg(plan: DiskPlan, kernelVersion: string, os: OsconfigVars): string {
   const bp = bootPathOn(plan);
   const rootUuid = plan.root.fs?.uuid ?? '';
-  const t = Number.isFinite(os.grub.GRUB_TIMEOUT) ? os.grub.GRUB_TIMEOUT : 5;
   return [
-    `set timeout=${t}`,
+    `set timeout=${os.grub.GRUB_TIMEOUT}`,
     serialCommand(os),
     'terminal_input console serial',
     'terminal_output console serial',

@@ -8,7 +8,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import tarStream from 'tar-stream';
-import type { BuildConfig, QcowBundle } from '../config/types.js';
+import type { BuildConfig, MultistrapVars, OsconfigVars, QcowBundle } from '../config/types.js';
 
 export interface PackagedFile {
   /** Path inside the image, without the leading slash. */
@@ -22,9 +22,8 @@ export interface PackagedFile {
 export const KRM_FUNCTION_PATH = '/usr/local/bin/airship-variable-catalogue';
 
 /** The variables of one role set flattened as Ansible saw them: `extra` keys at the top, like the rest. */
-function flatten(vars: object): Record<string, unknown> {
-  const { extra, ...rest } = vars as { extra?: Record<string, unknown> };
-  return { ...(extra ?? {}), ...rest };
+function flatten({ extra, ...rest }: MultistrapVars | OsconfigVars): Record<string, unknown> {
+  return { ...extra, ...rest };
 }
 
 /**

@@ -1,7 +1,6 @@
 /** Building blocks shared by the manifest schemas: the original's loose YAML types, normalised. */
 import { z } from 'zod';
 import { suggestion } from '../did-you-mean.js';
-import type { RunContext } from '../types.js';
 
 /**
  * An object with a fixed set of keys. A key outside the set is an error that names the closest known key,
@@ -90,6 +89,11 @@ export const permissions = z.unknown().transform((v, ctx): string => {
 
 const RUN_CONTEXTS = ['common', 'qcow'] as const;
 
+/** Where an osconfig item applies: the shared base image (`common`) or the QCOW cut (`qcow`). */
+export type RunContext = (typeof RUN_CONTEXTS)[number];
+
+const isRunContext = (v: string): v is RunContext => (RUN_CONTEXTS as readonly string[]).includes(v);
+
 /**
  * Where an item applies. Templates such as `{{ default_run_context }}` are resolved before this check;
  * a missing list means the shared base image only.
@@ -97,7 +101,7 @@ const RUN_CONTEXTS = ['common', 'qcow'] as const;
 export const runContexts = z
   .array(
     z.string().transform((v, ctx): RunContext => {
-      if ((RUN_CONTEXTS as readonly string[]).includes(v)) return v as RunContext;
+      if (isRunContext(v)) return v;
       ctx.addIssue({
         code: 'custom',
         message: `expected common or qcow (or {{ default_run_context }} / {{ qcow_run_context }}), got "${v}"${suggestion(v, RUN_CONTEXTS)}`,

@@ -1,16 +1,13 @@
 /** `rootfs/livecdcontent-vars.yaml`: the live image's squashfs and boot menu. */
 import { z } from 'zod';
-import { COMPRESSOR_NAMES, type Compression, COMPRESSORS as TABLE } from '../../compressors.js';
+import { COMPRESSOR_NAMES as COMPRESSORS, type Compression, isCompression } from '../../compressors.js';
 import { count, describe, integer } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
-/** The writer's compressors (src/compressors.ts: the one table the addon is checked against). */
-export const COMPRESSORS = COMPRESSOR_NAMES;
-export type Compressor = Compression;
-
-export const compressor = z.unknown().transform((v, ctx): Compressor => {
+/** One of the writer's compressors (src/compressors.ts: the one table the addon is checked against). */
+const compressor = z.unknown().transform((v, ctx): Compression => {
   const s = typeof v === 'string' ? v.trim().toLowerCase() : v;
-  if ((COMPRESSORS as readonly unknown[]).includes(s)) return s as Compressor;
+  if (isCompression(s)) return s;
   ctx.addIssue({
     code: 'custom',
     message:
@@ -21,27 +18,17 @@ export const compressor = z.unknown().transform((v, ctx): Compressor => {
   return z.NEVER;
 });
 
-/** Levels each compressor accepts (null: it takes none), from the table. */
-export const LEVELS: Readonly<Record<Compressor, readonly [number, number] | null>> = Object.fromEntries(
-  COMPRESSORS.map((c) => {
-    const l = TABLE[c].levels;
-    return [c, l ? ([l.min, l.max] as const) : null];
-  }),
-) as Record<Compressor, readonly [number, number] | null>;
-
-export const livecdKind: VarsKind = {
-  title: 'livecdcontent',
-  vars: {
-    mksquashfs_compression: compressor,
-    mksquashfs_level: integer,
-    mksquashfs_threads: count,
-    squashfs_timeout: count,
-    grub_menu_timeout: count,
-  },
-  lists: new Set(),
-  patterns: [],
-  containerPaths: new Map([
-    ['root_chroot', { value: 'build', here: 'the image built by the build command' }],
-    ['root_image', { value: 'build', here: 'the image built by the build command' }],
-  ]),
+const vars = {
+  mksquashfs_compression: compressor.default('lz4'),
+  /** Compression level; default is the compressor's mksquashfs default (src/compressors.ts). */
+  mksquashfs_level: integer.optional(),
+  /** Worker threads; 0 = all cores. */
+  mksquashfs_threads: count.default(0),
+  /** Seconds after which a stalled squashfs write fails. */
+  squashfs_timeout: count.default(120),
+  grub_menu_timeout: count.default(0),
 };
+
+const fromBuild = { value: 'build', here: 'the image built by the build command' };
+
+export const livecdKind = varsKind('livecdcontent', vars, { root_chroot: fromBuild, root_image: fromBuild });

@@ -1,7 +1,7 @@
 /** `rootfs/multistrap-vars.yaml`: where the root filesystem's packages come from. */
 import { z } from 'zod';
 import { count, fileName, known, lineText, list, looseBool, name, describe as show } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
 /** One word of an apt source line (suite, component): no blank, bracket, quote or option. */
 const WORD = /^[A-Za-z0-9][A-Za-z0-9._/+~-]*$/;
@@ -96,28 +96,34 @@ export const repoSchema = known({
   omitdebsrc: looseBool.default(false),
 });
 
-export type RepoInput = z.output<typeof repoSchema>;
+/** Known variables that act only through a template naming them (a repo's `packages: "{{ k8s_version }}"`). */
+export const TEMPLATE_ONLY = ['k8s_version', 'kernel_base_pkg', 'kernel_headers_pkg'] as const;
 
-export const multistrapKind: VarsKind = {
-  title: 'multistrap',
-  vars: {
-    rootfs_arch: name.regex(/^[a-z0-9-]+$/, { error: 'expected a Debian architecture name such as amd64' }),
-    repos: list(repoSchema),
-    unapproved_packages: z.array(packageName, {
-      error: (iss) => `expected a list of package names, got ${show(iss.input)}`,
-    }),
-    systemd_nic_names_policy: lineText,
-    systemd_nic_alternative_names_policy: lineText,
-    multistrap_retries: count,
-    multistrap_retries_delay: count,
-    k8s_version: lineText,
-    kernel_base_pkg: name,
-    kernel_headers_pkg: name,
-  },
-  lists: new Set(['repos', 'unapproved_packages']),
-  patterns: [{ re: /^[a-z0-9_]+_packages$/, schema: list(packageName) }],
-  templateOnly: new Set(['k8s_version', 'kernel_base_pkg', 'kernel_headers_pkg']),
-  containerPaths: new Map([
-    ['rootfs_root', { value: 'build', here: 'the root filesystem the rootfs stage bootstraps' }],
-  ]),
+const vars = {
+  rootfs_arch: name
+    .regex(/^[a-z0-9-]+$/, { error: 'expected a Debian architecture name such as amd64' })
+    .default('amd64'),
+  repos: list(repoSchema).default([]),
+  unapproved_packages: z
+    .array(packageName, { error: (iss) => `expected a list of package names, got ${show(iss.input)}` })
+    .default(() => ['unattended-upgrades', 'systemd-timesyncd']),
+  systemd_nic_names_policy: lineText.default('kernel database onboard path slot'),
+  systemd_nic_alternative_names_policy: lineText.default('database onboard path slot'),
+  multistrap_retries: count.default(3),
+  multistrap_retries_delay: count.default(3),
+  k8s_version: lineText.default('1.21.2-00'),
+  kernel_base_pkg: name.default('linux-image-amd64'),
+  kernel_headers_pkg: name.default('linux-headers-amd64'),
 };
+
+export const multistrapKind = varsKind(
+  'multistrap',
+  vars,
+  { rootfs_root: { value: 'build', here: 'the root filesystem the rootfs stage bootstraps' } },
+  {
+    patterns: [{ re: /^[a-z0-9_]+_packages$/, schema: list(packageName) }],
+    templateOnly: new Set(TEMPLATE_ONLY),
+  },
+);
+
+export type Repo = z.output<typeof repoSchema>;

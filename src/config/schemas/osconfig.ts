@@ -1,6 +1,12 @@
 /** `rootfs/osconfig-vars.yaml` and a bundle's `osconfig-vars.yaml`: the operating system's settings. */
 import { z } from 'zod';
-import { GRUB_DEFAULTS } from '../role-defaults.js';
+import {
+  BANNER_DEFAULTS,
+  GRUB_DEFAULTS,
+  KERNEL_DEFAULTS,
+  LIMITS_DEFAULTS,
+  SYSCTL_DEFAULTS,
+} from '../role-defaults.js';
 import {
   account,
   argument,
@@ -18,7 +24,13 @@ import {
   runContexts,
   text,
 } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
+
+/** A default that each load gets its own copy of. */
+const copy =
+  <T>(v: T) =>
+  (): T =>
+    structuredClone(v);
 
 const moduleName = known({
   name: name.regex(/^[A-Za-z0-9_-]+$/, {
@@ -38,10 +50,8 @@ const banners = known({ login: text.default(''), motd: text.default('') });
 /** A `grub:` mapping replaces the default one as a whole; keys it leaves out keep their default values. */
 const grub = known({
   GRUB_TIMEOUT: count.default(GRUB_DEFAULTS.GRUB_TIMEOUT),
-  GRUB_CMDLINE_LINUX_DEFAULT: list(argument).default(() =>
-    structuredClone(GRUB_DEFAULTS.GRUB_CMDLINE_LINUX_DEFAULT),
-  ),
-  GRUB_SERIAL_COMMAND: list(argument).default(() => structuredClone(GRUB_DEFAULTS.GRUB_SERIAL_COMMAND)),
+  GRUB_CMDLINE_LINUX_DEFAULT: list(argument).default(copy(GRUB_DEFAULTS.GRUB_CMDLINE_LINUX_DEFAULT)),
+  GRUB_SERIAL_COMMAND: list(argument).default(copy(GRUB_DEFAULTS.GRUB_SERIAL_COMMAND)),
 });
 
 /** A line of limits.conf: `<domain> <type> <item> <value>`, each a single field; `name` becomes a comment. */
@@ -120,55 +130,67 @@ const fetch = known({ url, use_proxy: looseBool.default(false) });
 
 const sysctlItem = known({ name: fieldName, value: lineText });
 
-export const osconfigKind: VarsKind = {
-  title: 'osconfig',
-  vars: {
-    // Names the role's run contexts; another name would match no item, so only the original's are taken.
-    default_run_context: z.literal('common', {
-      error: 'expected common: the run context of the shared base image has this one name',
-    }),
-    qcow_run_context: z.literal('qcow', {
-      error: 'expected qcow: the run context of a QCOW has this one name',
-    }),
-    kernel,
-    banners,
-    kubelet: known({ extra_systemd_args: list(argument).default([]) }),
-    grub,
-    grub_cmdline_linux_default_append: list(argument),
-    kdump_tools: known({ crashkernel: fieldText }),
-    limits: list(limit),
-    sysctl: list(sysctlItem),
-    directories: list(directory),
-    files: list(file),
-    systemd: list(systemdUnit),
-    user_scripts: list(userScript),
-    file_permissions: list(filePermission),
-    user_management: list(user),
-    fetch_from_url: list(fetch),
-  },
-  lists: new Set([
-    'limits',
-    'sysctl',
-    'directories',
-    'files',
-    'systemd',
-    'user_scripts',
-    'file_permissions',
-    'user_management',
-    'fetch_from_url',
-  ]),
-  patterns: [],
-  containerPaths: new Map([
-    ['rootfs_root', { value: 'build', here: 'the image the osconfig role is applied to' }],
-    [
-      'user_scripts_dir_default',
-      { value: '/config/scripts/common', here: "the manifests folder's scripts/common/ (run in name order)" },
-    ],
-    [
-      'user_scripts_dir_qcow',
-      { value: '/config/scripts/qcow', here: "the manifests folder's scripts/qcow/ (run in name order)" },
-    ],
-  ]),
+/** A list variable, empty unless a file sets it. */
+const none = <T extends z.ZodType>(item: T) => list(item).default([]);
+
+/**
+ * The osconfig role's documented variables, with the original's role defaults: all the role is ever handed
+ * from the manifests (in the role's order).
+ */
+const roleVars = {
+  kernel: kernel.default(copy(KERNEL_DEFAULTS)),
+  banners: banners.default(copy(BANNER_DEFAULTS)),
+  grub: grub.default(copy(GRUB_DEFAULTS)),
+  grub_cmdline_linux_default_append: none(argument),
+  kdump_tools: known({ crashkernel: fieldText }).default({ crashkernel: '768M' }),
+  limits: list(limit).default(copy(LIMITS_DEFAULTS)),
+  sysctl: list(sysctlItem).default(copy(SYSCTL_DEFAULTS)),
+  directories: none(directory),
+  files: none(file),
+  systemd: none(systemdUnit),
+  user_scripts: none(userScript),
+  file_permissions: none(filePermission),
+  user_management: none(user),
+  fetch_from_url: none(fetch),
+  kubelet: known({ extra_systemd_args: list(argument).default([]) }).default({ extra_systemd_args: [] }),
 };
+
+export type RoleVariable = keyof typeof roleVars;
+/** The osconfig role's documented variables: all it is ever handed from the manifests. */
+export const ROLE_VARIABLES = Object.keys(roleVars) as RoleVariable[];
+
+const vars = {
+  // Names the role's run contexts; another name would match no item, so only the original's are taken.
+  default_run_context: z
+    .literal('common', {
+      error: 'expected common: the run context of the shared base image has this one name',
+    })
+    .default('common'),
+  qcow_run_context: z
+    .literal('qcow', { error: 'expected qcow: the run context of a QCOW has this one name' })
+    .default('qcow'),
+  ...roleVars,
+};
+
+const scriptsDir = (context: string) => ({
+  value: `/config/scripts/${context}`,
+  here: `the manifests folder's scripts/${context}/ (run in name order)`,
+});
+
+export const osconfigKind = varsKind('osconfig', vars, {
+  rootfs_root: { value: 'build', here: 'the image the osconfig role is applied to' },
+  user_scripts_dir_default: scriptsDir('common'),
+  user_scripts_dir_qcow: scriptsDir('qcow'),
+});
+
+export type OsconfigValues = z.output<z.ZodObject<typeof roleVars>>;
+export type NameValue = z.output<typeof argument>;
+export type OsconfigLimit = z.output<typeof limit>;
+export type OsconfigDirectory = z.output<typeof directory>;
+export type OsconfigFile = z.output<typeof file>;
+export type OsconfigSystemdUnit = z.output<typeof systemdUnit>;
+export type OsconfigUserScript = z.output<typeof userScript>;
+export type OsconfigUser = z.output<typeof user>;
+export type OsconfigFetch = z.output<typeof fetch>;
 
 export { userScript };

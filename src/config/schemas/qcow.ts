@@ -1,5 +1,6 @@
 /** A bundle's `qcow-vars.yaml`: the target disk's size, partitions and output. */
 import { z } from 'zod';
+import { PARTITION_DEFAULTS } from '../role-defaults.js';
 import {
   absolutePath,
   count,
@@ -14,7 +15,7 @@ import {
   runContexts,
   text,
 } from './common.js';
-import type { VarsKind } from './kind.js';
+import { varsKind } from './kind.js';
 
 /** A boundary as written; its unit is checked when resolved against the capacity. */
 const boundary = z.union([z.string(), z.number()], {
@@ -56,36 +57,40 @@ export const partitionSchema = known({
 });
 
 export type PartitionInput = z.output<typeof partitionSchema>;
+export type FilesystemType = NonNullable<PartitionInput['filesystem']>['type'];
 
 const runtimeScript = known({ file_content: text, run_contexts: runContexts.default(['qcow']) });
 
-export const qcowKind: VarsKind = {
-  title: 'qcow',
-  vars: {
-    /** The output file's name inside the output folder: never a path. */
-    img_name: fileName,
-    qcow_capacity: z.union([z.string(), z.number()], {
+const vars = {
+  /** The output file's name inside the output folder: never a path; `<bundle>.qcow2` when not given. */
+  img_name: fileName.optional(),
+  qcow_capacity: z
+    .union([z.string(), z.number()], {
       error: (iss) => `expected a size such as 19G, got ${describe(iss.input)}`,
-    }),
-    qcow_compress: looseBool,
-    qcow_compression_type: z.enum(['zlib', 'zstd'], {
-      error: (iss) => `expected zlib or zstd, got ${describe(iss.input)}`,
-    }),
-    qcow_writer: z.enum(['native', 'qemu-img'], {
+    })
+    .transform(String)
+    .default('19G'),
+  qcow_compress: looseBool.default(true),
+  /** Output compression: zlib (readable everywhere) or zstd (QEMU >= 5.1, much faster). */
+  qcow_compression_type: z
+    .enum(['zlib', 'zstd'], { error: (iss) => `expected zlib or zstd, got ${describe(iss.input)}` })
+    .default('zlib'),
+  /** Who writes the qcow2: the built-in parallel writer, or `qemu-img convert` (the fallback). */
+  qcow_writer: z
+    .enum(['native', 'qemu-img'], {
       error: (iss) => `expected native or qemu-img, got ${describe(iss.input)}`,
-    }),
-    partitions: list(partitionSchema),
-    qcow_container_runtime_scripts: list(runtimeScript),
-  },
-  lists: new Set(['partitions', 'qcow_container_runtime_scripts']),
-  patterns: [],
-  containerPaths: new Map([
-    ['src', { value: '/build', here: 'the image cut-image reads' }],
-    ['dst', { value: '/chroot', here: 'a scratch folder of cut-image' }],
-    [
-      'nbd_build_dir',
-      { value: '/tmp/nbd_build_dir', here: 'a scratch folder of cut-image (no nbd device is used)' },
-    ],
-    ['img_output_dir', { value: '/config', here: 'the output folder, OUT_DIR / --out-dir' }],
-  ]),
+    })
+    .default('native'),
+  partitions: list(partitionSchema).default(() => structuredClone(PARTITION_DEFAULTS)),
+  qcow_container_runtime_scripts: list(runtimeScript).default([]),
 };
+
+export const qcowKind = varsKind('qcow', vars, {
+  src: { value: '/build', here: 'the image cut-image reads' },
+  dst: { value: '/chroot', here: 'a scratch folder of cut-image' },
+  nbd_build_dir: {
+    value: '/tmp/nbd_build_dir',
+    here: 'a scratch folder of cut-image (no nbd device is used)',
+  },
+  img_output_dir: { value: '/config', here: 'the output folder, OUT_DIR / --out-dir' },
+});

@@ -6,7 +6,8 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { ResolvedOptions } from './options.js';
-import { type DataPipeline, MAX_CARRIED_RUN } from './pipeline.js';
+import type { DataPipeline } from './pipeline.js';
+import { MAX_CARRIED_RUN } from './pipeline-sizing.js';
 import { entryPath, headerProblem } from './tar-checks.js';
 import { ByteReader, TarFormatError, type TarHeader, TarReader } from './tar-reader.js';
 import { encodeDev, isExcluded, type NodeKind, newDir, type TreeNode } from './tree.js';

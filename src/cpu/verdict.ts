@@ -1,7 +1,6 @@
 /** Judges a CPU: are the compressors' flags there, and if not, can the hypervisor be told to show them? */
-import type { CpuFacts } from './facts.js';
-import { FLAGS, x86Level } from './flags.js';
-import { genericModel, qemuNamedModel } from './generic.js';
+import { type CpuFacts, genericModel, qemuNamedModel } from './facts.js';
+import { FLAGS, flagLabel, x86Level } from './flags.js';
 
 export type VerdictStatus =
   /** Every baseline flag is there. */
@@ -34,7 +33,7 @@ export interface CpuVerdict {
 }
 
 function labels(names: readonly string[]): string {
-  return names.map((n) => FLAGS.find((f) => f.name === n)?.label ?? n).join(', ');
+  return names.map(flagLabel).join(', ');
 }
 
 /** The verdict on a CPU's facts. Pure: no measurement, no I/O. */

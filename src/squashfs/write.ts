@@ -110,7 +110,7 @@ export async function writeImage(
 }
 
 /** The compression workers: one per processor, each reading the result slabs. */
-function startPool(processors: number, slabs: ResultSlabs): Piscina {
+export function startPool(processors: number, slabs: ResultSlabs): Piscina {
   return new Piscina({
     filename: workerPath(),
     minThreads: processors,

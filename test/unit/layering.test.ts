@@ -17,6 +17,9 @@ const CASES: [string, string, boolean][] = [
   ['src/config/upward-api.ts', '../api/config.js', true],
   ['src/config/schemas/upward-stages.ts', '../../stages/names.js', true],
   ['src/cpu/upward-api.ts', '../api/doctor.js', true],
+  // The addon's loader is the squashfs writer's: src/cpu gets CPUID registers from the API instead.
+  ['src/cpu/sideways-squashfs.ts', '../squashfs/native.js', true],
+  ['src/cpu/sideways-engine.ts', '../engine/probe-kvm.js', true],
   ['src/stages/upward-api.ts', '../api/common.js', true],
   ['src/stages/upward-cli.ts', '../cli/run.js', true],
   ['src/api/upward-cli.ts', '../cli/run.js', true],
@@ -27,6 +30,7 @@ const CASES: [string, string, boolean][] = [
   ['src/stages/downward-engine.ts', '../engine/docker.js', false],
   ['src/api/downward-stages.ts', '../stages/names.js', false],
   ['src/cli/downward-api.ts', '../api.js', false],
+  ['src/cpu/leaf-table.ts', '../compressors.js', false],
 ];
 
 const work = mkdtempSync(join(tmpdir(), 'layering-'));

@@ -1,11 +1,7 @@
 // Small files with one job: the project's own biome.json refuses a source file over 400 lines and a function over
 // 80 lines under src/ (not in tests), run over fixture files of each length.
-import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT } from '../helpers/cli.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { lintFixtures } from '../helpers/lint-fixtures.js';
 
 /** A function whose body has `n` statement lines. */
 const fn = (name: string, n: number): string =>
@@ -26,24 +22,12 @@ const CASES: [string, string, string | null][] = [
   ['test/unit/long-test.ts', `${lines(420)}${fn('helper', 90)}`, null],
 ];
 
-const work = mkdtempSync(join(tmpdir(), 'length-limits-'));
 let report = '';
 let status: number | null = null;
 
 beforeAll(() => {
-  copyFileSync(join(ROOT, 'biome.json'), join(work, 'biome.json'));
-  for (const [file, text] of CASES) {
-    mkdirSync(dirname(join(work, file)), { recursive: true });
-    writeFileSync(join(work, file), text);
-  }
-  const r = spawnSync(join(ROOT, 'node_modules', '.bin', 'biome'), ['lint', '--max-diagnostics=none', '.'], {
-    cwd: work,
-    encoding: 'utf8',
-  });
-  report = `${r.stdout}${r.stderr}`;
-  status = r.status;
+  ({ report, status } = lintFixtures(CASES.map(([file, text]) => [file, text] as const)));
 }, 60_000);
-afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the linter enforces file and function length', () => {
   it.each(CASES)('%s', (file, _, rule) => {

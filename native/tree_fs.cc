@@ -17,12 +17,23 @@
 
 namespace airship {
 
+// A directory descriptor and a raw name relative to it: the pair every *at call takes, at info[i] and info[i
+// + 1].
+struct At {
+  int dirfd;
+  std::string name;
+};
+
+static At AtArgs(Napi::Env env, const Napi::CallbackInfo &info, size_t i, const char *fn, const char *dirArg,
+                 const char *nameArg) {
+  return {I32Arg(env, fn, dirArg, info[i]), RawPath(env, fn, nameArg, info[i + 1])};
+}
+
 // openat2(dirfd, path, flags, mode, resolve) → fd
 static Napi::Value OpenAt2(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const char *fn = "openat2";
-  int dirfd = I32Arg(env, fn, "dirfd", info[0]);
-  std::string path = RawPath(env, fn, "path", info[1]);
+  auto [dirfd, path] = AtArgs(env, info, 0, fn, "dirfd", "path");
   open_how how{};
   how.flags = static_cast<uint64_t>(U32Arg(env, fn, "flags", info[2])) | O_CLOEXEC;
   how.mode = static_cast<uint64_t>(IntegerIn(env, fn, "mode", info[3], 0, 07777));
@@ -38,8 +49,7 @@ static Napi::Value OpenAt2(const Napi::CallbackInfo &info) {
 static Napi::Value MkdirAt(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const char *fn = "mkdirat";
-  int dirfd = I32Arg(env, fn, "dirfd", info[0]);
-  std::string name = RawPath(env, fn, "name", info[1]);
+  auto [dirfd, name] = AtArgs(env, info, 0, fn, "dirfd", "name");
   auto mode = static_cast<mode_t>(IntegerIn(env, fn, "mode", info[2], 0, 07777));
   if (mkdirat(dirfd, name.c_str(), mode) != 0) throw ErrnoError(env, "mkdirat", name, errno);
   return env.Undefined();
@@ -49,8 +59,7 @@ static Napi::Value MkdirAt(const Napi::CallbackInfo &info) {
 static Napi::Value UnlinkAt(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const char *fn = "unlinkat";
-  int dirfd = I32Arg(env, fn, "dirfd", info[0]);
-  std::string name = RawPath(env, fn, "name", info[1]);
+  auto [dirfd, name] = AtArgs(env, info, 0, fn, "dirfd", "name");
   int flags = I32Arg(env, fn, "flags", info[2]);
   if (unlinkat(dirfd, name.c_str(), flags) != 0) throw ErrnoError(env, "unlinkat", name, errno);
   return env.Undefined();
@@ -60,12 +69,10 @@ static Napi::Value UnlinkAt(const Napi::CallbackInfo &info) {
 static Napi::Value RenameAt(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const char *fn = "renameat";
-  int from = I32Arg(env, fn, "fromDirfd", info[0]);
-  std::string fromName = RawPath(env, fn, "fromName", info[1]);
-  int to = I32Arg(env, fn, "toDirfd", info[2]);
-  std::string toName = RawPath(env, fn, "toName", info[3]);
-  if (renameat2(from, fromName.c_str(), to, toName.c_str(), RENAME_NOREPLACE) != 0)
-    throw ErrnoError(env, "renameat", fromName, errno);
+  At from = AtArgs(env, info, 0, fn, "fromDirfd", "fromName");
+  At to = AtArgs(env, info, 2, fn, "toDirfd", "toName");
+  if (renameat2(from.dirfd, from.name.c_str(), to.dirfd, to.name.c_str(), RENAME_NOREPLACE) != 0)
+    throw ErrnoError(env, "renameat", from.name, errno);
   return env.Undefined();
 }
 

@@ -21,6 +21,15 @@ const reps = Number(repsArg ?? 3);
 type Comp = 'lz4' | 'zstd' | 'xz' | 'gzip';
 const comps = (compsArg ?? 'lz4,zstd,xz,gzip').split(',') as Comp[];
 const LEVEL: Record<Comp, number | undefined> = { lz4: undefined, zstd: 15, xz: undefined, gzip: 9 };
+/** Every tool writes 128 KiB blocks on two workers. */
+const BLOCK = '131072';
+const JOBS = '2';
+
+/** A tool's option for the level every tool uses, when the compressor takes one. */
+const levelArgs = (c: Comp, flag: string, value: (level: number) => string): string[] => {
+  const level = LEVEL[c];
+  return level === undefined ? [] : [flag, value(level)];
+};
 const work = mkdtempSync(join(tmpdir(), 'sqfs-bench-'));
 const out = join(work, 'out.sqfs');
 const cache = join(work, 'cache');
@@ -58,13 +67,8 @@ const tools = {
       'squash',
       tree,
       out,
-      '--comp',
-      c,
-      '--processors',
-      '2',
-      '--block-size',
-      '131072',
-      ...(LEVEL[c] ? ['--level', String(LEVEL[c])] : []),
+      ...['--comp', c, '--processors', JOBS, '--block-size', BLOCK],
+      ...levelArgs(c, '--level', String),
       ...extra,
     ]),
   mksquashfs: (c: Comp) =>
@@ -76,12 +80,8 @@ const tools = {
       '-no-progress',
       '-comp',
       c,
-      '-b',
-      '131072',
-      '-processors',
-      '2',
-      ...(c === 'zstd' ? ['-Xcompression-level', '15'] : []),
-      ...(c === 'gzip' ? ['-Xcompression-level', '9'] : []),
+      ...['-b', BLOCK, '-processors', JOBS],
+      ...levelArgs(c, '-Xcompression-level', String),
     ]),
   gensquashfs: (c: Comp) =>
     timed('gensquashfs', [
@@ -89,14 +89,8 @@ const tools = {
       tree,
       '-c',
       c,
-      '-b',
-      '131072',
-      '-j',
-      '2',
-      '-f',
-      '-q',
-      ...(c === 'zstd' ? ['-X', 'level=15'] : []),
-      ...(c === 'gzip' ? ['-X', 'level=9'] : []),
+      ...['-b', BLOCK, '-j', JOBS, '-f', '-q'],
+      ...levelArgs(c, '-X', (l) => `level=${l}`),
       out,
     ]),
 };

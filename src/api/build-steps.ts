@@ -68,6 +68,18 @@ function input(ctx: BuildContext, name: StageName): StageRecord {
   return r;
 }
 
+/**
+ * A stage's digest: its format version `v`, the digest of the stage it builds on, and what else its result
+ * depends on (canonical JSON: key order does not matter).
+ */
+function digestAfter(
+  prev: StageName,
+  v: number,
+  more: (ctx: BuildContext) => Promise<Record<string, unknown>> = async () => ({}),
+): (ctx: BuildContext) => Promise<string> {
+  return async (ctx) => digestOf({ v, [prev]: input(ctx, prev).digest, ...(await more(ctx)) });
+}
+
 /** A cached stage as a step: the cache (or SKIP_* setting) is looked up first, the stage runs on a miss. */
 function stageStep(def: StageDef): Step<BuildContext> {
   const digests = new WeakMap<BuildContext, string>();
@@ -144,7 +156,7 @@ const rootfs: StageDef = {
 const image: StageDef = {
   name: 'image',
   skip: (s) => s.skipMultiRole,
-  digest: async (ctx) => digestOf({ v: 1, rootfs: input(ctx, 'rootfs').digest }),
+  digest: digestAfter('rootfs', 1),
   valid: imageValid,
   exec: (ctx, digest) =>
     imageStage({
@@ -158,16 +170,13 @@ const image: StageDef = {
 const osconfig: StageDef = {
   name: 'osconfig',
   skip: (s) => s.skipOsconfigRole,
-  digest: async (ctx) =>
-    digestOf({
-      v: 1,
-      image: input(ctx, 'image').digest,
-      vars: redactSecrets(ctx.config).osconfig,
-      // Secrets (password hashes, keys in files) change the result but must not be readable from the digest
-      // input on disk: only their digest goes in.
-      secrets: digestOf(secretStrings(ctx.config.osconfig)),
-      role: await roleDigest(),
-    }),
+  digest: digestAfter('image', 1, async (ctx) => ({
+    vars: redactSecrets(ctx.config).osconfig,
+    // Secrets (password hashes, keys in files) change the result but must not be readable from the digest
+    // input on disk: only their digest goes in.
+    secrets: digestOf(secretStrings(ctx.config.osconfig)),
+    role: await roleDigest(),
+  })),
   valid: imageValid,
   exec: async (ctx, digest) => {
     const { image } = await applyOsconfig({
@@ -198,14 +207,11 @@ async function finalLabels(ctx: BuildContext): Promise<Record<string, string>> {
 const livecd: StageDef = {
   name: 'livecd',
   skip: (s) => s.skipLivecdcontentRole,
-  digest: async (ctx) =>
-    digestOf({
-      v: 2,
-      osconfig: input(ctx, 'osconfig').digest,
-      vars: ctx.config.livecdcontent,
-      boot: [embeddedGrubCfg(), liveGrubCfg(ctx.config.livecdcontent.grub_menu_timeout)],
-      labels: await finalLabels(ctx),
-    }),
+  digest: digestAfter('osconfig', 2, async (ctx) => ({
+    vars: ctx.config.livecdcontent,
+    boot: [embeddedGrubCfg(), liveGrubCfg(ctx.config.livecdcontent.grub_menu_timeout)],
+    labels: await finalLabels(ctx),
+  })),
   valid: imageValid,
   exec: async (ctx, digest) =>
     livecdStage({

@@ -7,14 +7,17 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { defaultSettings } from '../config/settings.js';
 import { type Advice, advise } from '../cpu/advice.js';
-import type { FlagDisagreement } from '../cpu/compare.js';
 import { CpuinfoParseError, parseCpuinfo } from '../cpu/cpuinfo.js';
 import type { CpuFacts } from '../cpu/facts.js';
 import { FLAGS } from '../cpu/flags.js';
-import { hostCpu } from '../cpu/host.js';
-import { type Estimate, estimates, TYPICAL_ROOTFS_BYTES } from '../cpu/suggest.js';
-import { measureThroughput } from '../cpu/throughput.js';
-import type { CompressorSetting, Throughput } from '../cpu/throughput-types.js';
+import type { FlagDisagreement } from '../cpu/host.js';
+import {
+  type CompressorSetting,
+  type Estimate,
+  estimates,
+  type Throughput,
+  TYPICAL_ROOTFS_BYTES,
+} from '../cpu/suggest.js';
 import { type CpuVerdict, judge } from '../cpu/verdict.js';
 import { probeDisk } from '../engine/probe-disk.js';
 import { probeDocker } from '../engine/probe-docker.js';
@@ -24,10 +27,12 @@ import type { ProbeResult } from '../engine/probe-types.js';
 import { UsageError } from '../errors.js';
 import { sweepLeftovers } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
+import { thisHostCpu } from './cpu-verdict.js';
+import { measureThroughput } from './doctor-throughput.js';
 
 export type { Advice } from '../cpu/advice.js';
 export type { CpuFacts } from '../cpu/facts.js';
-export type { Throughput } from '../cpu/throughput-types.js';
+export type { Throughput } from '../cpu/suggest.js';
 export type { CpuVerdict } from '../cpu/verdict.js';
 export type { ProbeResult } from '../engine/probe-types.js';
 
@@ -68,26 +73,14 @@ export interface DoctorReport {
   load: number[];
 }
 
-const FULL: readonly CompressorSetting[] = [
-  { compressor: 'zstd', level: 1 },
-  { compressor: 'zstd', level: 3 },
-  { compressor: 'zstd', level: 9 },
-  { compressor: 'zstd', level: 15 },
-  { compressor: 'zstd', level: 19 },
-  { compressor: 'gzip', level: 1 },
-  { compressor: 'gzip', level: 6 },
-  { compressor: 'gzip', level: 9 },
-  { compressor: 'xz', level: 6 },
-  { compressor: 'lz4', level: 0 },
-  { compressor: 'lz4', level: 9 },
-];
-const QUICK: readonly CompressorSetting[] = [
-  { compressor: 'zstd', level: 3 },
-  { compressor: 'zstd', level: 15 },
-  { compressor: 'gzip', level: 6 },
-  { compressor: 'xz', level: 6 },
-  { compressor: 'lz4', level: 0 },
-];
+const settings = (list: string): CompressorSetting[] =>
+  list.split(' ').map((s) => {
+    const [compressor, level] = s.split(':');
+    return { compressor: compressor as CompressorSetting['compressor'], level: Number(level) };
+  });
+// Settings the writer accepts (lz4 takes no level).
+const FULL = settings('zstd:1 zstd:3 zstd:9 zstd:15 zstd:19 gzip:1 gzip:6 gzip:9 xz:6 lz4:0');
+const QUICK = settings('zstd:3 zstd:15 gzip:6 xz:6 lz4:0');
 
 function readCpuinfoFile(path: string): CpuFacts {
   let text: string;
@@ -147,7 +140,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
     facts = readCpuinfoFile(opts.cpuinfoFile as string);
     crossCheck = { sources: ['cpuinfo'], disagreements: [], notes: [] };
   } else {
-    const h = hostCpu();
+    const h = thisHostCpu();
     facts = h.facts;
     const sources: ('cpuid' | 'cpuinfo')[] = [];
     if (h.cpuid) sources.push('cpuid');

@@ -11,12 +11,12 @@ import { redactValue } from '../config/redact.js';
 import { defaultSettings, qcowImageReference, type Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import { CUT_LABEL, inspectImage, withContainer } from '../engine/container-io.js';
-import { pushImage } from '../engine/docker.js';
+import { pushImage, SESSION_LABEL } from '../engine/docker.js';
 import { layerImage } from '../engine/layer-image.js';
 import { BuildError, UsageError } from '../errors.js';
 import { newSession } from '../stages/names.js';
 import { KRM_FUNCTION_PATH, type PackagedFile, packageTar, profileFiles } from '../stages/package-qcow.js';
-import { sweepLeftovers } from '../stages/reaper.js';
+import { runLogFile, StepRunner } from '../stages/steps.js';
 import type { CommonOptions } from './common.js';
 import { resolveConfig } from './config.js';
 import { cutImage } from './cut-image.js';
@@ -75,8 +75,104 @@ async function artifactsOf(
   return { files, current: profile.image?.id === imageId };
 }
 
+/** What to package: each bundle folder's artifact files, and the bundles to cut first. */
+async function planPackages(
+  config: BuildConfig,
+  settings: Settings,
+  outDir: string,
+  imageId: string,
+): Promise<{ missing: QcowBundle[]; files: Map<string, PackagedFile[]> }> {
+  const missing: QcowBundle[] = [];
+  const files = new Map<string, PackagedFile[]>();
+  for (const b of config.qcowBundles) {
+    const a = await artifactsOf(outDir, b, imageId);
+    if (!a.current) missing.push(b);
+    const folder = b.folder ?? settings.qcowBundle;
+    files.set(folder, [...(files.get(folder) ?? []), ...a.files]);
+  }
+  return { missing, files };
+}
+
+/** What the steps of one package-qcow run share. */
+interface PackageContext {
+  opts: PackageQcowOptions;
+  settings: Settings;
+  config: BuildConfig;
+  base: { id: string; labels: Record<string, string> };
+  session: string;
+}
+
+/** Commits one bundle folder's image: its artifacts, its profiles and the KRM function over the built image. */
+async function commitBundleImage(
+  ctx: PackageContext,
+  imageRef: string,
+  bundles: QcowBundle[],
+  artifacts: PackagedFile[],
+): Promise<string> {
+  const { config, base, opts } = ctx;
+  const mtime = new Date((Number(process.env.SOURCE_DATE_EPOCH) || 0) * 1000);
+  const profiles = [...profileFiles(config, bundles, redactValue)].map(
+    ([name, bytes]): PackagedFile => ({ name: `profiles/${name}`, source: bytes }),
+  );
+  const fn: PackagedFile = { name: KRM_FUNCTION_PATH.slice(1), source: await krmFunctionFile(), mode: 0o755 };
+  return layerImage({
+    base: config.imageRef,
+    tar: packageTar([...artifacts, ...profiles, fn], mtime),
+    ref: imageRef,
+    session: ctx.session,
+    labels: {
+      ...Object.fromEntries(Object.entries(base.labels).filter(([k]) => k.startsWith('org.opencontainers.'))),
+      'org.opencontainers.image.title': imageRef,
+      'io.airshipit.image-builder.version': toolVersion(),
+      [BASE_IMAGE_LABEL]: config.imageRef,
+      'io.airshipit.image-builder.bundles': bundles.map((b) => b.name).join(','),
+    },
+    changes: [`ENTRYPOINT ["/usr/bin/python3", "${KRM_FUNCTION_PATH}"]`, 'CMD []', 'WORKDIR /'],
+    ...(opts.signal ? { signal: opts.signal } : {}),
+  });
+}
+
+/** The steps after the check: cut what is missing, then per folder `package:<folder>` and `push:<folder>`. */
+async function runSteps(ctx: PackageContext, runner: StepRunner): Promise<PackagedBundle[]> {
+  const { opts, settings, config } = ctx;
+  const plan = await planPackages(config, settings, resolve(settings.outDir), ctx.base.id);
+  const { missing } = plan;
+  if (missing.length > 0) {
+    const names = missing.map((b) => join(b.outSub ?? '', b.name)).join(', ');
+    await runner.step(
+      'cut',
+      async (h) => {
+        h.info(`cutting first: ${names}`);
+        await cutImage({
+          ...opts,
+          settings: { ...settings, imageType: 'qcow', qcowNames: [] },
+          config: { ...config, qcowBundles: missing },
+        });
+      },
+      names,
+    );
+  }
+  const out: PackagedBundle[] = [];
+  for (const [folder, artifacts] of plan.files) {
+    const bundles = config.qcowBundles.filter((b) => (b.folder ?? settings.qcowBundle) === folder);
+    const imageRef = qcowImageReference(settings, folder);
+    const imageId = await runner.step(
+      `package:${folder}`,
+      () => commitBundleImage(ctx, imageRef, bundles, artifacts),
+      `${imageRef} (${bundles.length} QCOW2s)`,
+    );
+    if (settings.pushImage)
+      await runner.step(`push:${folder}`, () => pushImage(imageRef, opts.signal), imageRef);
+    const cut = missing.filter((b) => bundles.includes(b)).map((b) => b.name);
+    out.push({ folder, imageRef, imageId, cut, pushed: settings.pushImage });
+  }
+  return out;
+}
+
 /**
- * Packages (cutting first what is missing) every selected bundle folder into its image.
+ * Packages (cutting first what is missing) every selected bundle folder into its image, through the step
+ * runner: each step timed and logged in `<cacheDir>/logs/package-qcow-*.log`, our leftovers swept at the start
+ * and this run's containers reaped at the end.
  * @throws UsageError when the built image does not exist; ConfigError for bad bundle settings; BuildError
  *   when a cut, the image commit, the function's runtime check or the push fails.
  */
@@ -85,86 +181,32 @@ export async function packageQcow(opts: PackageQcowOptions = {}): Promise<Packag
     { ...defaultSettings(), ...opts.settings },
     opts.everyBundleFolder ?? false,
   );
-  await sweepLeftovers({ folders: [], docker: true });
   const config = opts.config ?? (await resolveConfig(settings)).config;
-  const base = await inspectImage(config.imageRef);
-  if (!base)
-    throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
-  await checkRuntime(config.imageRef);
-  const outDir = resolve(settings.outDir);
-
-  const missing: QcowBundle[] = [];
-  const files = new Map<string, PackagedFile[]>();
-  for (const b of config.qcowBundles) {
-    const a = await artifactsOf(outDir, b, base.id);
-    if (!a.current) missing.push(b);
-    const folder = b.folder ?? settings.qcowBundle;
-    files.set(folder, [...(files.get(folder) ?? []), ...a.files]);
-  }
-  if (missing.length > 0) {
-    opts.onProgress?.({
-      stage: 'package-qcow',
-      kind: 'info',
-      message: `cutting first: ${missing.map((b) => join(b.outSub ?? '', b.name)).join(', ')}`,
-    });
-    await cutImage({
-      ...opts,
-      settings: { ...settings, imageType: 'qcow', qcowNames: [] },
-      config: { ...config, qcowBundles: missing },
-    });
-  }
-
-  const out: PackagedBundle[] = [];
-  const mtime = new Date((Number(process.env.SOURCE_DATE_EPOCH) || 0) * 1000);
-  for (const [folder, artifacts] of files) {
-    const bundles = config.qcowBundles.filter((b) => (b.folder ?? settings.qcowBundle) === folder);
-    const imageRef = qcowImageReference(settings, folder);
-    opts.onProgress?.({ stage: 'package-qcow', kind: 'start', message: imageRef });
-    const profiles = [...profileFiles(config, bundles, redactValue)].map(
-      ([name, bytes]): PackagedFile => ({ name: `profiles/${name}`, source: bytes }),
+  const session = newSession();
+  const runner = new StepRunner({
+    command: 'package-qcow',
+    logFile: runLogFile(resolve(settings.cacheDir, 'logs'), 'package-qcow'),
+    session,
+    ...(opts.signal ? { signal: opts.signal } : {}),
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  let ok = false;
+  try {
+    await runner.begin({ folders: [], docker: true });
+    const base = await inspectImage(config.imageRef);
+    if (!base)
+      throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
+    await runner.step(
+      'check',
+      () => checkRuntime(config.imageRef, session),
+      `python3 and PyYAML in ${config.imageRef}`,
     );
-    const fn: PackagedFile = {
-      name: KRM_FUNCTION_PATH.slice(1),
-      source: await krmFunctionFile(),
-      mode: 0o755,
-    };
-    const imageId = await layerImage({
-      base: config.imageRef,
-      tar: packageTar([...artifacts, ...profiles, fn], mtime),
-      ref: imageRef,
-      session: newSession(),
-      labels: {
-        ...Object.fromEntries(
-          Object.entries(base.labels).filter(([k]) => k.startsWith('org.opencontainers.')),
-        ),
-        'org.opencontainers.image.title': imageRef,
-        'io.airshipit.image-builder.version': toolVersion(),
-        [BASE_IMAGE_LABEL]: config.imageRef,
-        'io.airshipit.image-builder.bundles': bundles.map((b) => b.name).join(','),
-      },
-      changes: [`ENTRYPOINT ["/usr/bin/python3", "${KRM_FUNCTION_PATH}"]`, 'CMD []', 'WORKDIR /'],
-      ...(opts.signal ? { signal: opts.signal } : {}),
-    });
-    let pushed = false;
-    if (settings.pushImage) {
-      opts.onProgress?.({ stage: 'package-qcow', kind: 'info', message: `pushing ${imageRef}` });
-      await pushImage(imageRef, opts.signal);
-      pushed = true;
-    }
-    opts.onProgress?.({
-      stage: 'package-qcow',
-      kind: 'done',
-      message: `${imageRef} (${bundles.length} QCOW2s)`,
-    });
-    out.push({
-      folder,
-      imageRef,
-      imageId,
-      cut: missing.filter((b) => bundles.includes(b)).map((b) => b.name),
-      pushed,
-    });
+    const out = await runSteps({ opts, settings, config, base, session }, runner);
+    ok = true;
+    return out;
+  } finally {
+    await runner.end(ok);
   }
-  return out;
 }
 
 /**
@@ -172,8 +214,8 @@ export async function packageQcow(opts: PackageQcowOptions = {}): Promise<Packag
  * them would make a bundle image that fails only when airshipctl runs it, so it is refused here.
  * @throws BuildError naming the image and what it lacks.
  */
-async function checkRuntime(ref: string): Promise<void> {
-  await withContainer(ref, { [CUT_LABEL]: 'package-check' }, async (c) => {
+async function checkRuntime(ref: string, session: string): Promise<void> {
+  await withContainer(ref, { [CUT_LABEL]: 'package-check', [SESSION_LABEL]: session }, async (c) => {
     for (const path of ['/usr/bin/python3', '/usr/lib/python3/dist-packages/yaml/__init__.py']) {
       const ok = await c
         .archive(path)

@@ -1,21 +1,18 @@
-/** Turns a verdict (and measured throughput, when this host was measured) into advice with fixes and costs. */
-import { EMULATION_SLOWDOWN, lossFor } from './cost.js';
+/**
+ * Turns a verdict (and measured throughput, when this host was measured) into advice: the missing flags, the
+ * setting that shows them on each hypervisor, and a compressor setting. How to apply each setting is prose in
+ * docs/doctor.md ("Fixes"); no figure here is an estimate.
+ */
 import type { CpuFacts } from './facts.js';
-import { fixesFor, type HypervisorFix } from './fixes.js';
-import { FLAGS } from './flags.js';
-import { estimates, type Suggestion, settingName, suggest } from './suggest.js';
-import type { CompressorName, Throughput } from './throughput-types.js';
+import { FLAGS, flagLabel } from './flags.js';
+import { type Suggestion, settingName, suggest, type Throughput } from './suggest.js';
 import type { CpuVerdict } from './verdict.js';
 
-export interface FlagCostEstimate {
-  compressor: CompressorName;
-  /** Fraction of throughput lost without the flags, low and high estimate. */
-  loss: [number, number];
-  why: string[];
-  /** Measured here: the setting and its rootfs time. Absent when this host was not measured. */
-  measured?: { level: number; seconds: number };
-  /** Estimated rootfs time with the flags, from the measurement (low, high). */
-  withFlagsSeconds?: [number, number];
+/** A hypervisor's setting that passes the host CPU through; `how` points at its steps in docs/doctor.md. */
+export interface HypervisorFix {
+  platform: string;
+  how: string;
+  setting: string;
 }
 
 export interface Advice {
@@ -23,7 +20,6 @@ export interface Advice {
   topic: 'cpu-model' | 'emulation' | 'missing-flags' | 'compressor';
   message: string;
   missingFlags?: { flag: string; label: string; use: string }[];
-  costs?: FlagCostEstimate[];
   fixes?: HypervisorFix[];
   suggestion?: Suggestion;
 }
@@ -37,49 +33,56 @@ export interface AdviceInput {
   budgetSeconds?: number;
 }
 
-const COMPRESSORS: readonly CompressorName[] = ['zstd', 'gzip', 'xz', 'lz4'];
-const r1 = (x: number) => Math.round(x * 10) / 10;
+// [platform, the setting, words of the hypervisor vendor that put this fix first]
+const FIXES: readonly [string, string, readonly string[]][] = [
+  ['libvirt', "<cpu mode='host-passthrough' check='none'/>", ['kvm', 'qemu']],
+  ['QEMU command line', '-accel kvm -cpu host', ['kvm', 'qemu']],
+  ['Proxmox VE', 'qm set VMID --cpu host', ['kvm', 'qemu']],
+  ['OpenStack Nova', '[libvirt] cpu_mode = host-passthrough', ['kvm', 'qemu']],
+  [
+    'VMware vSphere / ESXi',
+    'EVC mode: disabled or the newest baseline; VM compatibility: latest',
+    ['vmware'],
+  ],
+  ['Microsoft Hyper-V', 'Set-VMProcessor -VMName NAME -CompatibilityForMigrationEnabled $false', ['hyper-v']],
+  ['VirtualBox', 'VBoxManage modifyvm NAME --cpu-profile host', ['virtualbox']],
+  ['Xen', 'cpuid= (remove from the xl domain config)', ['xen']],
+  ['Cloud instances and CI runners', 'instance type of a current CPU generation', []],
+];
 
-function costs(input: AdviceInput): FlagCostEstimate[] {
-  const est = estimates(input.throughput, input.rootfsBytes);
-  const out: FlagCostEstimate[] = [];
-  for (const c of COMPRESSORS) {
-    const { loss, why } = lossFor(c, input.verdict.missing);
-    if (loss[1] === 0) continue;
-    const e: FlagCostEstimate = { compressor: c, loss, why };
-    // The slowest measured level of this compressor shows the cost best; any measured level will do.
-    const mine = est.filter((x) => x.compressor === c).sort((a, b) => b.seconds - a.seconds)[0];
-    if (mine) {
-      e.measured = { level: mine.level, seconds: mine.seconds };
-      e.withFlagsSeconds = [r1(mine.seconds * (1 - loss[1])), r1(mine.seconds * (1 - loss[0]))];
-    }
-    out.push(e);
-  }
-  return out;
+/** Fixes for a hypervisor vendor, the most relevant first; every fix when the vendor is unknown. */
+export function fixesFor(vendor: string | undefined): HypervisorFix[] {
+  const v = (vendor ?? '').toLowerCase();
+  const all = FIXES.map(([platform, setting, vendors]) => ({
+    fix: { platform, how: `docs/doctor.md, "Fixes": ${platform}`, setting },
+    first: vendors.some((w) => v.includes(w)),
+  }));
+  return [...all.filter((f) => f.first), ...all.filter((f) => !f.first)].map((f) => f.fix);
 }
 
-/** Advice for a verdict; empty for a good CPU apart from the compressor suggestion. */
-export function advise(input: AdviceInput): Advice[] {
-  const { facts, verdict } = input;
-  const out: Advice[] = [];
-  const missingFlags = verdict.missing.map((name) => {
+function missingFlags(verdict: CpuVerdict): NonNullable<Advice['missingFlags']> {
+  return verdict.missing.map((name) => {
     const f = FLAGS.find((x) => x.name === name);
     return { flag: name, label: f?.label ?? name, use: f?.use ?? '' };
   });
+}
+
+/** Advice on the CPU itself: emulation, a generic or named model, hidden or absent flags. */
+function cpuAdvice({ facts, verdict }: AdviceInput): Advice[] {
+  const out: Advice[] = [];
+  const missing = missingFlags(verdict);
+  const labels = missing.map((f) => f.label).join(', ');
   const fixes = fixesFor(facts.hypervisor.vendor);
-  if (verdict.status === 'emulated') {
+  if (verdict.status === 'emulated')
     out.push({
       severity: 'warning',
       topic: 'emulation',
-      message: `The CPU is emulated (QEMU TCG): expect compression ${EMULATION_SLOWDOWN[0]}–${EMULATION_SLOWDOWN[1]}× slower than under hardware virtualisation (estimate). Enable KVM for the build VM (nested virtualisation on its host, /dev/kvm inside), then pass the host CPU through.`,
+      message:
+        'The CPU is emulated (QEMU TCG): every instruction is translated, so compression runs many times slower than under hardware virtualisation. Enable KVM for the build VM (nested virtualisation on its host, /dev/kvm inside), then pass the host CPU through.',
       fixes,
     });
-  }
-  if (
-    verdict.status === 'generic-model' ||
-    verdict.status === 'hidden-flags' ||
-    (verdict.status === 'emulated' && missingFlags.length)
-  ) {
+  const hidden = verdict.status === 'generic-model' || verdict.status === 'hidden-flags';
+  if (hidden || (verdict.status === 'emulated' && missing.length)) {
     const what =
       verdict.status === 'generic-model'
         ? `The build machine runs a generic virtual CPU (${verdict.genericModel}, "${facts.model}")`
@@ -87,37 +90,42 @@ export function advise(input: AdviceInput): Advice[] {
     out.push({
       severity: 'warning',
       topic: verdict.status === 'generic-model' ? 'cpu-model' : 'missing-flags',
-      message: `${what}; missing: ${missingFlags.map((f) => f.label).join(', ') || 'none of the baseline flags, but newer host features are hidden'}. Pass the host CPU through to the guest.`,
-      missingFlags,
-      costs: costs(input),
+      message: `${what}; missing: ${labels || 'none of the baseline flags, but newer host features are hidden'}. Pass the host CPU through to the guest.`,
+      missingFlags: missing,
       fixes,
     });
   }
-  if (verdict.status === 'cpu-lacks-flags') {
+  if (verdict.status === 'cpu-lacks-flags')
     out.push({
       severity: 'warning',
       topic: 'missing-flags',
-      message: `This CPU lacks ${missingFlags.map((f) => f.label).join(', ')}; no setting can add them. Choose a faster compressor level, or build on a newer machine.`,
-      missingFlags,
-      costs: costs(input),
+      message: `This CPU lacks ${labels}; no setting can add them. Choose a faster compressor level, or build on a newer machine.`,
+      missingFlags: missing,
     });
-  }
   if (verdict.status === 'good' && verdict.namedModel && facts.hypervisor.present) {
+    const absent = verdict.missingExtra.length
+      ? ` (absent here: ${verdict.missingExtra.map(flagLabel).join(', ')})`
+      : '';
     out.push({
       severity: 'info',
       topic: 'cpu-model',
-      message: `"${facts.model}" is a hypervisor's named CPU model: the compressors' flags are there, but newer host features stay hidden${verdict.missingExtra.length ? ` (absent here: ${verdict.missingExtra.map((n) => FLAGS.find((f) => f.name === n)?.label ?? n).join(', ')})` : ''}; host-passthrough would show them.`,
-      fixes: fixesFor(facts.hypervisor.vendor).slice(0, 2),
+      message: `"${facts.model}" is a hypervisor's named CPU model: the compressors' flags are there, but newer host features stay hidden${absent}; host-passthrough would show them.`,
+      fixes: fixes.slice(0, 2),
     });
   }
+  return out;
+}
+
+/** Advice for a verdict; empty for a good CPU apart from the compressor suggestion. */
+export function advise(input: AdviceInput): Advice[] {
+  const out = cpuAdvice(input);
   const s = suggest(input.throughput, input.rootfsBytes, input.budgetSeconds);
-  if (s) {
+  if (s)
     out.push({
       severity: s.fits ? 'info' : 'warning',
       topic: 'compressor',
       message: `Use ${settingName(s)}: about ${s.seconds} s for ${(input.rootfsBytes / 1e6).toFixed(0)} MB, image about ${(s.bytes / 1e6).toFixed(0)} MB (${s.reason}).`,
       suggestion: s,
     });
-  }
   return out;
 }

@@ -1,7 +1,6 @@
 /** Parses a Linux /proc/cpuinfo (x86) into {@link CpuFacts}. */
-import type { CpuFacts } from './facts.js';
+import { type CpuFacts, hypervisorFromModel } from './facts.js';
 import { FLAGS } from './flags.js';
-import { hypervisorFromModel } from './generic.js';
 
 export class CpuinfoParseError extends Error {
   override name = 'CpuinfoParseError';

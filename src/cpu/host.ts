@@ -1,11 +1,19 @@
-/** The facts about this host's CPU: CPUID through the addon, cross-checked with /proc/cpuinfo. */
+/**
+ * The facts about this host's CPU: CPUID (registers the caller reads through the addon), cross-checked with
+ * /proc/cpuinfo.
+ */
 import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { native } from '../squashfs/native.js';
-import { compareFlags, type FlagDisagreement } from './compare.js';
 import { type CpuidReader, decodeCpuid } from './cpuid.js';
 import { parseCpuinfo } from './cpuinfo.js';
 import type { CpuFacts } from './facts.js';
+import { FLAGS } from './flags.js';
+
+export interface FlagDisagreement {
+  flag: string;
+  cpuid: boolean;
+  cpuinfo: boolean;
+}
 
 export interface HostCpu {
   /** CPUID's view when available, else /proc/cpuinfo's. */
@@ -17,26 +25,28 @@ export interface HostCpu {
   notes: string[];
 }
 
-/** The addon's CPUID functions, absent off x86 or when the addon is not built. */
-export function cpuidReader(): CpuidReader | string {
-  try {
-    const a = native() as unknown as Partial<CpuidReader>;
-    if (typeof a.cpuid === 'function' && typeof a.xgetbv === 'function') return a as CpuidReader;
-    return 'the native addon has no cpuid function (not an x86 build, or built without native/cpuid.cc)';
-  } catch (err) {
-    return (err as Error).message;
-  }
+/**
+ * Flags on which the two sources differ. A flag CPUID reports but the kernel hides usually means the kernel
+ * disabled it (boot option, erratum, missing OS support); the reverse means a CPUID leaf the decoder misread.
+ */
+export function compareFlags(cpuid: CpuFacts, cpuinfo: CpuFacts): FlagDisagreement[] {
+  const a = new Set(cpuid.flags);
+  const b = new Set(cpuinfo.flags);
+  return FLAGS.filter((f) => a.has(f.name) !== b.has(f.name)).map((f) => ({
+    flag: f.name,
+    cpuid: a.has(f.name),
+    cpuinfo: b.has(f.name),
+  }));
 }
 
 /**
- * Reads both sources; never throws while at least one works.
+ * Reads both sources; `reader` is the addon's CPUID, or why there is none. Never throws while one source works.
  * @throws Error when neither CPUID nor /proc/cpuinfo can be read.
  */
-export function hostCpu(cpuinfoPath = '/proc/cpuinfo'): HostCpu {
+export function hostCpu(reader: CpuidReader | string, cpuinfoPath = '/proc/cpuinfo'): HostCpu {
   const notes: string[] = [];
   let cpuid: CpuFacts | undefined;
   let cpuinfo: CpuFacts | undefined;
-  const reader = cpuidReader();
   if (typeof reader === 'string') notes.push(`CPUID unavailable: ${reader}`);
   else cpuid = decodeCpuid(reader, availableParallelism());
   try {

@@ -3,19 +3,12 @@
  * docs), machine code (the running Node binary, a real ELF), structured tables, and incompressible data
  * (already-compressed files). Same bytes on every run of the same Node build.
  */
+import { createCipheriv } from 'node:crypto';
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 
-/** xorshift32: a tiny seeded generator, good enough to make bytes. */
-function rng(seed: number): () => number {
-  let x = seed >>> 0 || 1;
-  return () => {
-    x ^= x << 13;
-    x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    x >>>= 0;
-    return x;
-  };
+/** Incompressible bytes, the same for the same seed: AES-128-CTR over zeros. */
+function noise(n: number, seed: number): Buffer {
+  return createCipheriv('aes-128-ctr', Buffer.alloc(16, seed), Buffer.alloc(16)).update(Buffer.alloc(n));
 }
 
 const WORDS = (
@@ -26,48 +19,36 @@ const WORDS = (
 ).split(' ');
 
 function fillText(out: Buffer, seed: number): void {
-  const next = rng(seed);
-  let i = 0;
-  let col = 0;
-  while (i < out.length) {
-    const r = next();
+  const r = noise(out.length + 3, seed);
+  for (let i = 0, k = 0, col = 0; i < out.length; k = (k + 3) % out.length) {
     // Zipf-like: early words far more often, as in real text.
-    const w = WORDS[Math.floor(WORDS.length * ((r & 0xffff) / 0x10000) ** 3)] ?? 'x';
-    const sep = col > 60 ? '\n' : (r >>> 16) % 11 === 0 ? ' = ' : ' ';
-    const s = w + sep;
-    col = sep === '\n' ? 0 : col + s.length;
-    i += out.write(s, i, 'latin1');
+    const w = WORDS[Math.floor(WORDS.length * (r.readUInt16LE(k) / 0x10000) ** 3)] ?? 'x';
+    const sep = col > 60 ? '\n' : (r[k + 2] as number) % 11 === 0 ? ' = ' : ' ';
+    col = sep === '\n' ? 0 : col + w.length + sep.length;
+    i += out.write(w + sep, i, 'latin1');
   }
 }
 
+/** Fixed-size records with small counters and a few varying fields, like locale or terminfo data. */
 function fillTables(out: Buffer, seed: number): void {
-  const next = rng(seed);
-  // Fixed-size records with small counters and a few varying fields, like locale or terminfo data.
+  const r = noise(out.length, seed);
   for (let i = 0; i + 16 <= out.length; i += 16) {
     out.writeUInt32LE(i >>> 4, i);
-    out.writeUInt32LE(next() & 0xff, i + 4);
+    out.writeUInt32LE(r[i] as number, i + 4);
     out.writeUInt32LE(0, i + 8);
-    out.writeUInt32LE(0x00010000 | (next() & 0x7), i + 12);
+    out.writeUInt32LE(0x00010000 | ((r[i + 1] as number) & 0x7), i + 12);
   }
 }
 
-function fillRandom(out: Buffer, seed: number): void {
-  const next = rng(seed);
-  for (let i = 0; i + 4 <= out.length; i += 4) out.writeUInt32LE(next(), i);
-}
-
+/** Slices spread over a file (code, read-only data, symbol tables of an ELF); text when it cannot be read. */
 function fillFromFile(out: Buffer, path: string, fallbackSeed: number): void {
   try {
     const fd = openSync(path, 'r');
     try {
       const size = fstatSync(fd).size;
-      // Several slices spread over the file: code, read-only data, symbol tables.
-      const slices = 8;
-      const per = Math.floor(out.length / slices);
-      for (let s = 0; s < slices; s++) {
-        const at = Math.floor(((size - per) * s) / slices);
-        readSync(fd, out, s * per, per, Math.max(0, at));
-      }
+      const per = Math.floor(out.length / 8);
+      for (let s = 0; s < 8; s++)
+        readSync(fd, out, s * per, per, Math.max(0, Math.floor(((size - per) * s) / 8)));
     } finally {
       closeSync(fd);
     }
@@ -81,10 +62,10 @@ export function makeSample(bytes: number, elfPath: string = process.execPath): U
   const sab = new SharedArrayBuffer(bytes);
   const all = Buffer.from(sab);
   const parts: [number, (b: Buffer) => void][] = [
-    [0.4, (b) => fillText(b, 0x1234)],
-    [0.35, (b) => fillFromFile(b, elfPath, 0x5678)],
-    [0.15, (b) => fillTables(b, 0x9abc)],
-    [0.1, (b) => fillRandom(b, 0xdef0)],
+    [0.4, (b) => fillText(b, 0x12)],
+    [0.35, (b) => fillFromFile(b, elfPath, 0x56)],
+    [0.15, (b) => fillTables(b, 0x9a)],
+    [0.1, (b) => b.set(noise(b.length, 0xde))],
   ];
   let at = 0;
   parts.forEach(([share, fill], i) => {

@@ -1,5 +1,33 @@
-/** Estimates the squashfs time of a rootfs and picks the compressor setting that fits a time budget. */
-import type { CompressorSetting, Throughput } from './throughput-types.js';
+/**
+ * Compressor throughput as the doctor measures it, the squashfs time of a rootfs it implies, and the compressor
+ * setting that fits a time budget.
+ */
+import type { Compression } from '../compressors.js';
+
+export type CompressorName = Compression;
+
+/** One compressor setting to measure. */
+export interface CompressorSetting {
+  compressor: CompressorName;
+  /** Level; 0 for lz4, which takes none. */
+  level: number;
+}
+
+export interface Throughput extends CompressorSetting {
+  /** `measured`; `pending` when the native addon cannot be loaded; `failed` when the writer refused it. */
+  status: 'measured' | 'pending' | 'failed';
+  /** Which implementation was measured: `libsquashfs` (the writer's own compressors). */
+  engine?: string;
+  /** Input MB/s (10^6 bytes) on one core. */
+  singleMBps?: number;
+  /** Input MB/s with `workers` workers at once. */
+  allMBps?: number;
+  workers?: number;
+  /** Compressed size / input size on the sample, squashfs-style blocks (incompressible blocks stored raw). */
+  ratio?: number;
+  /** Why it is pending or failed. */
+  note?: string;
+}
 
 /** Rootfs size used when neither the caller nor a previous build says (the Debian 12 rootfs measured here). */
 export const TYPICAL_ROOTFS_BYTES = 840e6;
@@ -37,7 +65,7 @@ export function estimates(throughputs: readonly Throughput[], rootfsBytes: numbe
 }
 
 export function settingName(s: CompressorSetting): string {
-  if (s.compressor === 'lz4') return s.level > 0 ? 'lz4 (high compression)' : 'lz4';
+  if (s.compressor === 'lz4') return 'lz4';
   return `${s.compressor} level ${s.level}`;
 }
 

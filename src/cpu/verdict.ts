@@ -1,7 +1,6 @@
 /** Judges a CPU: are the compressors' flags there, and if not, can the hypervisor be told to show them? */
-import type { CpuFacts } from './facts.js';
-import { FLAGS, x86Level } from './flags.js';
-import { genericModel, qemuNamedModel } from './generic.js';
+import { type CpuFacts, genericModel, qemuNamedModel } from './facts.js';
+import { FLAGS, flagLabel, x86Level } from './flags.js';
 
 export type VerdictStatus =
   /** Every baseline flag is there. */
@@ -34,7 +33,7 @@ export interface CpuVerdict {
 }
 
 function labels(names: readonly string[]): string {
-  return names.map((n) => FLAGS.find((f) => f.name === n)?.label ?? n).join(', ');
+  return names.map(flagLabel).join(', ');
 }
 
 /** The verdict on a CPU's facts. Pure: no measurement, no I/O. */
@@ -48,42 +47,28 @@ export function judge(facts: CpuFacts): CpuVerdict {
   const base = { missing, missingExtra, level, namedModel, ...(generic ? { genericModel: generic.id } : {}) };
   const name = facts.model || 'this CPU';
   const lacking = missing.length ? `; missing ${labels(missing)}` : '';
-  if (generic?.emulated || facts.hypervisor.vendor === 'QEMU (TCG)') {
-    return {
-      status: 'emulated',
-      warn: true,
-      ...base,
-      summary: `${name} is emulated by QEMU TCG (no hardware virtualisation): compression runs many times slower; enable KVM and use host-passthrough${lacking}`,
-    };
-  }
-  if (generic) {
-    return {
-      status: 'generic-model',
-      warn: true,
-      ...base,
-      summary: `generic virtual CPU model "${name}" (${generic.id}) hides the host's flags${lacking}; use host-passthrough`,
-    };
-  }
-  if (missing.length && facts.hypervisor.present) {
-    return {
-      status: 'hidden-flags',
-      warn: true,
-      ...base,
-      summary: `${name} under ${facts.hypervisor.vendor ?? 'a hypervisor'}${lacking}; the hypervisor's CPU model or compatibility mode likely hides them: use host-passthrough`,
-    };
-  }
-  if (missing.length) {
-    return {
-      status: 'cpu-lacks-flags',
-      warn: true,
-      ...base,
-      summary: `${name} (bare metal)${lacking}: an older CPU; prefer a faster compressor level`,
-    };
-  }
-  return {
-    status: 'good',
-    warn: false,
-    ...base,
-    summary: `${name}: all flags the compressors use are present (x86-64-v${level})`,
-  };
+  const [status, summary] = ((): [VerdictStatus, string] => {
+    if (generic?.emulated || facts.hypervisor.vendor === 'QEMU (TCG)')
+      return [
+        'emulated',
+        `${name} is emulated by QEMU TCG (no hardware virtualisation): compression runs many times slower; enable KVM and use host-passthrough${lacking}`,
+      ];
+    if (generic)
+      return [
+        'generic-model',
+        `generic virtual CPU model "${name}" (${generic.id}) hides the host's flags${lacking}; use host-passthrough`,
+      ];
+    if (missing.length && facts.hypervisor.present)
+      return [
+        'hidden-flags',
+        `${name} under ${facts.hypervisor.vendor ?? 'a hypervisor'}${lacking}; the hypervisor's CPU model or compatibility mode likely hides them: use host-passthrough`,
+      ];
+    if (missing.length)
+      return [
+        'cpu-lacks-flags',
+        `${name} (bare metal)${lacking}: an older CPU; prefer a faster compressor level`,
+      ];
+    return ['good', `${name}: all flags the compressors use are present (x86-64-v${level})`];
+  })();
+  return { status, warn: status !== 'good', ...base, summary };
 }

@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { run } from './exec.js';
 
+/** No window, no default devices, exit rather than reboot, the serial console on stdout: how every guest here runs. */
+const HEADLESS = ['-display', 'none', '-nodefaults', '-no-reboot', '-serial', 'stdio'] as const;
+
 export type Accel = 'kvm' | 'tcg';
 export type Firmware = 'bios' | 'uefi';
 
@@ -38,12 +41,7 @@ export async function kvmBootsKernel(kernel: string, waitMs = 15_000): Promise<b
         'host',
         '-m',
         '256',
-        '-display',
-        'none',
-        '-nodefaults',
-        '-no-reboot',
-        '-serial',
-        'stdio',
+        ...HEADLESS,
         '-kernel',
         kernel,
         '-append',
@@ -101,12 +99,7 @@ export async function bootVm(o: BootOptions): Promise<BootResult> {
     String(o.memoryMiB),
     '-smp',
     '2',
-    '-display',
-    'none',
-    '-nodefaults',
-    '-no-reboot',
-    '-serial',
-    'stdio',
+    ...HEADLESS,
     '-nic',
     'user,model=virtio-net-pci',
   ];

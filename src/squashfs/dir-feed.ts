@@ -7,7 +7,8 @@ import type { Deadlines } from './deadline.js';
 import type { DirectoryWalker, WalkedFile } from './dir-source.js';
 import { Feeder } from './feeder.js';
 import type { ResolvedOptions } from './options.js';
-import { type DataPipeline, type FileRef, MAX_CARRIED_RUN } from './pipeline.js';
+import type { DataPipeline, FileRef } from './pipeline.js';
+import { MAX_CARRIED_RUN } from './pipeline-sizing.js';
 import { displayPath, type HashTask, joinPaths } from './protocol.js';
 import type { TreeNode } from './tree.js';
 

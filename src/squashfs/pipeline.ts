@@ -4,11 +4,10 @@
  * for the worker pool and results are written strictly in submission order — data and fragment blocks
  * interleaved — so the image bytes do not depend on the number of workers or on timing.
  */
-import { write } from 'node:fs';
-import { promisify } from 'node:util';
 import type { Piscina } from 'piscina';
 import { Deadlines } from './deadline.js';
 import type { CompressorConfig, NativeSquashWriter } from './native.js';
+import { chunkOf, MAX_CARRIED_RUN, resultBytes, TASK_ITEMS } from './pipeline-sizing.js';
 import {
   BLOCKS,
   type CompressTask,
@@ -17,37 +16,14 @@ import {
   ITEM,
   joinPaths,
   PART,
-  resultCapacity,
   unpackResult,
 } from './protocol.js';
 import type { ResultSlabs } from './result-slabs.js';
 import type { FileData, TreeNode } from './tree.js';
+import { WriteQueue } from './write-at.js';
 import { WrittenRuns } from './written-runs.js';
 
-/** Items per task: bounds the per-task table and the message size. */
-const TASK_ITEMS = 256;
 const NO_FRAGMENT = 0xffffffff;
-
-const writeFd = promisify(write);
-
-/** Writes all of `bytes` at `position` (libuv's thread pool does the copy, not the main thread). */
-async function writeAt(fd: number, bytes: Uint8Array, position: number): Promise<void> {
-  for (let done = 0; done < bytes.length; ) {
-    const { bytesWritten } = await writeFd(fd, bytes, done, bytes.length - done, position + done);
-    done += bytesWritten;
-  }
-}
-
-/** Writes `body` at `position` without the ranges in `cuts` (start, end pairs, in order): what follows closes up. */
-async function writeWithout(fd: number, body: Uint8Array, position: number, cuts: number[]): Promise<void> {
-  let from = 0;
-  for (let i = 0; i <= cuts.length; i += 2) {
-    const to = i < cuts.length ? (cuts[i] as number) : body.length;
-    if (to > from) await writeAt(fd, body.subarray(from, to), position);
-    position += to - from;
-    from = i < cuts.length ? (cuts[i + 1] as number) : to;
-  }
-}
 
 export interface PipelineOptions {
   cfg: CompressorConfig;
@@ -99,34 +75,6 @@ interface OpenFragment {
   buf?: Uint8Array;
 }
 
-/**
- * Largest run of full blocks a source may carry in one reservation ({@link DataPipeline.reserveBlocks}): the tar
- * source holds a whole file up to this size, to drop a copy before it is compressed.
- */
-export const MAX_CARRIED_RUN = 4 << 20;
-
-/** Largest run of full blocks handed over at once: a task's worth, in whole blocks. */
-function chunkOf(taskBytes: number, blockSize: number): number {
-  return Math.max(blockSize, Math.floor(taskBytes / blockSize) * blockSize);
-}
-
-/** Result room for the largest task. */
-export function resultBytes(taskBytes: number, blockSize: number): number {
-  // A task closes once it holds `taskBytes`; the step that gets it there adds at most a run of blocks (a chunk,
-  // or a run the main thread carries), a tail and the fragment block that tail closes.
-  const most = taskBytes + Math.max(chunkOf(taskBytes, blockSize), MAX_CARRIED_RUN) + 2 * blockSize;
-  const items = TASK_ITEMS + 2;
-  return resultCapacity(most, Math.ceil(most / blockSize) + items, items);
-}
-
-/**
- * Result slabs a pipeline needs: a slab is held from submission until its write is done, and both the tasks in
- * flight and the writes queued are bounded by the window (one more write is queued before the window waits).
- */
-export function slabsFor(window: number): number {
-  return 2 * window + 1;
-}
-
 function dataOf(node: TreeNode): FileData {
   node.data ??= { start: 0, blocks: [], fragIndex: NO_FRAGMENT, fragOffset: 0, sparse: 0 };
   return node.data;
@@ -157,9 +105,7 @@ export class DataPipeline {
   private readonly tailBuf: Uint8Array;
   private fragCount = 0;
   /** Data writes, in order; the main thread only queues them. */
-  private writes: Promise<void> = Promise.resolve();
-  private pendingWrites = 0;
-  private writeError: unknown;
+  private readonly writes: WriteQueue;
   private end: number;
   private readonly bs: number;
   private readonly runs: WrittenRuns;
@@ -176,6 +122,7 @@ export class DataPipeline {
     this.bs = opts.cfg.blockSize;
     this.end = writer.dataEnd();
     this.runs = new WrittenRuns(opts.dataFd);
+    this.writes = new WriteQueue(opts.dataFd);
     this.deadlines = new Deadlines(opts.signal, opts.taskTimeoutMs);
     this.chunk = chunkOf(opts.taskBytes, this.bs);
     this.tailBuf = new Uint8Array(this.bs);
@@ -254,15 +201,14 @@ export class DataPipeline {
     this.closeFragment();
     await this.flush();
     await this.chain;
-    await this.writes;
-    if (this.writeError) throw this.writeError;
+    await this.writes.settle();
     this.writer.adoptData(this.end);
   }
 
   /** Waits for what is in flight (after a failure), so nothing writes after the caller gives up. */
   async dispose(): Promise<void> {
     this.deadlines.dispose();
-    await Promise.allSettled([this.chain, this.writes]);
+    await Promise.allSettled([this.chain, this.writes.idle()]);
   }
 
   private placeTail(node: TreeNode, length: number): void {
@@ -374,7 +320,7 @@ export class DataPipeline {
   }
 
   private async consume(slab: number, targets: Target[]): Promise<void> {
-    if (this.writeError) throw this.writeError;
+    this.writes.check();
     const r = unpackResult(this.opts.slabs.buffers[slab] as SharedArrayBuffer);
     this.stats.blocksCompressed += r.compressed;
     this.stats.blocksFromCache += r.cache.fromCache;
@@ -382,7 +328,7 @@ export class DataPipeline {
     this.stats.cacheEntriesUnwritable += r.cache.unwritable;
     const { table, body } = r;
     this.runs.beginTask(body);
-    const settle = () => this.settleWrites();
+    const settle = () => this.writes.settle();
     /** Body ranges not written: runs of blocks the image holds already. */
     const cuts: number[] = [];
     const at = this.end;
@@ -424,28 +370,9 @@ export class DataPipeline {
       k += 2 + n;
     }
     this.end = loc;
-    this.pendingWrites++;
-    this.writes = this.writes.then(
-      () =>
-        writeWithout(this.opts.dataFd, body, at, cuts).then(
-          () => {
-            this.pendingWrites--;
-            this.opts.slabs.release(slab);
-          },
-          (err: unknown) => {
-            this.writeError ??= err;
-          },
-        ),
-      () => {},
-    );
+    this.writes.push(body, at, cuts, () => this.opts.slabs.release(slab));
     this.opts.onBytes(bytes);
     // A slow disk holds results in memory; past a window's worth, wait for it.
-    if (this.pendingWrites > this.opts.window) await this.writes;
-  }
-
-  /** Waits for the writes queued so far, so the image can be read back. */
-  private async settleWrites(): Promise<void> {
-    await this.writes;
-    if (this.writeError) throw this.writeError;
+    if (this.writes.pending > this.opts.window) await this.writes.idle();
   }
 }

@@ -64,14 +64,33 @@ function grow<T extends Float64Array | Uint32Array | Uint8Array>(
 /** Where a queued inode's reference will be: it is written with the rest of its batch. */
 const QUEUED = -1;
 
-export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: SerializeOptions): number {
-  const cache = new Map<TreeNode, TreeNode[]>();
-  const sorted = (dir: TreeNode) => sortedChildren(dir, cache);
-  const count = number(root, sorted);
-  const W = INODE.words;
+/** Serialises one tree: leaves go to the writer a run at a time, each directory after its children. */
+class TreeWriter {
+  private readonly cache = new Map<TreeNode, TreeNode[]>();
+  // Leaves go to the writer a run at a time (one call per run, not per inode), in the order they are queued.
+  private leaves: TreeNode[] = [];
+  private fields = new Float64Array(64 * INODE.words);
+  private spans = new Uint32Array(128);
+  private payload = new Uint8Array(1 << 16);
+  private used = 0;
+  private names = new Uint8Array(1 << 12);
+  private ends = new Uint32Array(64);
+  private entries = new Float64Array(192);
+  private readonly dirFields = new Float64Array(INODE.words);
+
+  constructor(
+    private readonly writer: NativeSquashWriter,
+    private readonly opts: SerializeOptions,
+  ) {}
+
+  sorted(dir: TreeNode): TreeNode[] {
+    return sortedChildren(dir, this.cache);
+  }
+
   /** Fills the slots every inode has, at `f[at]`. */
-  const base = (f: Float64Array, at: number, n: TreeNode, mode: number, nlink: number): void => {
-    f.fill(0, at, at + W);
+  private base(f: Float64Array, at: number, n: TreeNode, mode: number, nlink: number): void {
+    const { opts } = this;
+    f.fill(0, at, at + INODE.words);
     f[at + INODE.mode] = mode;
     f[at + INODE.uid] = opts.allRoot ? 0 : n.uid;
     f[at + INODE.gid] = opts.allRoot ? 0 : n.gid;
@@ -79,65 +98,64 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
     f[at + INODE.ino] = n.ino as number;
     f[at + INODE.nlink] = nlink;
     f[at + INODE.xattr] = n.xattrs.length
-      ? writer.addXattrs(
+      ? this.writer.addXattrs(
           n.xattrs.filter(([k]) => XATTR_PREFIXES.some((p) => k.startsWith(p))),
           n.path,
         )
       : NO_XATTR;
-  };
-  const named = (n: TreeNode, err: unknown): Error =>
-    new Error(`${(err as Error).message}: ${n.path}`, { cause: err });
+  }
 
-  // Leaves go to the writer a run at a time (one call per run, not per inode), in the order they are queued.
-  let leaves: TreeNode[] = [];
-  let fields = new Float64Array(64 * W);
-  let spans = new Uint32Array(128);
-  let payload = new Uint8Array(1 << 16);
-  let used = 0;
-  const queueLeaf = (n: TreeNode): void => {
-    if (n.kind === 'dir') throw new Error(`internal: directory as leaf ${n.path}`);
-    const k = leaves.length;
-    fields = grow(fields, (k + 1) * W, (m) => new Float64Array(m));
-    spans = grow(spans, 2 * k + 2, (m) => new Uint32Array(m));
-    const at = k * W;
-    base(fields, at, n, TYPE_BITS[n.kind] | n.perm, n.links ?? 1);
-    let start = used;
-    let length = 0;
-    if (n.kind === 'file') {
-      const d = (n.linkData ?? n).data;
-      fields[at + INODE.size] = n.size ?? 0;
-      fields[at + INODE.start] = d?.start ?? 0;
-      fields[at + INODE.fragIndex] = d?.fragIndex ?? NO_FRAGMENT;
-      fields[at + INODE.fragOffset] = d?.fragOffset ?? 0;
-      fields[at + INODE.sparse] = d?.sparse ?? 0;
-      if (d?.blocks.length) {
-        // Block size words, little-endian like the image, 4-byte aligned for the view.
-        start = (used + 3) & ~3;
-        length = 4 * d.blocks.length;
-        payload = grow(payload, start + length, (m) => new Uint8Array(m));
-        new Uint32Array(payload.buffer, start, d.blocks.length).set(d.blocks);
-      }
-    } else {
-      fields[at + INODE.devno] = n.devno ?? 0;
-      if (n.kind === 'symlink' && n.target) {
-        length = n.target.length;
-        payload = grow(payload, start + length, (m) => new Uint8Array(m));
-        payload.set(n.target, start);
-      }
+  /** Puts a leaf's block list or symlink target in the payload; returns its span there. */
+  private leafPayload(n: TreeNode, at: number): [number, number] {
+    const f = this.fields;
+    if (n.kind !== 'file') {
+      f[at + INODE.devno] = n.devno ?? 0;
+      if (n.kind !== 'symlink' || !n.target) return [this.used, 0];
+      this.payload = grow(this.payload, this.used + n.target.length, (m) => new Uint8Array(m));
+      this.payload.set(n.target, this.used);
+      return [this.used, n.target.length];
     }
-    spans[2 * k] = start;
-    spans[2 * k + 1] = length;
-    used = start + length;
-    leaves.push(n);
+    const d = (n.linkData ?? n).data;
+    f[at + INODE.size] = n.size ?? 0;
+    f[at + INODE.start] = d?.start ?? 0;
+    f[at + INODE.fragIndex] = d?.fragIndex ?? NO_FRAGMENT;
+    f[at + INODE.fragOffset] = d?.fragOffset ?? 0;
+    f[at + INODE.sparse] = d?.sparse ?? 0;
+    if (!d?.blocks.length) return [this.used, 0];
+    // Block size words, little-endian like the image, 4-byte aligned for the view.
+    const start = (this.used + 3) & ~3;
+    const length = 4 * d.blocks.length;
+    this.payload = grow(this.payload, start + length, (m) => new Uint8Array(m));
+    new Uint32Array(this.payload.buffer, start, d.blocks.length).set(d.blocks);
+    return [start, length];
+  }
+
+  private queueLeaf(n: TreeNode): void {
+    if (n.kind === 'dir') throw new Error(`internal: directory as leaf ${n.path}`);
+    const k = this.leaves.length;
+    this.fields = grow(this.fields, (k + 1) * INODE.words, (m) => new Float64Array(m));
+    this.spans = grow(this.spans, 2 * k + 2, (m) => new Uint32Array(m));
+    const at = k * INODE.words;
+    this.base(this.fields, at, n, TYPE_BITS[n.kind] | n.perm, n.links ?? 1);
+    const [start, length] = this.leafPayload(n, at);
+    this.spans[2 * k] = start;
+    this.spans[2 * k + 1] = length;
+    this.used = start + length;
+    this.leaves.push(n);
     n.ref = QUEUED;
-  };
-  const flushLeaves = (): void => {
-    if (!leaves.length) return;
-    const batch = leaves;
-    leaves = [];
+  }
+
+  private flushLeaves(): void {
+    if (!this.leaves.length) return;
+    const batch = this.leaves;
+    this.leaves = [];
     let refs: Float64Array;
     try {
-      refs = writer.writeInodes(fields.subarray(0, batch.length * W), spans, payload.subarray(0, used));
+      refs = this.writer.writeInodes(
+        this.fields.subarray(0, batch.length * INODE.words),
+        this.spans,
+        this.payload.subarray(0, this.used),
+      );
     } catch (err) {
       const i = (err as { index?: number }).index;
       throw i === undefined ? err : named(batch[i] as TreeNode, err);
@@ -145,51 +163,71 @@ export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: 
     batch.forEach((n, i) => {
       n.ref = refs[i] as number;
     });
-    used = 0;
-  };
+    this.used = 0;
+  }
 
-  let names = new Uint8Array(1 << 12);
-  let ends = new Uint32Array(64);
-  let entries = new Float64Array(192);
-  const dirFields = new Float64Array(W);
-  const visit = (dir: TreeNode, parent: number): number => {
-    const kids = sorted(dir);
+  /** Writes a directory after everything below it; returns its inode reference. */
+  visit(dir: TreeNode, parent: number): number {
+    const kids = this.sorted(dir);
     let subdirs = 0;
     for (const c of kids) {
       if (c.kind === 'dir') {
         // The subdirectory's inodes come after the leaves before it, as when they were written one by one.
-        flushLeaves();
-        c.ref = visit(c, dir.ino as number);
+        this.flushLeaves();
+        c.ref = this.visit(c, dir.ino as number);
         subdirs++;
       } else {
         const o = owner(c);
-        if (o.ref === undefined) queueLeaf(o);
+        if (o.ref === undefined) this.queueLeaf(o);
       }
     }
-    flushLeaves();
-    ends = grow(ends, kids.length, (m) => new Uint32Array(m));
-    entries = grow(entries, 3 * kids.length, (m) => new Float64Array(m));
-    let end = 0;
-    kids.forEach((c, i) => {
-      const o = owner(c);
-      names = grow(names, end + c.name.length, (m) => new Uint8Array(m));
-      names.set(c.name, end);
-      end += c.name.length;
-      ends[i] = end;
-      entries[3 * i] = o.ino as number;
-      entries[3 * i + 1] = o.ref as number;
-      entries[3 * i + 2] = TYPE_BITS[o.kind] | o.perm;
-    });
-    base(dirFields, 0, dir, TYPE_BITS.dir | dir.perm, 2 + subdirs);
-    dirFields[INODE.parent] = parent;
+    this.flushLeaves();
+    const end = this.entryTable(kids);
+    this.base(this.dirFields, 0, dir, TYPE_BITS.dir | dir.perm, 2 + subdirs);
+    this.dirFields[INODE.parent] = parent;
     try {
-      return writer.writeDir(names.subarray(0, end), ends.subarray(0, kids.length), entries, dirFields);
+      return this.writer.writeDir(
+        this.names.subarray(0, end),
+        this.ends.subarray(0, kids.length),
+        this.entries,
+        this.dirFields,
+      );
     } catch (err) {
       const i = (err as { index?: number }).index;
       throw named(i === undefined ? dir : (kids[i] as TreeNode), err);
     }
-  };
-  root.ref = visit(root, count + 1);
+  }
+
+  /** Fills the names, name ends and entries of a directory's children; returns the names' length. */
+  private entryTable(kids: TreeNode[]): number {
+    this.ends = grow(this.ends, kids.length, (m) => new Uint32Array(m));
+    this.entries = grow(this.entries, 3 * kids.length, (m) => new Float64Array(m));
+    let end = 0;
+    kids.forEach((c, i) => {
+      const o = owner(c);
+      this.names = grow(this.names, end + c.name.length, (m) => new Uint8Array(m));
+      this.names.set(c.name, end);
+      end += c.name.length;
+      this.ends[i] = end;
+      this.entries[3 * i] = o.ino as number;
+      this.entries[3 * i + 1] = o.ref as number;
+      this.entries[3 * i + 2] = TYPE_BITS[o.kind] | o.perm;
+    });
+    return end;
+  }
+}
+
+const named = (n: TreeNode, err: unknown): Error =>
+  new Error(`${(err as Error).message}: ${n.path}`, { cause: err });
+
+/**
+ * Numbers the tree's inodes, writes them and the directories, and finishes the image's tables.
+ * @throws Error naming the entry when the writer refuses it.
+ */
+export function serializeTree(writer: NativeSquashWriter, root: TreeNode, opts: SerializeOptions): number {
+  const w = new TreeWriter(writer, opts);
+  const count = number(root, (dir) => w.sorted(dir));
+  root.ref = w.visit(root, count + 1);
   writer.finish({ rootRef: root.ref, rootIno: root.ino as number, inodeCount: count });
   return count;
 }

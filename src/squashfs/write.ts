@@ -12,7 +12,8 @@ import { feedDirectory } from './dir-feed.js';
 import { DirectoryWalker } from './dir-source.js';
 import { findRoot, type NativeSquashWriter, native } from './native.js';
 import type { ResolvedOptions } from './options.js';
-import { DataPipeline, resultBytes, slabsFor } from './pipeline.js';
+import { DataPipeline } from './pipeline.js';
+import { resultBytes, slabsFor } from './pipeline-sizing.js';
 import type { WorkerData } from './protocol.js';
 import { ResultSlabs } from './result-slabs.js';
 import { serializeTree } from './serialize.js';
@@ -108,6 +109,47 @@ export async function writeImage(
   }
 }
 
+/** The compression workers: one per processor, each reading the result slabs. */
+export function startPool(processors: number, slabs: ResultSlabs): Piscina {
+  return new Piscina({
+    filename: workerPath(),
+    minThreads: processors,
+    maxThreads: processors,
+    // A second task waits in each worker, so a worker goes on without a round trip to this thread.
+    concurrentTasksPerWorker: 2,
+    idleTimeout: 1000,
+    workerData: { slabs: slabs.buffers } satisfies WorkerData,
+  });
+}
+
+/** Walks a source directory and feeds its files to the pipeline; `onScanned` gets the data bytes and entries. */
+async function readDirectory(
+  dir: string,
+  run: {
+    pool: Piscina;
+    pipeline: DataPipeline;
+    o: ResolvedOptions;
+    skipFiles: ReturnType<typeof outputFiles>;
+  },
+  onScanned: (bytes: number, entries: number) => void,
+): Promise<{ root: TreeNode; entries: number; duplicateFiles: number }> {
+  const { o } = run;
+  const walker = new DirectoryWalker(dir, {
+    excludes: o.excludes,
+    noXattrs: o.noXattrs,
+    skipFiles: run.skipFiles,
+  });
+  const duplicateFiles = await feedDirectory(
+    run.pool,
+    run.pipeline,
+    walker,
+    Buffer.byteLength(dir),
+    o,
+    (bytes) => onScanned(bytes, walker.entries),
+  );
+  return { root: walker.root, entries: walker.entries, duplicateFiles };
+}
+
 /** Writes the image into `tmp` through `writer` and renames it onto `out` when it is complete. */
 async function writeInto(
   { tmp, out, writer }: { tmp: string; out: string; writer: NativeSquashWriter },
@@ -119,15 +161,7 @@ async function writeInto(
   const window = o.processors * 4;
   const taskBytes = taskBytesFor(o.cfg.comp);
   const slabs = new ResultSlabs(slabsFor(window), resultBytes(taskBytes, o.cfg.blockSize));
-  const pool = new Piscina({
-    filename: workerPath(),
-    minThreads: o.processors,
-    maxThreads: o.processors,
-    // A second task waits in each worker, so a worker goes on without a round trip to this thread.
-    concurrentTasksPerWorker: 2,
-    idleTimeout: 1000,
-    workerData: { slabs: slabs.buffers } satisfies WorkerData,
-  });
+  const pool = startPool(o.processors, slabs);
   if (o.cacheDir) mkdirSync(o.cacheDir, { recursive: true });
   const dataFd = openSync(tmp, 'r+');
   let done = 0;
@@ -157,28 +191,18 @@ async function writeInto(
   });
   let poolDown: Promise<void> | undefined;
   try {
-    let root: TreeNode;
-    let entries: number;
-    let duplicateFiles = 0;
-    if (typeof source === 'string') {
-      progress({ phase: 'scan', done: 0 });
-      const walker = new DirectoryWalker(source, {
-        excludes: o.excludes,
-        noXattrs: o.noXattrs,
-        skipFiles: outputFiles(tmp, out),
-      });
-      root = walker.root;
-      duplicateFiles = await feedDirectory(pool, pipeline, walker, rootLength, o, (bytes) => {
-        total = bytes;
-        progress({ phase: 'scan', done: walker.entries, total: walker.entries });
-      });
-      entries = walker.entries;
-    } else {
-      const r = await readTarTree(source, pipeline, o, signal);
-      root = r.root;
-      entries = r.entries;
-      duplicateFiles = r.duplicateFiles;
-    }
+    if (typeof source === 'string') progress({ phase: 'scan', done: 0 });
+    const { root, entries, duplicateFiles } =
+      typeof source === 'string'
+        ? await readDirectory(
+            source,
+            { pool, pipeline, o, skipFiles: outputFiles(tmp, out) },
+            (bytes, walked) => {
+              total = bytes;
+              progress({ phase: 'scan', done: walked, total: walked });
+            },
+          )
+        : await readTarTree(source, pipeline, o, signal);
     await pipeline.finish();
     // The workers are done: they wind down on the other core while this thread writes the tables.
     poolDown = pool.destroy();

@@ -73,6 +73,68 @@ export function mountContains(outer: string, inner: string): boolean {
   return inner.startsWith(`${outer}/`);
 }
 
+/** Checks one partition of the layout and places it on the disk; problems go to `ctx.err`. */
+function planPartition(
+  p: QcowVars['partitions'][number],
+  i: number,
+  ctx: {
+    q: QcowVars;
+    seed: string;
+    lastUsable: number;
+    mounts: Map<string, number>;
+    err: (key: string, message: string) => void;
+  },
+): PlannedPartition {
+  const { q, seed, lastUsable, mounts, err } = ctx;
+  const k = `partitions[${i}]`;
+  if (p.start_bytes % SECTOR !== 0) err(`${k}.part_start`, `${p.part_start} is not a multiple of 512 bytes`);
+  if (p.end_bytes % SECTOR !== 0) err(`${k}.part_end`, `${p.part_end} is not a multiple of 512 bytes`);
+  const start = Math.ceil(p.start_bytes / SECTOR);
+  // "100%" ends where the backup GPT starts; parted does the same.
+  const end = Math.min(Math.floor(p.end_bytes / SECTOR), lastUsable + 1);
+  if (start < FIRST_USABLE_LBA)
+    err(`${k}.part_start`, `${p.part_start} overlaps the GPT header; start at 1MiB or later`);
+  if (p.end_bytes > q.capacity_bytes)
+    err(`${k}.part_end`, `${p.part_end} lies beyond qcow_capacity ${q.qcow_capacity}`);
+  if (end <= start) err(`${k}.part_end`, `${p.part_end} must be after part_start ${p.part_start}`);
+  const isBios = p.flags.includes('bios_grub');
+  const isEsp = p.flags.includes('esp');
+  if (p.filesystem) {
+    if (!p.mount.startsWith('/'))
+      err(`${k}.mount`, `expected an absolute mount point, got ${JSON.stringify(p.mount)}`);
+    if (mounts.has(p.mount))
+      err(`${k}.mount`, `${p.mount} is also mounted by partitions[${mounts.get(p.mount)}]`);
+    mounts.set(p.mount, i);
+    if (isEsp && p.filesystem.type !== 'vfat') err(`${k}.filesystem.type`, 'the esp partition must be vfat');
+    if (p.filesystem.type === 'xfs' && (end - start) * SECTOR < 300 * 1024 * 1024)
+      err(`${k}.part_end`, 'xfs needs at least 300MiB');
+  } else if (isEsp) err(`${k}.filesystem`, 'the esp partition needs a vfat filesystem');
+  if (isBios && p.filesystem) err(`${k}.filesystem`, 'a bios_grub partition holds no filesystem');
+  const seedK = `${seed}:${i}:${p.mount}`;
+  const type = p.filesystem?.type;
+  return {
+    number: i + 1,
+    mount: p.mount,
+    mountOrder: p.mount_order,
+    startSector: start,
+    sectors: Math.max(0, end - start),
+    typeGuid: isBios ? TYPE_GUID.bios_grub : isEsp ? TYPE_GUID.esp : TYPE_GUID.linux,
+    partUuid: derivedUuid(`${seedK}:part`),
+    flags: p.flags,
+    ...(p.filesystem && type
+      ? {
+          fs: {
+            type,
+            uuid: type === 'vfat' ? vfatId(`${seedK}:fs`) : derivedUuid(`${seedK}:fs`),
+            options: p.filesystem.fstab.options,
+            dump: p.filesystem.fstab.dump,
+            fsck: p.filesystem.fstab.fsck,
+          },
+        }
+      : {}),
+  };
+}
+
 /**
  * Checks the layout and turns it into sectors, UUIDs, an sfdisk script and an fstab.
  * @returns the plan, or every problem found (file `qcowVarsFile`, key `partitions[i].…`).
@@ -93,55 +155,7 @@ export function planDisk(
   const planned: PlannedPartition[] = [];
   const mounts = new Map<string, number>();
   q.partitions.forEach((p, i) => {
-    const k = `partitions[${i}]`;
-    if (p.start_bytes % SECTOR !== 0)
-      err(`${k}.part_start`, `${p.part_start} is not a multiple of 512 bytes`);
-    if (p.end_bytes % SECTOR !== 0) err(`${k}.part_end`, `${p.part_end} is not a multiple of 512 bytes`);
-    const start = Math.ceil(p.start_bytes / SECTOR);
-    // "100%" ends where the backup GPT starts; parted does the same.
-    const end = Math.min(Math.floor(p.end_bytes / SECTOR), lastUsable + 1);
-    if (start < FIRST_USABLE_LBA)
-      err(`${k}.part_start`, `${p.part_start} overlaps the GPT header; start at 1MiB or later`);
-    if (p.end_bytes > q.capacity_bytes)
-      err(`${k}.part_end`, `${p.part_end} lies beyond qcow_capacity ${q.qcow_capacity}`);
-    if (end <= start) err(`${k}.part_end`, `${p.part_end} must be after part_start ${p.part_start}`);
-    const isBios = p.flags.includes('bios_grub');
-    const isEsp = p.flags.includes('esp');
-    if (p.filesystem) {
-      if (!p.mount.startsWith('/'))
-        err(`${k}.mount`, `expected an absolute mount point, got ${JSON.stringify(p.mount)}`);
-      if (mounts.has(p.mount))
-        err(`${k}.mount`, `${p.mount} is also mounted by partitions[${mounts.get(p.mount)}]`);
-      mounts.set(p.mount, i);
-      if (isEsp && p.filesystem.type !== 'vfat')
-        err(`${k}.filesystem.type`, 'the esp partition must be vfat');
-      if (p.filesystem.type === 'xfs' && (end - start) * SECTOR < 300 * 1024 * 1024)
-        err(`${k}.part_end`, 'xfs needs at least 300MiB');
-    } else if (isEsp) err(`${k}.filesystem`, 'the esp partition needs a vfat filesystem');
-    if (isBios && p.filesystem) err(`${k}.filesystem`, 'a bios_grub partition holds no filesystem');
-    const seedK = `${seed}:${i}:${p.mount}`;
-    const type = p.filesystem?.type;
-    planned.push({
-      number: i + 1,
-      mount: p.mount,
-      mountOrder: p.mount_order,
-      startSector: start,
-      sectors: Math.max(0, end - start),
-      typeGuid: isBios ? TYPE_GUID.bios_grub : isEsp ? TYPE_GUID.esp : TYPE_GUID.linux,
-      partUuid: derivedUuid(`${seedK}:part`),
-      flags: p.flags,
-      ...(p.filesystem && type
-        ? {
-            fs: {
-              type,
-              uuid: type === 'vfat' ? vfatId(`${seedK}:fs`) : derivedUuid(`${seedK}:fs`),
-              options: p.filesystem.fstab.options,
-              dump: p.filesystem.fstab.dump,
-              fsck: p.filesystem.fstab.fsck,
-            },
-          }
-        : {}),
-    });
+    planned.push(planPartition(p, i, { q, seed, lastUsable, mounts, err }));
   });
   const sorted = [...planned].sort((a, b) => a.startSector - b.startSector);
   for (let i = 1; i < sorted.length; i++) {

@@ -189,6 +189,124 @@ function looksTransient(output: string): boolean {
   );
 }
 
+type Put = (
+  name: string,
+  content: string,
+  path: string,
+  when: 'setup' | 'customize',
+  mode?: string,
+) => Promise<void>;
+
+/** Writes a file into `scratch` and lists it for mmdebstrap to copy into the root at `path`. */
+function uploader(scratch: string, uploads: MmdebstrapUpload[]): Put {
+  return async (name, content, path, when, mode) => {
+    const hostPath = join(scratch, name);
+    await writeFile(hostPath, content, { mode: mode ? Number.parseInt(mode, 8) : 0o644 });
+    uploads.push({ hostPath, path, when, ...(mode ? { mode } : {}) });
+  };
+}
+
+/** The files every root gets: mirror credentials (setup only), unapproved pins, NIC policy, hostname, hosts. */
+async function putFixedFiles(m: MultistrapVars, auth: string | undefined, put: Put): Promise<void> {
+  if (auth) await put('auth.conf', auth, BOOTSTRAP_AUTH_FILE, 'setup', '600');
+  if (m.unapproved_packages.length > 0)
+    await put(
+      'unapproved',
+      unapprovedPreferences(m.unapproved_packages),
+      '/etc/apt/preferences.d/airship-unapproved',
+      'setup',
+    );
+  await put(
+    'nic.link',
+    nicLinkFile(m.systemd_nic_names_policy, m.systemd_nic_alternative_names_policy),
+    '/etc/systemd/network/99-default.link',
+    'customize',
+  );
+  await put('hostname', 'localhost\n', '/etc/hostname', 'customize');
+  await put(
+    'hosts',
+    '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
+    '/etc/hosts',
+    'customize',
+  );
+}
+
+/** The bootstrap's apt sources, the source lines left in the root, and every package to install. */
+async function repoSources(
+  input: RootfsInput,
+  uris: readonly string[],
+  readable: string,
+  uploads: MmdebstrapUpload[],
+): Promise<{ sources: MmdebstrapSource[]; registered: string[]; packages: Set<string> }> {
+  const m = input.multistrap;
+  const sources: MmdebstrapSource[] = [];
+  const registered: string[] = [];
+  const packages = new Set<string>();
+  for (const [i, repo] of m.repos.entries()) {
+    const fetched = input.keyrings?.get(repo.name);
+    if (repo.keyring_url && !fetched)
+      throw new BuildError(`repo ${repo.name}: its key from keyring_url was not downloaded`);
+    const key = fetched?.path ?? keyringPath(repo, input.manifestsDir);
+    const src: MmdebstrapSource = {
+      uri: uris[i] ?? repo.source,
+      suite: repo.suite,
+      components: repo.components,
+      ...(key ? { signedBy: await aptReadable(key, readable, `${i}-${safeName(repo.name)}`) } : {}),
+    };
+    sources.push(src);
+    for (const p of repo.packages) packages.add(p);
+    if (repo.keyring_pkg) packages.add(repo.keyring_pkg);
+    if (repo.register_repo_with_rootfs) {
+      let inside: string | undefined;
+      if (key) {
+        inside = `/etc/apt/keyrings/${safeName(repo.name)}.gpg`;
+        uploads.push({ hostPath: key, path: inside, when: 'customize' });
+      }
+      registered.push(
+        registeredSource(repo.name, { ...src, ...(inside ? { signedBy: inside } : {}) }, repo.omitdebsrc),
+      );
+    }
+  }
+  return { sources, registered, packages };
+}
+
+/**
+ * Runs `attempt` until it succeeds, retrying mirror failures; `output` collects what it printed.
+ * @throws BuildError with the apt error lines (naming the repos) when an attempt fails for good.
+ */
+async function bootstrapWithRetries(
+  input: RootfsInput,
+  at: { uris: readonly string[]; tmp: string },
+  attempt: (output: { text: string }) => Promise<void>,
+): Promise<void> {
+  const m = input.multistrap;
+  const attempts = Math.max(1, m.multistrap_retries);
+  for (let n = 1; ; n++) {
+    const output = { text: '' };
+    try {
+      // A fresh name made here with O_EXCL: mmdebstrap then writes into a file this run owns.
+      await (await open(at.tmp, 'wx', 0o644)).close();
+      await attempt(output);
+      return;
+    } catch (err) {
+      await rm(at.tmp, { force: true });
+      if (n >= attempts || !looksTransient(output.text) || input.signal?.aborted) {
+        const cause = namingRepos(
+          aptCause(output.text) || (err instanceof Error ? err.message : String(err)),
+          m.repos,
+          at.uris,
+        );
+        throw new BuildError(`mmdebstrap failed${n > 1 ? ` after ${n} attempts` : ''}: ${cause}`, {
+          logFile: input.logFile,
+          ...(err instanceof BuildError && err.details.logTail ? { logTail: err.details.logTail } : {}),
+        });
+      }
+      input.onOutput?.(`mirror failure; retrying in ${m.multistrap_retries_delay} s\n`);
+      await sleep(m.multistrap_retries_delay * 1000, undefined, input.signal ? { signal: input.signal } : {});
+    }
+  }
+}
+
 /**
  * Bootstraps the root file system into `<cacheDir>/rootfs/<digest>.tar`, retrying mirror failures.
  * @returns the tar's path.
@@ -207,71 +325,12 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
   const tmp = join(dir, leasedName(`.${input.digest}.tar.`, '.tmp'));
   try {
     const uploads: MmdebstrapUpload[] = [];
-    const put = async (
-      name: string,
-      content: string,
-      path: string,
-      when: 'setup' | 'customize',
-      mode?: string,
-    ) => {
-      const hostPath = join(scratch, name);
-      await writeFile(hostPath, content, { mode: mode ? Number.parseInt(mode, 8) : 0o644 });
-      uploads.push({ hostPath, path, when, ...(mode ? { mode } : {}) });
-    };
+    const put = uploader(scratch, uploads);
     const { uris, auth } = mirrorAuth(m.repos);
-    if (auth) await put('auth.conf', auth, BOOTSTRAP_AUTH_FILE, 'setup', '600');
-    if (m.unapproved_packages.length > 0)
-      await put(
-        'unapproved',
-        unapprovedPreferences(m.unapproved_packages),
-        '/etc/apt/preferences.d/airship-unapproved',
-        'setup',
-      );
-    await put(
-      'nic.link',
-      nicLinkFile(m.systemd_nic_names_policy, m.systemd_nic_alternative_names_policy),
-      '/etc/systemd/network/99-default.link',
-      'customize',
-    );
-    await put('hostname', 'localhost\n', '/etc/hostname', 'customize');
-    await put(
-      'hosts',
-      '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
-      '/etc/hosts',
-      'customize',
-    );
-
-    const sources: MmdebstrapSource[] = [];
-    const registered: string[] = [];
-    const packages = new Set<string>();
-    for (const [i, repo] of m.repos.entries()) {
-      const fetched = input.keyrings?.get(repo.name);
-      if (repo.keyring_url && !fetched)
-        throw new BuildError(`repo ${repo.name}: its key from keyring_url was not downloaded`);
-      const key = fetched?.path ?? keyringPath(repo, input.manifestsDir);
-      const src: MmdebstrapSource = {
-        uri: uris[i] ?? repo.source,
-        suite: repo.suite,
-        components: repo.components,
-        ...(key ? { signedBy: await aptReadable(key, readable, `${i}-${safeName(repo.name)}`) } : {}),
-      };
-      sources.push(src);
-      for (const p of repo.packages) packages.add(p);
-      if (repo.keyring_pkg) packages.add(repo.keyring_pkg);
-      if (repo.register_repo_with_rootfs) {
-        let inside: string | undefined;
-        if (key) {
-          inside = `/etc/apt/keyrings/${safeName(repo.name)}.gpg`;
-          uploads.push({ hostPath: key, path: inside, when: 'customize' });
-        }
-        registered.push(
-          registeredSource(repo.name, { ...src, ...(inside ? { signedBy: inside } : {}) }, repo.omitdebsrc),
-        );
-      }
-    }
+    await putFixedFiles(m, auth, put);
+    const { sources, registered, packages } = await repoSources(input, uris, readable, uploads);
     await put('sources', registered.join(''), '/etc/apt/sources.list.d/airship.list', 'customize');
 
-    const attempts = Math.max(1, m.multistrap_retries);
     const secrets = secretStrings({ repos: m.repos, proxy: input.proxy });
     const picked = input.mode
       ? { mode: input.mode, why: `${input.mode} mode (chosen by the caller)` }
@@ -281,66 +340,31 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
     await appendFile(input.logFile, `${new Date().toISOString()} # mmdebstrap ${picked.why}\n`, {
       mode: 0o600,
     });
-    const bootstrap = input.bootstrap ?? mmdebstrap;
-    for (let attempt = 1; ; attempt++) {
-      let output = '';
-      try {
-        // A fresh name made here with O_EXCL: mmdebstrap then writes into a file this run owns.
-        await (await open(tmp, 'wx', 0o644)).close();
-        await bootstrap({
-          mode: picked.mode,
-          suite: m.repos[0]?.suite ?? 'stable',
-          arch: m.rootfs_arch,
-          sources,
-          packages: [...packages],
-          output: tmp,
-          archivesDir: join(input.cacheDir, 'apt-archives'),
-          uploads,
-          deferredFiles: DEFERRED_KERNEL_HOOKS,
-          // Host keys made by openssh-server's postinst would stay in the image's first layer: every machine
-          // makes its own at first boot (osconfig installs the unit).
-          removeAfter: [
-            '/etc/apt/sources.list',
-            '/etc/ssh/ssh_host_*',
-
-            ...(auth ? [BOOTSTRAP_AUTH_FILE] : []),
-          ],
-          proxy: input.proxy,
-          noProxy: input.noProxy,
-          logFile: input.logFile,
-          secrets,
-          onLine: (line) => {
-            output = (output + line).slice(-200_000);
-            input.onOutput?.(line);
-          },
-          ...(input.signal ? { signal: input.signal } : {}),
-        });
-        break;
-      } catch (err) {
-        await rm(tmp, { force: true });
-        const retry = attempt < attempts && looksTransient(output) && !input.signal?.aborted;
-        if (!retry) {
-          const cause = namingRepos(
-            aptCause(output) || (err instanceof Error ? err.message : String(err)),
-            m.repos,
-            uris,
-          );
-          throw new BuildError(
-            `mmdebstrap failed${attempt > 1 ? ` after ${attempt} attempts` : ''}: ${cause}`,
-            {
-              logFile: input.logFile,
-              ...(err instanceof BuildError && err.details.logTail ? { logTail: err.details.logTail } : {}),
-            },
-          );
-        }
-        input.onOutput?.(`mirror failure; retrying in ${m.multistrap_retries_delay} s\n`);
-        await sleep(
-          m.multistrap_retries_delay * 1000,
-          undefined,
-          input.signal ? { signal: input.signal } : {},
-        );
-      }
-    }
+    await bootstrapWithRetries(input, { uris, tmp }, (output) =>
+      (input.bootstrap ?? mmdebstrap)({
+        mode: picked.mode,
+        suite: m.repos[0]?.suite ?? 'stable',
+        arch: m.rootfs_arch,
+        sources,
+        packages: [...packages],
+        output: tmp,
+        archivesDir: join(input.cacheDir, 'apt-archives'),
+        uploads,
+        deferredFiles: DEFERRED_KERNEL_HOOKS,
+        // Host keys made by openssh-server's postinst would stay in the image's first layer: every machine
+        // makes its own at first boot (osconfig installs the unit).
+        removeAfter: ['/etc/apt/sources.list', '/etc/ssh/ssh_host_*', ...(auth ? [BOOTSTRAP_AUTH_FILE] : [])],
+        proxy: input.proxy,
+        noProxy: input.noProxy,
+        logFile: input.logFile,
+        secrets,
+        onLine: (line) => {
+          output.text = (output.text + line).slice(-200_000);
+          input.onOutput?.(line);
+        },
+        ...(input.signal ? { signal: input.signal } : {}),
+      }),
+    );
     await rename(tmp, out);
     await pruneTars(dir, KEEP_TARS);
     return { tar: out };

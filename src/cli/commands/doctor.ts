@@ -48,8 +48,7 @@ export function renderDoctor(r: DoctorReport): string {
     out.push('', `Compressor throughput (MB/s of input; load average ${r.load.join(' ')})`);
     out.push('  setting          engine        1 core   all cores  ratio   rootfs time');
     for (const t of r.throughput) {
-      const name =
-        `${t.compressor} ${t.compressor === 'lz4' ? (t.level > 0 ? 'hc' : 'fast') : t.level}`.padEnd(16);
+      const name = `${t.compressor}${t.compressor === 'lz4' ? '' : ` ${t.level}`}`.padEnd(16);
       if (t.status !== 'measured') {
         out.push(`  ${name} ${t.status}: ${t.note ?? ''}`);
         continue;
@@ -77,17 +76,9 @@ export function renderDoctor(r: DoctorReport): string {
   for (const a of r.advice) {
     out.push(`  ${a.severity === 'warning' ? '!' : '-'} ${a.message}`);
     for (const f of a.missingFlags ?? []) out.push(`      ${f.label.padEnd(11)} ${f.use}`);
-    for (const k of a.costs ?? []) {
-      const pct = `${Math.round(k.loss[0] * 100)}–${Math.round(k.loss[1] * 100)}% slower (estimate)`;
-      const m =
-        k.measured && k.withFlagsSeconds
-          ? `; measured here: level ${k.measured.level} ${k.measured.seconds} s, with the flags about ${k.withFlagsSeconds[0]}–${k.withFlagsSeconds[1]} s`
-          : '';
-      out.push(`      cost: ${k.compressor} ${pct}${m}`);
-    }
     const fixes = a.fixes ?? [];
     fixes.slice(0, 2).forEach((f) => {
-      out.push(`      fix (${f.platform}): ${f.setting}`, `        ${f.how}`);
+      out.push(`      fix (${f.platform}): ${f.setting}`, `        how: ${f.how}`);
     });
     if (fixes.length > 2)
       out.push(

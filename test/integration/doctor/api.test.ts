@@ -1,9 +1,9 @@
-/** The library calls in-process (vitest runs the TypeScript sources; the worker thread comes from dist/). */
+/** The library calls in-process (vitest runs the TypeScript sources; the writer's workers come from dist/). */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cpuVerdict } from '../../../src/api/cpu-verdict.js';
+import { measureThroughput } from '../../../src/api/doctor-throughput.js';
 import { parseCpuinfo } from '../../../src/cpu/cpuinfo.js';
-import { measureThroughput } from '../../../src/cpu/throughput.js';
 import { judge } from '../../../src/cpu/verdict.js';
 
 describe('doctor library calls', () => {
@@ -16,7 +16,7 @@ describe('doctor library calls', () => {
     else expect(v?.warning).toBeUndefined();
   });
 
-  it('measures a setting in worker threads, one core and all', async () => {
+  it("measures a setting with the squashfs writer's pool, one worker and all", async () => {
     const [t] = await measureThroughput({
       settings: [{ compressor: 'zstd', level: 1 }],
       durationMs: 50,

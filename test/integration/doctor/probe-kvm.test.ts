@@ -53,9 +53,12 @@ describe('doctor and the boot tests agree', () => {
   it('a verdict for another host or kernel is not used', async () => {
     writeFileSync(join(dir, 'kvm-verdict.json'), JSON.stringify({ key: 'elsewhere 1.0', accel: 'kvm' }));
     expect(await kvmVerdict(dir, null)).toBe('tcg');
-    const p = await probeKvm(undefined, dir, 3000);
+    const p = await probeKvm(undefined, dir, 3000, null);
     // Without a verdict doctor runs its guest under -cpu host, as the boot tests would.
     expect(p.detail).not.toContain('boot-test probe');
     expect(p.detail).toMatch(/-cpu host/);
+    // A boot sector is no proof a kernel boots: without one, boot tests use TCG, and doctor says so.
+    expect(p.status).toBe('warn');
+    expect(p.detail).toContain('TCG');
   });
 });

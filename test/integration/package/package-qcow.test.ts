@@ -11,7 +11,7 @@
  * cuts the ISO and packages; `clean` removes what this configuration made and keeps an image it did not make.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,20 @@ async function startRegistry(): Promise<void> {
   throw new Error(`docker-registry did not answer on 127.0.0.1:${port}`);
 }
 
+const LOGS = join(TEST_CACHE, 'logs');
+const packageLogs = () =>
+  new Set(existsSync(LOGS) ? readdirSync(LOGS).filter((f) => f.startsWith('package-qcow-')) : []);
+
+/** The log of the one package-qcow run made since `before` was listed. */
+function newLog(before: Set<string>): string {
+  const made = [...packageLogs()].filter((f) => !before.has(f));
+  expect(made).toHaveLength(1);
+  return readFileSync(join(LOGS, made[0] as string), 'utf8');
+}
+
+/** The log line of a step that ended well: timed, with its exit status. */
+const doneStep = (name: string) => new RegExp(`^\\S+ step ${name}: done in \\d+\\.\\d s \\(exit 0\\)$`, 'm');
+
 function krm(input: string): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync('docker', ['run', '-i', '--rm', '--network', 'none', bundleRef], {
     input,
@@ -147,9 +161,16 @@ afterAll(() => {
 
 describe('package-qcow', () => {
   it('cuts the missing QCOW, makes the bundle image and pushes it to the registry', async () => {
+    const before = packageLogs();
     const r = runCli(['package-qcow'], env({ PUSH_IMAGE: 'true' }));
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).toContain('cutting first: control-plane');
+    // Run by the step runner: each step timed in the run's log, the run's start and end around them.
+    const log = newLog(before);
+    for (const step of ['check', 'cut', 'package:qcow-bundle', 'push:qcow-bundle'])
+      expect(log).toMatch(doneStep(step));
+    expect(log).toMatch(/package-qcow: started \(pid \d+, session /);
+    expect(log).toMatch(/package-qcow: finished; steps took \d+\.\d s/);
     bundleRef = `127.0.0.1:${port}/airship-test/qcow-bundle:${TAG}-debian_bookworm`;
     expect(r.stdout).toMatch(
       new RegExp(`^${bundleRef.replace(/[.]/g, '\\.')} sha256:[0-9a-f]{64} pushed\\n$`),
@@ -216,10 +237,17 @@ describe('package-qcow', () => {
   });
 
   it('cuts nothing when the QCOW is there and was cut from this image', () => {
+    const before = packageLogs();
     const r = runCli(['package-qcow'], env());
     expect(r.status, r.stderr).toBe(0);
     expect(r.stderr).not.toContain('cutting first');
     expect(r.stdout).not.toContain('pushed');
+    const log = newLog(before);
+    expect(log).toMatch(doneStep('package:qcow-bundle'));
+    expect(log).not.toContain('step cut:');
+    expect(log).not.toContain('step push:');
+    // The step shows in the progress on stderr, by its name.
+    expect(r.stderr).toContain('package:qcow-bundle');
   }, 600_000);
 });
 

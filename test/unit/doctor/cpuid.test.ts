@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { compareFlags } from '../../../src/cpu/compare.js';
+import { cpuidReader, thisHostCpu } from '../../../src/api/cpu-verdict.js';
 import { type CpuidReader, decodeCpuid } from '../../../src/cpu/cpuid.js';
 import { parseCpuinfo } from '../../../src/cpu/cpuinfo.js';
 import { hypervisorVendor } from '../../../src/cpu/facts.js';
-import { cpuidReader, hostCpu } from '../../../src/cpu/host.js';
+import { compareFlags } from '../../../src/cpu/host.js';
 
 function regs(s: string): [number, number, number] {
   const b = Buffer.from(s.padEnd(12, '\0'), 'latin1');
@@ -90,7 +90,7 @@ describe('CPUID on this host through the addon', () => {
   it('agrees with /proc/cpuinfo', () => {
     const reader = cpuidReader();
     expect(typeof reader).not.toBe('string');
-    const h = hostCpu();
+    const h = thisHostCpu();
     expect(h.cpuid?.source).toBe('cpuid');
     const fromFile = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
     expect(h.cpuid?.vendor).toBe(fromFile.vendor);

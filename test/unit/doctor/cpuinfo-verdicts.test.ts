@@ -55,7 +55,7 @@ describe.each([
     expect(verdict.level).toBe(1);
   });
 
-  it('advises host-passthrough and names the missing flags with their cost', () => {
+  it('advises host-passthrough and names the missing flags', () => {
     const a = advice.find((x) => x.topic === 'cpu-model');
     expect(a?.severity).toBe('warning');
     for (const f of expectedMissing) expect(a?.message).toContain(label(f));
@@ -65,10 +65,9 @@ describe.each([
     expect(settings).toContain('-accel kvm -cpu host');
     expect(settings).toContain('VBoxManage modifyvm NAME --cpu-profile host');
     expect(settings.some((s) => s.includes('CompatibilityForMigrationEnabled $false'))).toBe(true);
-    const zstd = a?.costs?.find((c) => c.compressor === 'zstd');
-    expect(zstd?.loss[1]).toBeGreaterThan(0);
-    // No measurement of another machine's CPU.
-    expect(zstd?.measured).toBeUndefined();
+    // Each fix points at its steps in docs/doctor.md; no estimated cost is given as a figure.
+    for (const f of a?.fixes ?? []) expect(f.how).toContain('docs/doctor.md');
+    expect(a).not.toHaveProperty('costs');
   });
 });
 

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import type { Piscina } from 'piscina';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { NativeSquashWriter } from '../../../src/squashfs/native.js';
-import { DataPipeline, MAX_CARRIED_RUN, resultBytes, slabsFor } from '../../../src/squashfs/pipeline.js';
+import { DataPipeline } from '../../../src/squashfs/pipeline.js';
+import { MAX_CARRIED_RUN, resultBytes, slabsFor } from '../../../src/squashfs/pipeline-sizing.js';
 import {
   type CompressTask,
   ITEM,

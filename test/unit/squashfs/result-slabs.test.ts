@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { resultBytes, slabsFor } from '../../../src/squashfs/pipeline.js';
+import { resultBytes, slabsFor } from '../../../src/squashfs/pipeline-sizing.js';
 import { ResultSlabs } from '../../../src/squashfs/result-slabs.js';
 
 describe('result slabs', () => {

@@ -156,8 +156,14 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   // The export and the osconfig containers need nothing of each other: they run at the same time.
   const tree = imageTree(ctx, cache, sourceDateEpoch(ctx.image));
   tree.catch(() => undefined);
-  // Every cut settles before a failure is reported, so no container outlives the call.
-  const results = await inLanes(plans, opts.concurrency ?? 2, (p) => cutBundle(ctx, cache, tree, p, work));
+  let results: CutArtifact[];
+  try {
+    // Every cut settles before a failure is reported, so no container outlives the call.
+    results = await inLanes(plans, opts.concurrency ?? 2, (p) => cutBundle(ctx, cache, tree, p, work));
+  } finally {
+    // A bundle may fail before it waits for the tree: the export settles too (its temp folder removed or placed).
+    await tree.catch(() => undefined);
+  }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
   for (const r of results) r.boots = await bootStep(ctx, r.file, 'qcow', seedHostname(r.file));
   return results.sort((a, b) => a.file.localeCompare(b.file));

@@ -2,16 +2,21 @@
  * Cut benchmark: QCOW2 bundles (the original's default 19G control-plane layout, our osconfig qcow run
  * included) cut from one built image three ways, alternated in one run, median of N:
  *
- * - `ours-zlib` / `ours-zstd` — `cutImage` (one export for all bundles, filesystems in place, native writer);
+ * - `ours-zlib` / `ours-zstd` — `cutImage` from an empty cache (one export for all bundles, started while the
+ *   osconfig containers run; filesystems in place; native writer);
+ * - `ours-zstd-warm` — a re-cut: the same with the cut cache an earlier cut filled (tree and osconfig layers
+ *   reused), primed once before the runs;
  * - `original` — the original tool's steps (bench/cut/original.ts: chroot osconfig, loop disk, parted, mkfs,
- *   `cp -a`, grub-install, single-stream `qemu-img convert -c`), one bundle after the other as its Makefile;
+ *   `cp -a`, grub-install, single-stream `qemu-img convert -c`), one bundle after the other as its Makefile
+ *   (with `--one-bundle-only original`, only for one bundle: n bundles are then n × that, as the Makefile runs
+ *   them; the same flag keeps any other case to one bundle);
  * - and, on the first bundle our zlib case wrote (read back to a raw disk), `qemu-img convert -c -m 8 -W` as
  *   the compression floor.
  *
  * Each case runs in a fresh process; results (per-step seconds, sizes, ratios, the load average) go to
  * bench/cut/results/cut.{json,md}. Needs root (loop devices, mount, chroot) for the original's path.
  *
- * usage: node dist/bench/cut/run.js [IMAGE_REF] [--reps N] [--bundles 1,2,4]
+ * usage: node dist/bench/cut/run.js [IMAGE_REF] [--reps N] [--bundles 1,2,4] [--one-bundle-only CASE,…]
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -29,7 +34,7 @@ import {
 import { originalCut } from './original.js';
 
 const GiB = 1024 ** 3;
-const MODES = ['ours-zlib', 'original', 'ours-zstd'] as const;
+const MODES = ['ours-zlib', 'original', 'ours-zstd', 'ours-zstd-warm'] as const;
 type Mode = (typeof MODES)[number];
 
 interface CaseResult {
@@ -40,26 +45,26 @@ interface CaseResult {
   floor?: { seconds: number; bytes: number; ours: number };
 }
 
-function config(imageRef: string, work: string, n: number, mode: Mode) {
-  const settings = {
-    imageType: 'qcow' as const,
-    outDir: join(work, 'out'),
-    cacheDir: join(work, 'cache'),
-    bootTimeout: 0,
-  };
+function config(imageRef: string, work: string, n: number, mode: Mode, cacheDir = join(work, 'cache')) {
+  const settings = { imageType: 'qcow' as const, outDir: join(work, 'out'), cacheDir, bootTimeout: 0 };
   const bundles = Object.fromEntries(
     Array.from({ length: n }, (_, i) => [`bundle-${i + 1}`, controlPlaneLayout(19 * GiB)]),
   );
   const c = cutTestConfig({ imageRef, settings, bundles });
-  for (const b of c.qcowBundles) {
+  for (const [i, b] of c.qcowBundles.entries()) {
+    // Bundles differ as real ones do: each has its own osconfig run (and cached layer).
+    b.osconfig.banners.motd = `bench bundle ${i + 1}\n`;
     b.qcow.capacity_bytes = 19 * GiB;
     b.qcow.qcow_capacity = '19G';
-    b.qcow.qcow_compression_type = mode === 'ours-zstd' ? 'zstd' : 'zlib';
+    b.qcow.qcow_compression_type = mode.startsWith('ours-zstd') ? 'zstd' : 'zlib';
   }
   return { settings, config: c };
 }
 
-/** Step seconds from progress events: each (stage, message) runs until the stage's next message. */
+/**
+ * Step seconds from progress events: each (stage, message) runs until the stage's next message; a step of the
+ * runner without messages (`extract`) from its start to its end.
+ */
 function stepTimer() {
   const steps: Record<string, number> = {};
   const open = new Map<string, { message: string; t: number }>();
@@ -72,18 +77,24 @@ function stepTimer() {
     steps,
     on(e: { stage: string; kind: string; message?: string }) {
       const t = Date.now();
-      if (e.kind === 'done') return close(e.stage, t);
+      if (e.kind === 'done' || e.kind === 'failed') return close(e.stage, t);
+      if (e.kind === 'reused') steps[`${e.stage} (reused)`] = 0;
+      if (e.kind === 'start' && !e.stage.startsWith('qcow:')) open.set(e.stage, { message: e.stage, t });
       if (e.kind !== 'progress' || !e.message || open.get(e.stage)?.message === e.message) return;
-      // The shared extraction runs in stage `qcow` and ends when the first bundle starts.
-      if (e.stage.startsWith('qcow:')) close('qcow', t);
       close(e.stage, t);
       open.set(e.stage, { message: e.message, t });
     },
   };
 }
 
-async function runOurs(imageRef: string, work: string, n: number, mode: Mode): Promise<CaseResult> {
-  const { settings, config: c } = config(imageRef, work, n, mode);
+async function runOurs(
+  imageRef: string,
+  work: string,
+  n: number,
+  mode: Mode,
+  cacheDir?: string,
+): Promise<CaseResult> {
+  const { settings, config: c } = config(imageRef, work, n, mode, cacheDir);
   const timer = stepTimer();
   const t = Date.now();
   const out = await cutImage({ settings, config: c, onProgress: (e) => timer.on(e) });
@@ -137,10 +148,16 @@ function runOriginal(imageRef: string, work: string, n: number): CaseResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-async function child(mode: Mode, n: number, imageRef: string): Promise<void> {
+/** One case in this process; `warmCache`: the cut cache of ours-zstd-warm (and `prime` fills it). */
+async function child(mode: Mode | 'prime', n: number, imageRef: string, warmCache: string): Promise<void> {
   const work = mkdtempSync('/var/tmp/cut-bench-');
   try {
-    const r = mode === 'original' ? runOriginal(imageRef, work, n) : await runOurs(imageRef, work, n, mode);
+    const r =
+      mode === 'original'
+        ? runOriginal(imageRef, work, n)
+        : mode === 'prime' || mode === 'ours-zstd-warm'
+          ? await runOurs(imageRef, work, n, 'ours-zstd-warm', warmCache)
+          : await runOurs(imageRef, work, n, mode);
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
@@ -148,10 +165,17 @@ async function child(mode: Mode, n: number, imageRef: string): Promise<void> {
   }
 }
 
+/** The original's seconds for `n` bundles: measured, else n × its one-bundle median (its Makefile runs them in turn). */
+function originalSeconds(results: Record<string, CaseResult[]>, n: number): { s: number; derived: boolean } {
+  const measured = results[`original/${n}`] ?? [];
+  if (measured.length) return { s: median(measured.map((r) => r.seconds)), derived: false };
+  return { s: n * median((results['original/1'] ?? []).map((r) => r.seconds)), derived: true };
+}
+
 function table(results: Record<string, CaseResult[]>, counts: number[]): string {
   const rows: string[] = [];
   for (const n of counts) {
-    const orig = median((results[`original/${n}`] ?? []).map((r) => r.seconds));
+    const orig = originalSeconds(results, n);
     const one = (m: Mode) => median((results[`${m}/1`] ?? []).map((r) => r.seconds));
     for (const m of MODES) {
       const rs = results[`${m}/${n}`] ?? [];
@@ -161,62 +185,106 @@ function table(results: Record<string, CaseResult[]>, counts: number[]): string 
       const steps = Object.keys(rs[0]?.steps ?? {})
         .map((k) => `${k} ${median(rs.map((r) => r.steps[k] ?? 0)).toFixed(1)}`)
         .join('; ');
+      // One bundle runs its steps in turn: everything but the compression is the time before it.
+      const convert = (r: CaseResult) => r.steps.convert ?? r.steps['convert (qemu-img -c, one stream)'];
+      const before = n === 1 ? median(rs.map((r) => r.seconds - (convert(r) ?? r.seconds))).toFixed(1) : '';
+      const xo = orig.s > 0 ? `${(s / orig.s).toFixed(2)}${orig.derived ? '*' : ''}` : '';
       rows.push(
-        `| ${n} | ${m} | ${s.toFixed(1)} | ${(bytes / 1024 ** 2).toFixed(0)} | ${(s / orig).toFixed(2)} | ${(s / one(m)).toFixed(2)} | ${steps} |`,
+        `| ${n} | ${m} | ${rs.length} | ${s.toFixed(1)} | ${before} | ${(bytes / 1024 ** 2).toFixed(0)} | ${xo} | ${(s / one(m)).toFixed(2)} | ${steps} |`,
       );
     }
   }
   return rows.join('\n');
 }
 
+interface Run {
+  imageRef: string;
+  reps: number;
+  counts: number[];
+  /** Cases run for one bundle only. */
+  oneBundleOnly: string[];
+  warmCache: string;
+}
+
+function runCase(self: string, mode: Mode | 'prime', n: number, run: Run): CaseResult {
+  const r = spawnSync(process.execPath, [self, 'case', mode, String(n), run.imageRef, run.warmCache], {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  if (r.status !== 0) throw new Error(`case ${mode}/${n} failed (exit ${r.status})`);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as CaseResult;
+}
+
+/** Writes cut.json and cut.md (after every case, so a stopped run leaves what it measured). */
+function report(run: Run, results: Record<string, CaseResult[]>, loads: string[], done: boolean): string {
+  const dir = join(fileURLToPath(new URL('.', import.meta.url)), '../../../bench/cut/results');
+  mkdirSync(dir, { recursive: true });
+  const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
+  const meta = { ...run, cpus: cpus().length, date: new Date().toISOString(), uptime, loads, complete: done };
+  writeFileSync(join(dir, 'cut.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`);
+  const floors = (results['ours-zlib/1'] ?? []).map((r) => r.floor).filter((f) => f !== undefined);
+  const floorLine = floors.length
+    ? `Compression floor, first bundle of ours-zlib read back to raw: \`qemu-img convert -c -m 8 -W\` ${median(floors.map((f) => f.seconds)).toFixed(1)} s, ${(median(floors.map((f) => f.bytes)) / 1024 ** 2).toFixed(0)} MiB; ours-zlib/floor size ${median(floors.map((f) => f.ours / f.bytes)).toFixed(3)}×`
+    : '';
+  const md = [
+    `Cut benchmark, ${meta.cpus} CPUs, image ${run.imageRef}, ${meta.date}, median of ${run.reps}, alternated${done ? '' : ' (INCOMPLETE: stopped early)'}`,
+    `Machine shared with other jobs: \`${uptime}\`; load average (1 min) before each case: ${loads.join(', ')}`,
+    '',
+    '| bundles | case | runs | seconds | before compression | output MiB | × original | × one bundle | steps (s, median; ours: summed over bundles) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    table(results, run.counts),
+    '',
+    run.oneBundleOnly.includes('original')
+      ? "\\* × n × the original's one-bundle median (its Makefile cuts bundles one after the other, each with its own export, osconfig and convert); the original was measured for one bundle."
+      : '',
+    "ours-zstd-warm: a re-cut, the cut cache holding the tree and the bundles' osconfig layers from an earlier cut (no export, no Ansible).",
+    floorLine,
+    '',
+  ].join('\n');
+  writeFileSync(join(dir, 'cut.md'), md);
+  return md;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === 'case') return child(args[1] as Mode, Number(args[2]), args[3] ?? DEV_IMAGE);
+  if (args[0] === 'case')
+    return child(args[1] as Mode | 'prime', Number(args[2]), args[3] ?? DEV_IMAGE, args[4] ?? '');
   const flag = (name: string, def: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? (args.splice(i, 2)[1] ?? def) : def;
   };
   const reps = Number(flag('--reps', '3'));
   const counts = flag('--bundles', '1,2,4').split(',').map(Number);
+  const oneBundleOnly = flag('--one-bundle-only', '').split(',').filter(Boolean);
   const imageRef = args[0] ?? process.env.BENCH_IMAGE ?? DEV_IMAGE;
   const self = fileURLToPath(import.meta.url);
+  const run: Run = {
+    imageRef,
+    reps,
+    counts,
+    oneBundleOnly,
+    warmCache: mkdtempSync('/var/tmp/cut-bench-cache-'),
+  };
   const results: Record<string, CaseResult[]> = {};
   const loads: string[] = [];
-  for (let rep = 0; rep < reps; rep++)
-    for (const n of counts)
-      for (const m of MODES) {
-        loads.push(`${m}/${n}#${rep + 1}: ${loadavg()[0]?.toFixed(1)}`);
-        const r = spawnSync(process.execPath, [self, 'case', m, String(n), imageRef], {
-          encoding: 'utf8',
-          stdio: ['ignore', 'pipe', 'inherit'],
-        });
-        if (r.status !== 0) throw new Error(`case ${m}/${n} failed (exit ${r.status})`);
-        const res = JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as CaseResult;
-        results[`${m}/${n}`] = [...(results[`${m}/${n}`] ?? []), res];
-        process.stderr.write(`${m} ${n} bundle(s), run ${rep + 1}: ${res.seconds.toFixed(1)} s\n`);
-      }
-  const dir = join(fileURLToPath(new URL('.', import.meta.url)), '../../../bench/cut/results');
-  mkdirSync(dir, { recursive: true });
-  const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
-  const meta = { imageRef, cpus: cpus().length, date: new Date().toISOString(), reps, uptime, loads };
-  writeFileSync(join(dir, 'cut.json'), `${JSON.stringify({ meta, results }, null, 2)}\n`);
-  const floors = (results['ours-zlib/1'] ?? []).map((r) => r.floor).filter((f) => f !== undefined);
-  const floorLine = floors.length
-    ? `Compression floor, first bundle of ours-zlib read back to raw: \`qemu-img convert -c -m 8 -W\` ${median(floors.map((f) => f.seconds)).toFixed(1)} s, ${(median(floors.map((f) => f.bytes)) / 1024 ** 2).toFixed(0)} MiB; ours/floor size ${(median(floors.map((f) => f.ours / f.bytes))).toFixed(3)}×`
-    : '';
-  const md = [
-    `Cut benchmark, ${meta.cpus} CPUs, image ${imageRef}, ${meta.date}, median of ${reps}, alternated`,
-    `Machine shared with other jobs: \`${uptime}\``,
-    '',
-    '| bundles | case | seconds | output MiB | × original | × one bundle | steps (s, median; ours: summed over bundles) |',
-    '|---|---|---|---|---|---|---|',
-    table(results, counts),
-    '',
-    floorLine,
-    '',
-  ].join('\n');
-  writeFileSync(join(dir, 'cut.md'), md);
-  process.stdout.write(md);
+  try {
+    // Fills the warm cases' cut cache: the tree and every bundle's osconfig layer.
+    runCase(self, 'prime', Math.max(...counts), run);
+    for (let rep = 0; rep < reps; rep++)
+      for (const n of counts)
+        for (const m of MODES) {
+          if (n > 1 && oneBundleOnly.includes(m)) continue;
+          loads.push(`${m}/${n}#${rep + 1} ${loadavg()[0]?.toFixed(1)}`);
+          const res = runCase(self, m, n, run);
+          results[`${m}/${n}`] = [...(results[`${m}/${n}`] ?? []), res];
+          process.stderr.write(`${m} ${n} bundle(s), run ${rep + 1}: ${res.seconds.toFixed(1)} s\n`);
+          report(run, results, loads, false);
+        }
+    process.stdout.write(report(run, results, loads, true));
+  } finally {
+    rmSync(run.warmCache, { recursive: true, force: true });
+  }
 }
 
 await main();

@@ -266,8 +266,8 @@ export function buildScratchFolders(cacheDir: string): string[] {
   ];
 }
 
-/** Digest of every file of the bundled osconfig role: a changed role re-runs the stage. */
-async function roleDigest(): Promise<string> {
+/** Digest of every file of the bundled osconfig role: a changed role re-runs the stage (and a QCOW cut its layer). */
+export async function roleDigest(): Promise<string> {
   const root = join(bundledPlaybook('osconfig.yaml'), '..');
   const files: Record<string, string> = {};
   const walk = async (dir: string, rel: string): Promise<void> => {

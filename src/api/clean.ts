@@ -1,7 +1,7 @@
 /**
  * `clean`, the original's Make target: removes what this configuration made — its ISO and QCOW2 artifacts
  * (with md5sums and profiles) in OUT_DIR, the built image and the bundle images of its bundle folders when
- * their labels show this tool made them, and whatever dead runs left (containers, temp files, scratch
+ * their labels show this tool made them, the cut cache's trees and layers of its image reference, and whatever dead runs left (containers, temp files, scratch
  * folders, by their lease). Nothing else: an image under the same reference without our labels, another
  * configuration's artifacts, live runs' containers and the shared stage cache are kept.
  */
@@ -9,6 +9,7 @@ import { readdir, rm, rmdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { defaultSettings, qcowImageReference } from '../config/settings.js';
 import { inspectImage, removeImage } from '../engine/container-io.js';
+import { CutCache } from '../stages/cut-cache.js';
 import { sweepLeftovers } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 import { resolveConfig } from './config.js';
@@ -28,6 +29,8 @@ export interface CleanResult {
   /** Images under our references that we did not make, left alone. */
   kept: string[];
   leftovers: number;
+  /** Cut cache entries (unpacked trees, osconfig layers) of this configuration's image reference removed. */
+  cached: number;
 }
 
 async function removeFiles(paths: readonly string[]): Promise<string[]> {
@@ -84,15 +87,17 @@ export async function clean(opts: CleanOptions = {}): Promise<CleanResult> {
     images.push(config.imageRef);
   } else if (base) kept.push(config.imageRef);
 
+  const cache = new CutCache(resolve(settings.cacheDir));
+  const cached = await cache.dropStale(config.imageRef, null);
   const swept = await sweepLeftovers({
-    folders: [outDir, resolve(settings.cacheDir), resolve(settings.cacheDir, 'cut')],
+    folders: [outDir, resolve(settings.cacheDir), resolve(settings.cacheDir, 'cut'), ...cache.folders()],
     docker: true,
   });
   const leftovers = swept.paths.length + swept.containers + swept.images;
   opts.onProgress?.({
     stage: 'clean',
     kind: 'done',
-    message: `${files.length} file(s), ${images.length} image(s), ${leftovers} leftover(s) removed`,
+    message: `${files.length} file(s), ${images.length} image(s), ${leftovers} leftover(s), ${cached} cut cache entr${cached === 1 ? 'y' : 'ies'} removed`,
   });
-  return { files, images, kept, leftovers };
+  return { files, images, kept, leftovers, cached };
 }

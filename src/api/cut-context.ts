@@ -7,6 +7,7 @@ import { basename, resolve } from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
 import type { ImageFacts } from '../engine/container-io.js';
+import { envSourceDateEpoch } from '../source-date-epoch.js';
 import { md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact } from '../stages/boot.js';
 import type { StepRunner } from '../stages/steps.js';
@@ -50,10 +51,10 @@ export function bundleTag(bundle: QcowBundle): string {
   return bundle.outSub ? `${bundle.outSub.replace(/\//g, '-')}-${bundle.name}` : bundle.name;
 }
 
-/** SOURCE_DATE_EPOCH when set, else the image's creation time. */
+/** SOURCE_DATE_EPOCH when set, else the image's creation time. @throws UsageError when it is malformed */
 export function sourceDateEpoch(image: ImageFacts): number {
-  const env = process.env.SOURCE_DATE_EPOCH;
-  if (env && /^\d+$/.test(env)) return Number(env);
+  const env = envSourceDateEpoch();
+  if (env !== undefined) return env;
   const t = Date.parse(image.created);
   return Number.isFinite(t) && t > 0 ? Math.floor(t / 1000) : 0;
 }

@@ -14,6 +14,7 @@ import { CUT_LABEL, inspectImage, withContainer } from '../engine/container-io.j
 import { pushImage, SESSION_LABEL } from '../engine/docker.js';
 import { layerImage } from '../engine/layer-image.js';
 import { BuildError, UsageError } from '../errors.js';
+import { envSourceDateEpoch } from '../source-date-epoch.js';
 import { newSession } from '../stages/names.js';
 import { KRM_FUNCTION_PATH, type PackagedFile, packageTar, profileFiles } from '../stages/package-qcow.js';
 import { runLogFile, StepRunner } from '../stages/steps.js';
@@ -110,7 +111,7 @@ async function commitBundleImage(
   artifacts: PackagedFile[],
 ): Promise<string> {
   const { config, base, opts } = ctx;
-  const mtime = new Date((Number(process.env.SOURCE_DATE_EPOCH) || 0) * 1000);
+  const mtime = new Date((envSourceDateEpoch() ?? 0) * 1000);
   const profiles = [...profileFiles(config, bundles, redactValue)].map(
     ([name, bytes]): PackagedFile => ({ name: `profiles/${name}`, source: bytes }),
   );

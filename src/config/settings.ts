@@ -269,7 +269,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'IMAGE_BUILDER_CACHE',
     kind: 'string',
     default: '.cache/image-builder',
-    help: 'folder for downloaded packages, stage results, block cache and logs',
+    help: 'folder for downloaded packages, stage results, block cache, the cut cache (`cut-cache/`: unpacked trees and osconfig layers of QCOW cuts) and logs',
     commands: ['build', 'cut-image', 'package-qcow', 'config', 'images', 'clean'],
   },
 ];

@@ -10,6 +10,7 @@ import {
   levelProblem,
 } from '../compressors.js';
 import { UsageError } from '../errors.js';
+import { envSourceDateEpoch, MAX_EPOCH } from '../source-date-epoch.js';
 import type { CompressorConfig } from './native.js';
 
 export type { Compression } from '../compressors.js';
@@ -80,14 +81,9 @@ export function resolveOptions(o: WriterOptions, env: NodeJS.ProcessEnv = proces
   const processors = o.processors ?? availableParallelism();
   if (!Number.isInteger(processors) || processors < 1 || processors > 256)
     throw new UsageError(`processors: expected an integer from 1 to 256, got ${processors}`);
-  let sde = o.sourceDateEpoch;
-  if (sde === undefined && env.SOURCE_DATE_EPOCH !== undefined && env.SOURCE_DATE_EPOCH !== '') {
-    sde = Number(env.SOURCE_DATE_EPOCH);
-    if (!/^\d+$/.test(env.SOURCE_DATE_EPOCH))
-      throw new UsageError(`SOURCE_DATE_EPOCH: expected seconds since 1970, got ${env.SOURCE_DATE_EPOCH}`);
-  }
-  if (sde !== undefined && (!Number.isInteger(sde) || sde < 0 || sde > 0xffffffff))
-    throw new UsageError(`source date epoch: expected seconds from 0 to 4294967295, got ${sde}`);
+  const sde = o.sourceDateEpoch ?? envSourceDateEpoch(env);
+  if (sde !== undefined && (!Number.isInteger(sde) || sde < 0 || sde > MAX_EPOCH))
+    throw new UsageError(`source date epoch: expected seconds from 0 to ${MAX_EPOCH}, got ${sde}`);
   const stallTimeoutMs = o.stallTimeoutMs ?? 300_000;
   const cfg: CompressorConfig = { comp, blockSize };
   if (level !== undefined) cfg.level = level;

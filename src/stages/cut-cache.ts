@@ -17,6 +17,7 @@ import { BuildError } from '../errors.js';
 import { leasedName } from '../lease.js';
 import { clampMtimes } from './clamp-times.js';
 import type { OsconfigLayer } from './osconfig.js';
+import { xattrsFileOf } from './tree-xattrs.js';
 
 /** A tree unpacked from an image: the tree and the fakeroot state of its owners (used when not root). */
 export interface UnpackedTree {
@@ -195,6 +196,9 @@ export class CutCache {
     if (!t?.isDirectory())
       refuse(dir, `has a tree that is ${t?.isSymbolicLink() ? 'a symlink' : 'not a folder'}`);
     if (!s?.isFile()) refuse(dir, 'has a fakeroot.state that is not a file');
+    // The xattrs side file of a tree unpacked without root (stages/tree-xattrs.ts); absent as root.
+    const x = await lstat(xattrsFileOf(stateFile)).catch(() => null);
+    if (x && !x.isFile()) refuse(dir, 'has an xattrs side file that is not a file');
     return { tree, stateFile };
   }
 

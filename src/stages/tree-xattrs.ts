@@ -84,21 +84,38 @@ export function saveTreeXattrs(file: string, x: TreeXattrs): void {
   writeFileSync(file, JSON.stringify(obj));
 }
 
-/** The side file's records; an empty map when there is none (a tree unpacked as root). */
+/**
+ * The side file's records; an empty map when there is none (a tree unpacked as root). The file may come from
+ * the cut cache, so its shape is checked rather than trusted.
+ * @throws BuildError naming the file when it is not what {@link saveTreeXattrs} writes
+ */
 export function loadTreeXattrs(file: string): TreeXattrs {
-  let obj: Record<string, Record<string, string>>;
+  if (!existsSync(file)) return new Map();
+  const bad = (why: string): BuildError => new BuildError(`xattrs side file ${file}: ${why}`);
+  let obj: unknown;
   try {
-    obj = JSON.parse(readFileSync(file, 'utf8')) as Record<string, Record<string, string>>;
+    obj = JSON.parse(readFileSync(file, 'utf8'));
   } catch {
-    return new Map();
+    throw bad('not JSON');
   }
-  return new Map(
-    Object.entries(obj).map(([p, a]) => [
-      p,
-      new Map(Object.entries(a).map(([k, v]) => [k, Buffer.from(v, 'base64')])),
-    ]),
-  );
+  if (!isRecord(obj)) throw bad('expected an object of paths');
+  const out: TreeXattrs = new Map();
+  for (const [path, attrs] of Object.entries(obj)) {
+    if (!isRecord(attrs)) throw bad(`${JSON.stringify(path)}: expected an object of xattr names`);
+    const m = new Map<string, Buffer>();
+    for (const [k, v] of Object.entries(attrs)) {
+      if (typeof v !== 'string' || !BASE64.test(v))
+        throw bad(`${JSON.stringify(path)}: ${JSON.stringify(k)}: expected a base64 string`);
+      m.set(k, Buffer.from(v, 'base64'));
+    }
+    out.set(path, m);
+  }
+  return out;
 }
+
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Forgets `rel` and everything below it (a path the layer deleted). */
 export function forgetPath(x: TreeXattrs, rel: string): void {

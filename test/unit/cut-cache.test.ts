@@ -105,6 +105,11 @@ describe('CutCache trees', () => {
       },
       /has a tree that is a symlink/,
     ],
+    [
+      'xattrs side file is a symlink',
+      () => symlinkSync('/etc/shadow', join(entry(), 'fakeroot.state.xattrs.json')),
+      /has an xattrs side file that is not a file/,
+    ],
   ])('refuses a planted tree entry: %s', async (_what, plant, message) => {
     await cache.newTree(image, EPOCH, unpack);
     plant();

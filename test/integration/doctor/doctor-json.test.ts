@@ -38,16 +38,20 @@ describe('doctor --json on this machine', () => {
     expect(report.mode).toBe('host');
   });
 
-  it('reports the model, hypervisor and flags, CPUID agreeing with /proc/cpuinfo', () => {
+  // A VM restored on another host shows live CPUID that differs from what its kernel read at boot (unit
+  // test doctor/cpuid): the report is checked against the two sources, not for their agreement.
+  it('reports the model, hypervisor and flags from CPUID, naming each flag /proc/cpuinfo differs on', () => {
     const file = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
     expect(report.crossCheck.sources).toEqual(['cpuid', 'cpuinfo']);
-    expect(report.crossCheck.disagreements).toEqual([]);
     expect(report.cpu.source).toBe('cpuid');
-    expect(report.cpu.model).toBe(file.model);
     expect(report.cpu.model.length).toBeGreaterThan(0);
     expect(report.cpu.hypervisor.present).toBe(file.hypervisor.present);
     if (file.hypervisor.present) expect(report.cpu.hypervisor.signature.length).toBeGreaterThan(0);
-    expect(report.cpu.flags).toEqual(file.flags);
+    const live = new Set<string>(report.cpu.flags);
+    const boot = new Set(file.flags);
+    const differ = [...new Set([...live, ...boot])].filter((f) => live.has(f) !== boot.has(f)).sort();
+    const named = report.crossCheck.disagreements.map((d: { flag: string }) => d.flag).sort();
+    expect(named).toEqual(differ);
     const baselineMissing = report.flags.filter(
       (f: { tier: string; present: boolean }) => f.tier === 'baseline' && !f.present,
     );

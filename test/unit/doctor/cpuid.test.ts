@@ -87,17 +87,25 @@ describe('decodeCpuid', () => {
 });
 
 describe('CPUID on this host through the addon', () => {
-  it('agrees with /proc/cpuinfo', () => {
+  // The kernel reads CPUID once at boot; a VM restored or migrated onto another host may since show a
+  // different brand string and flags (seen here: "AMD EPYC" at boot, "Oxide Virtual Turin-like Processor"
+  // live, abm only live). So the sources need not agree: doctor must read CPUID itself and name every
+  // flag on which they differ.
+  it('reads the live CPUID and names exactly the flags on which /proc/cpuinfo differs', () => {
     const reader = cpuidReader();
     expect(typeof reader).not.toBe('string');
     const h = thisHostCpu();
     expect(h.cpuid?.source).toBe('cpuid');
     const fromFile = parseCpuinfo(readFileSync('/proc/cpuinfo', 'utf8'));
     expect(h.cpuid?.vendor).toBe(fromFile.vendor);
-    expect(h.cpuid?.model).toBe(fromFile.model);
+    expect(h.cpuid?.model).toMatch(/\S/);
     expect(h.cpuid?.family).toBe(fromFile.family);
     expect(h.cpuid?.hypervisor.present).toBe(fromFile.hypervisor.present);
-    expect(h.disagreements).toEqual([]);
-    expect(h.cpuid?.flags).toEqual(fromFile.flags);
+    const live = new Set(h.cpuid?.flags);
+    const boot = new Set(fromFile.flags);
+    const differ = [...new Set([...live, ...boot])].filter((f) => live.has(f) !== boot.has(f)).sort();
+    expect(h.disagreements.map((d) => d.flag).sort()).toEqual(differ);
+    for (const d of h.disagreements)
+      expect([d.cpuid, d.cpuinfo]).toEqual([live.has(d.flag), boot.has(d.flag)]);
   });
 });

@@ -11,6 +11,7 @@ import type { BuildConfig } from '../config/types.js';
 import { imageId, labelChanges, pushImage, STAGE_LABEL, tagImage } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
+import { envSourceDateEpoch } from '../source-date-epoch.js';
 import { imageStage, stageTag } from '../stages/image.js';
 import { type FetchedKeyring, fetchKeyrings } from '../stages/keyrings.js';
 import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../stages/livecd.js';
@@ -121,6 +122,15 @@ function stageStep(def: StageDef): Step<BuildContext> {
 
 const onSignal = (ctx: BuildContext) => (ctx.signal ? { signal: ctx.signal } : {});
 
+/**
+ * SOURCE_DATE_EPOCH as a stage input: it changes the bootstrap's, the role's and the squashfs' bytes. Absent
+ * when unset, so the digests of builds without one stay what they were.
+ */
+const epochInput = (): { sourceDateEpoch?: number } => {
+  const epoch = envSourceDateEpoch();
+  return epoch === undefined ? {} : { sourceDateEpoch: epoch };
+};
+
 const rootfs: StageDef = {
   name: 'rootfs',
   skip: (s) => s.skipMultistrap || s.skipMultiRole,
@@ -135,7 +145,7 @@ const rootfs: StageDef = {
       ...onSignal(ctx),
       onInfo: (message) => ctx.emit({ stage: 'rootfs', kind: 'info', message }),
     });
-    return digestOf(rootfsDigestInput(ctx.config.multistrap, ctx.keyrings));
+    return digestOf({ ...rootfsDigestInput(ctx.config.multistrap, ctx.keyrings), ...epochInput() });
   },
   valid: async (r) => (await stat(r.output.tar ?? '').catch(() => null))?.isFile() === true,
   exec: (ctx, digest) =>
@@ -176,6 +186,7 @@ const osconfig: StageDef = {
     // input on disk: only their digest goes in.
     secrets: digestOf(secretStrings(ctx.config.osconfig)),
     role: await roleDigest(),
+    ...epochInput(),
   })),
   valid: imageValid,
   exec: async (ctx, digest) => {
@@ -188,6 +199,7 @@ const osconfig: StageDef = {
       session: ctx.session,
       logFile: ctx.logFile,
       ...onSignal(ctx),
+      ...epochInput(),
     });
     await tagImage(image, stageTag('osconfig', digest));
     return { image };
@@ -211,6 +223,7 @@ const livecd: StageDef = {
     vars: ctx.config.livecdcontent,
     boot: [embeddedGrubCfg(), liveGrubCfg(ctx.config.livecdcontent.grub_menu_timeout)],
     labels: await finalLabels(ctx),
+    ...epochInput(),
   })),
   valid: imageValid,
   exec: async (ctx, digest) =>

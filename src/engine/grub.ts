@@ -1,16 +1,21 @@
 /**
- * GRUB boot images for a live CD, made on the host with grub-mkstandalone (no loop mount, no root needed):
- * an i386-pc El Torito image and a FAT ESP image holding EFI/BOOT/BOOTX64.EFI (mkfs.vfat + mtools).
+ * GRUB boot images for a live CD, made on the host with grub-mkimage (no loop mount, no root needed): an
+ * i386-pc El Torito image and a FAT ESP image holding EFI/BOOT/BOOTX64.EFI (mkfs.vfat + mtools). Every module
+ * is built into the image with the early config, as the QCOW cut does: grub-mkstandalone would put them in a
+ * memdisk tar stamped with the time it copied them, so no two builds gave the same bytes.
  */
-import { stat } from 'node:fs/promises';
+import { stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from './exec.js';
+import { grubMkimage } from './grub-mkimage.js';
 
 export interface GrubImagesOptions {
-  /** Early config embedded in both images: finds the media and loads its grub.cfg. */
+  /** Early config built into both images: finds the media and loads its grub.cfg. */
   embeddedCfg: string;
   /** Folder the images are written to: `bios.img`, `efi.img` (and scratch files). */
   outDir: string;
+  /** Seconds since 1970 for the ESP's times; unset: now. */
+  sourceDateEpoch?: number;
   logFile: string;
   signal?: AbortSignal;
 }
@@ -40,43 +45,42 @@ const MODULES = [
  */
 export async function makeGrubImages(o: GrubImagesOptions): Promise<{ bios: string; efi: string }> {
   const common = { logFile: o.logFile, ...(o.signal ? { signal: o.signal } : {}) };
-  const graft = `boot/grub/grub.cfg=${o.embeddedCfg}`;
+  const lib = '/usr/lib/grub';
+  // The media's grub.cfg is found by the early config; nothing is loaded from the prefix.
+  const image = { earlyConfig: o.embeddedCfg, prefix: '/boot/grub', ...common };
   const bios = join(o.outDir, 'bios.img');
-  await run(
-    'grub-mkstandalone',
-    [
-      '--format=i386-pc-eltorito',
-      `--output=${bios}`,
-      `--install-modules=${[...MODULES, 'biosdisk'].join(' ')}`,
-      // Preloaded: the serial console must work before anything is loaded from the CD.
-      `--modules=${['biosdisk', 'iso9660', 'search', 'search_fs_file', 'configfile', 'normal', 'serial', 'terminal'].join(' ')}`,
-      '--locales=',
-      '--fonts=',
-      '--themes=',
-      graft,
-    ],
-    common,
-  );
+  await grubMkimage({
+    format: 'i386-pc-eltorito',
+    moduleDir: join(lib, 'i386-pc'),
+    modules: [...MODULES, 'biosdisk'],
+    out: bios,
+    ...image,
+  });
   const efiBin = join(o.outDir, 'BOOTX64.EFI');
-  await run(
-    'grub-mkstandalone',
-    [
-      '--format=x86_64-efi',
-      `--output=${efiBin}`,
-      `--install-modules=${[...MODULES, 'efi_gop', 'efi_uga'].join(' ')}`,
-      `--modules=${['iso9660', 'part_gpt', 'part_msdos', 'fat', 'search', 'search_fs_file', 'configfile', 'normal', 'serial', 'terminal'].join(' ')}`,
-      '--locales=',
-      '--fonts=',
-      '--themes=',
-      graft,
-    ],
-    common,
-  );
+  await grubMkimage({
+    format: 'x86_64-efi',
+    moduleDir: join(lib, 'x86_64-efi'),
+    modules: [...MODULES, 'efi_gop', 'efi_uga'],
+    out: efiBin,
+    ...image,
+  });
   const efi = join(o.outDir, 'efi.img');
   // FAT12/16 needs some slack for directories and the FAT itself.
   const kib = Math.ceil(((await stat(efiBin)).size * 1.1) / 1024) + 512;
-  await run('mkfs.vfat', ['-C', '-n', 'AIRSHIP_EFI', efi, String(kib)], common);
-  await run('mmd', ['-i', efi, '::/EFI', '::/EFI/BOOT'], common);
-  await run('mcopy', ['-i', efi, efiBin, '::/EFI/BOOT/BOOTX64.EFI'], common);
+  // mkfs.fat and mtools take their times from SOURCE_DATE_EPOCH; mcopy -m keeps the file's.
+  const env =
+    o.sourceDateEpoch === undefined
+      ? process.env
+      : { ...process.env, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) };
+  if (o.sourceDateEpoch !== undefined) await utimes(efiBin, o.sourceDateEpoch, o.sourceDateEpoch);
+  // mkfs.fat otherwise takes the volume id and the label's time from the clock: constants, the id the epoch's.
+  const volid =
+    o.sourceDateEpoch === undefined
+      ? []
+      : ['--invariant', '-i', (o.sourceDateEpoch >>> 0).toString(16).padStart(8, '0')];
+  await run('mkfs.vfat', ['-C', '-n', 'AIRSHIP_EFI', ...volid, efi, String(kib)], { ...common, env });
+  const mtools = { ...common, env: { ...env, MTOOLS_SKIP_CHECK: '1' } };
+  await run('mmd', ['-i', efi, '::/EFI', '::/EFI/BOOT'], mtools);
+  await run('mcopy', ['-m', '-i', efi, efiBin, '::/EFI/BOOT/BOOTX64.EFI'], mtools);
   return { bios, efi };
 }

@@ -42,6 +42,7 @@ import {
 import { makeGrubImages } from '../engine/grub.js';
 import { BuildError } from '../errors.js';
 import { leasedName } from '../lease.js';
+import { envSourceDateEpoch } from '../source-date-epoch.js';
 import { stageTag } from './image.js';
 import { LIVECD_MARKER, LIVECD_ROOT } from './names.js';
 
@@ -79,7 +80,7 @@ export interface LivecdInput {
 export function embeddedGrubCfg(): string {
   return [
     `search --no-floppy --set=root --file /${LIVECD_MARKER}`,
-    // The prefix stays in the image's memdisk: that is where the modules (serial, linux, …) load from.
+    // Every module is in the image (engine/grub.ts): nothing loads from a prefix.
     'configfile ($root)/boot/grub/grub.cfg',
     '',
   ].join('\n');
@@ -262,9 +263,11 @@ export async function livecdStage(input: LivecdInput): Promise<{ image: string }
     );
     const embedded = join(dir, 'embedded.cfg');
     await writeFile(embedded, embeddedGrubCfg());
+    const epoch = envSourceDateEpoch();
     await makeGrubImages({
       embeddedCfg: embedded,
       outDir: dir,
+      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
       logFile: input.logFile,
       ...(input.signal ? { signal: input.signal } : {}),
     });

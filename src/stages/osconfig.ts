@@ -38,6 +38,11 @@ export interface OsconfigInput {
   signal?: AbortSignal;
   /** Lines of ansible-playbook's output, secrets masked. */
   onOutput?: (line: string) => void;
+  /**
+   * SOURCE_DATE_EPOCH for the role's commands (the playbook sets it for every task): mkinitramfs, useradd
+   * and the like then write the same bytes in every build.
+   */
+  sourceDateEpoch?: number;
 }
 
 /**
@@ -111,7 +116,10 @@ async function runOsconfig<T>(input: OsconfigInput, finish: (containerId: string
     const varsFile = join(scratch, 'vars.yaml');
     await writeFile(
       varsFile,
-      unsafeVarsYaml(osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy)),
+      unsafeVarsYaml({
+        ...osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy),
+        ...(input.sourceDateEpoch === undefined ? {} : { source_date_epoch: input.sourceDateEpoch }),
+      }),
       { mode: 0o600, flag: 'wx' },
     );
     const c = await createContainer(input.image, { session: input.session, name, start: true });

@@ -74,7 +74,7 @@ const DEFERRED_KERNEL_HOOKS = ['/etc/kernel/postinst.d/kdump-tools'];
 export function rootfsDigestInput(
   m: MultistrapVars,
   keyrings?: ReadonlyMap<string, FetchedKeyring>,
-): unknown {
+): Record<string, unknown> {
   const keys = Object.fromEntries([...(keyrings ?? [])].map(([name, k]) => [name, k.sha256]));
   return {
     // 2: SSH host keys no longer in the tar; 3: kdump's kernel hook deferred to the machine.
@@ -88,7 +88,6 @@ export function rootfsDigestInput(
   };
 }
 
-/** apt preferences that keep these packages out, also from later upgrades and as dependencies. */
 /**
  * A repo's entry in the image's apt sources: its `deb` line and, unless `omitdebsrc`, the matching `deb-src`
  * line, as the original's multistrap wrote them (the bootstrap itself fetches no sources).
@@ -98,6 +97,7 @@ export function registeredSource(name: string, src: MmdebstrapSource, omitdebsrc
   return `# ${name}\n${deb}\n${omitdebsrc ? '' : `${deb.replace(/^deb /, 'deb-src ')}\n`}`;
 }
 
+/** apt preferences that keep these packages out, also from later upgrades and as dependencies. */
 export function unapprovedPreferences(pkgs: readonly string[]): string {
   return pkgs
     .map((p) => `# not approved for this image\nPackage: ${p}\nPin: release *\nPin-Priority: -1\n`)

@@ -4,7 +4,8 @@
  * incremental case (one file changed, --cache) and the compress-only CPU floor. Writes JSON and markdown to
  * bench/results/.
  *
- * Usage: node dist/bench/squashfs/run.js TREE [reps] [comps, e.g. lz4,zstd,xz,gzip]
+ * Usage: node dist/bench/squashfs/run.js TREE [reps] [comps, e.g. lz4,zstd,xz,gzip]; TREE as made by
+ * bench/squashfs/make-tree.sh (a built image's root without /livecd).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';

@@ -1,25 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { entryPath, headerProblem } from '../../../src/squashfs/tar-checks.js';
 import type { TarHeader } from '../../../src/squashfs/tar-reader.js';
+import { tarHeader } from '../../helpers/tar-header.js';
 
 const path = (s: string | Buffer) => entryPath(Buffer.from(s));
 
-function h(over: Partial<TarHeader>): TarHeader {
-  return {
-    name: Buffer.from('f'),
-    linkname: Buffer.alloc(0),
-    type: '0',
-    mode: 0o644,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: 0,
-    devmajor: 0,
-    devminor: 0,
-    pax: new Map(),
-    ...over,
-  };
-}
+const h = tarHeader;
 
 describe('entryPath', () => {
   it('normalises ./, repeated and trailing slashes; "./" is the root', () => {

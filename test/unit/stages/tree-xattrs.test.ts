@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BuildError } from '../../../src/errors.js';
-import type { TarHeader } from '../../../src/squashfs/tar-reader.js';
 import {
   ext4XattrCommands,
   forgetPath,
@@ -17,6 +16,7 @@ import {
   saveTreeXattrs,
   type TreeXattrs,
 } from '../../../src/stages/tree-xattrs.js';
+import { tarHeader } from '../../helpers/tar-header.js';
 
 let dir = '';
 beforeEach(() => {
@@ -24,21 +24,8 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-function header(pax: Record<string, string>): TarHeader {
-  return {
-    name: Buffer.from('x'),
-    linkname: Buffer.alloc(0),
-    type: '0',
-    mode: 0o755,
-    uid: 0,
-    gid: 0,
-    size: 0,
-    mtime: 0,
-    devmajor: 0,
-    devminor: 0,
-    pax: new Map(Object.entries(pax).map(([k, v]) => [k, Buffer.from(v, 'latin1')])),
-  };
-}
+const header = (pax: Record<string, string>) =>
+  tarHeader({ pax: new Map(Object.entries(pax).map(([k, v]) => [k, Buffer.from(v, 'latin1')])) });
 
 const CAP = 'SCHILY.xattr.security.capability';
 

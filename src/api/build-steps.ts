@@ -219,7 +219,8 @@ async function finalLabels(ctx: BuildContext): Promise<Record<string, string>> {
 const livecd: StageDef = {
   name: 'livecd',
   skip: (s) => s.skipLivecdcontentRole,
-  digest: digestAfter('osconfig', 2, async (ctx) => ({
+  // 3: GRUB images by grub-mkimage, every module built in (reproducible).
+  digest: digestAfter('osconfig', 3, async (ctx) => ({
     vars: ctx.config.livecdcontent,
     boot: [embeddedGrubCfg(), liveGrubCfg(ctx.config.livecdcontent.grub_menu_timeout)],
     labels: await finalLabels(ctx),

@@ -282,6 +282,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
   ];
   const killRef = 'localhost/airship-test/image-builder:killtest-debian_bookworm';
   const CUT_REF = 'localhost/airship-test/image-builder:killcut-debian_bookworm';
+  const KILLCUT_BUNDLE = 'localhost/airship-test/qcow-bundle:killcut-debian_bookworm';
   /** An ISO and a folder with a cut QCOW2 bundle, left by the cut cases for the boot-test and package-qcow ones. */
   let isoFile = '';
   let qcowOut = '';
@@ -489,6 +490,11 @@ describe('kill test: build and cut-image (shared test image)', () => {
   });
 
   describe('the other commands: doctor, boot-test, package-qcow', () => {
+    // A bundle image an earlier, failed run of this file left would look like this run's.
+    beforeAll(() => {
+      spawnSync('docker', ['image', 'rm', '-f', KILLCUT_BUNDLE]);
+    });
+
     function noQemuFor(file: string): boolean {
       return spawnSync('pgrep', ['-f', `qemu-system.*${file}`]).status !== 0;
     }
@@ -524,14 +530,7 @@ describe('kill test: build and cut-image (shared test image)', () => {
         // The QCOW2 is there, so the cut step has nothing to do: this is the bundle image's import.
         /^package:\S+: running/m,
         100,
-        () =>
-          expect(
-            spawnSync('docker', [
-              'image',
-              'inspect',
-              'localhost/airship-test/qcow-bundle:killcut-debian_bookworm',
-            ]).status,
-          ).not.toBe(0),
+        () => expect(spawnSync('docker', ['image', 'inspect', KILLCUT_BUNDLE]).status).not.toBe(0),
       ],
     ])(
       '%s, SIGINT: exit 130, children stopped, nothing of the run left',

@@ -20,3 +20,9 @@ export function envSourceDateEpoch(env: NodeJS.ProcessEnv = process.env): number
     );
   return Number(v);
 }
+
+/** The environment's epoch as an optional `sourceDateEpoch` field: empty when unset, for spreading into options. */
+export function epochOption(env: NodeJS.ProcessEnv = process.env): { sourceDateEpoch?: number } {
+  const epoch = envSourceDateEpoch(env);
+  return epoch === undefined ? {} : { sourceDateEpoch: epoch };
+}

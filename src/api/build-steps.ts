@@ -11,7 +11,7 @@ import type { BuildConfig } from '../config/types.js';
 import { imageId, labelChanges, pushImage, STAGE_LABEL, tagImage } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
 import type { ProgressListener } from '../progress.js';
-import { envSourceDateEpoch } from '../source-date-epoch.js';
+import { epochOption } from '../source-date-epoch.js';
 import { imageStage, stageTag } from '../stages/image.js';
 import { type FetchedKeyring, fetchKeyrings } from '../stages/keyrings.js';
 import { embeddedGrubCfg, livecdStage, liveGrubCfg, type SquashTar } from '../stages/livecd.js';
@@ -122,15 +122,6 @@ function stageStep(def: StageDef): Step<BuildContext> {
 
 const onSignal = (ctx: BuildContext) => (ctx.signal ? { signal: ctx.signal } : {});
 
-/**
- * SOURCE_DATE_EPOCH as a stage input: it changes the bootstrap's, the role's and the squashfs' bytes. Absent
- * when unset, so the digests of builds without one stay what they were.
- */
-const epochInput = (): { sourceDateEpoch?: number } => {
-  const epoch = envSourceDateEpoch();
-  return epoch === undefined ? {} : { sourceDateEpoch: epoch };
-};
-
 const rootfs: StageDef = {
   name: 'rootfs',
   skip: (s) => s.skipMultistrap || s.skipMultiRole,
@@ -145,7 +136,9 @@ const rootfs: StageDef = {
       ...onSignal(ctx),
       onInfo: (message) => ctx.emit({ stage: 'rootfs', kind: 'info', message }),
     });
-    return digestOf({ ...rootfsDigestInput(ctx.config.multistrap, ctx.keyrings), ...epochInput() });
+    // SOURCE_DATE_EPOCH is an input of every stage (bootstrap, role, squashfs bytes); absent when unset, so
+    // the digests of builds without one stay what they were.
+    return digestOf({ ...rootfsDigestInput(ctx.config.multistrap, ctx.keyrings), ...epochOption() });
   },
   valid: async (r) => (await stat(r.output.tar ?? '').catch(() => null))?.isFile() === true,
   exec: (ctx, digest) =>
@@ -186,7 +179,7 @@ const osconfig: StageDef = {
     // input on disk: only their digest goes in.
     secrets: digestOf(secretStrings(ctx.config.osconfig)),
     role: await roleDigest(),
-    ...epochInput(),
+    ...epochOption(),
   })),
   valid: imageValid,
   exec: async (ctx, digest) => {
@@ -199,7 +192,7 @@ const osconfig: StageDef = {
       session: ctx.session,
       logFile: ctx.logFile,
       ...onSignal(ctx),
-      ...epochInput(),
+      ...epochOption(),
     });
     await tagImage(image, stageTag('osconfig', digest));
     return { image };
@@ -224,7 +217,7 @@ const livecd: StageDef = {
     vars: ctx.config.livecdcontent,
     boot: [embeddedGrubCfg(), liveGrubCfg(ctx.config.livecdcontent.grub_menu_timeout)],
     labels: await finalLabels(ctx),
-    ...epochInput(),
+    ...epochOption(),
   })),
   valid: imageValid,
   exec: async (ctx, digest) =>

@@ -20,6 +20,9 @@ export interface GrubImagesOptions {
   signal?: AbortSignal;
 }
 
+/** The host's GRUB platform folders. */
+const GRUB_LIB = '/usr/lib/grub';
+
 // Only what a live entry needs; every module left out keeps BOOTX64.EFI (and so the ESP) small.
 const MODULES = [
   'normal',
@@ -45,13 +48,12 @@ const MODULES = [
  */
 export async function makeGrubImages(o: GrubImagesOptions): Promise<{ bios: string; efi: string }> {
   const common = { logFile: o.logFile, ...(o.signal ? { signal: o.signal } : {}) };
-  const lib = '/usr/lib/grub';
   // The media's grub.cfg is found by the early config; nothing is loaded from the prefix.
   const image = { earlyConfig: o.embeddedCfg, prefix: '/boot/grub', ...common };
   const bios = join(o.outDir, 'bios.img');
   await grubMkimage({
     format: 'i386-pc-eltorito',
-    moduleDir: join(lib, 'i386-pc'),
+    moduleDir: join(GRUB_LIB, 'i386-pc'),
     modules: [...MODULES, 'biosdisk'],
     out: bios,
     ...image,
@@ -59,7 +61,7 @@ export async function makeGrubImages(o: GrubImagesOptions): Promise<{ bios: stri
   const efiBin = join(o.outDir, 'BOOTX64.EFI');
   await grubMkimage({
     format: 'x86_64-efi',
-    moduleDir: join(lib, 'x86_64-efi'),
+    moduleDir: join(GRUB_LIB, 'x86_64-efi'),
     modules: [...MODULES, 'efi_gop', 'efi_uga'],
     out: efiBin,
     ...image,
@@ -67,17 +69,12 @@ export async function makeGrubImages(o: GrubImagesOptions): Promise<{ bios: stri
   const efi = join(o.outDir, 'efi.img');
   // FAT12/16 needs some slack for directories and the FAT itself.
   const kib = Math.ceil(((await stat(efiBin)).size * 1.1) / 1024) + 512;
-  // mkfs.fat and mtools take their times from SOURCE_DATE_EPOCH; mcopy -m keeps the file's.
-  const env =
-    o.sourceDateEpoch === undefined
-      ? process.env
-      : { ...process.env, SOURCE_DATE_EPOCH: String(o.sourceDateEpoch) };
-  if (o.sourceDateEpoch !== undefined) await utimes(efiBin, o.sourceDateEpoch, o.sourceDateEpoch);
-  // mkfs.fat otherwise takes the volume id and the label's time from the clock: constants, the id the epoch's.
-  const volid =
-    o.sourceDateEpoch === undefined
-      ? []
-      : ['--invariant', '-i', (o.sourceDateEpoch >>> 0).toString(16).padStart(8, '0')];
+  // With an epoch: mkfs.fat and mtools take their times from SOURCE_DATE_EPOCH, mcopy -m keeps the file's, and
+  // mkfs.fat's volume id and label time (otherwise from the clock) are constants, the id the epoch's.
+  const epoch = o.sourceDateEpoch;
+  const env = epoch === undefined ? process.env : { ...process.env, SOURCE_DATE_EPOCH: String(epoch) };
+  const volid = epoch === undefined ? [] : ['--invariant', '-i', (epoch >>> 0).toString(16).padStart(8, '0')];
+  if (epoch !== undefined) await utimes(efiBin, epoch, epoch);
   await run('mkfs.vfat', ['-C', '-n', 'AIRSHIP_EFI', ...volid, efi, String(kib)], { ...common, env });
   const mtools = { ...common, env: { ...env, MTOOLS_SKIP_CHECK: '1' } };
   await run('mmd', ['-i', efi, '::/EFI', '::/EFI/BOOT'], mtools);

@@ -42,7 +42,7 @@ import {
 import { makeGrubImages } from '../engine/grub.js';
 import { BuildError } from '../errors.js';
 import { leasedName } from '../lease.js';
-import { envSourceDateEpoch } from '../source-date-epoch.js';
+import { epochOption } from '../source-date-epoch.js';
 import { stageTag } from './image.js';
 import { LIVECD_MARKER, LIVECD_ROOT } from './names.js';
 
@@ -263,11 +263,10 @@ export async function livecdStage(input: LivecdInput): Promise<{ image: string }
     );
     const embedded = join(dir, 'embedded.cfg');
     await writeFile(embedded, embeddedGrubCfg());
-    const epoch = envSourceDateEpoch();
     await makeGrubImages({
       embeddedCfg: embedded,
       outDir: dir,
-      ...(epoch === undefined ? {} : { sourceDateEpoch: epoch }),
+      ...epochOption(),
       logFile: input.logFile,
       ...(input.signal ? { signal: input.signal } : {}),
     });

@@ -155,7 +155,7 @@ export async function doctor(opts: DoctorOptions = {}): Promise<DoctorReport> {
     progress('checking Docker, tools, KVM and disk');
     await sweepLeftovers({ folders: [] });
     // KVM first and alone: a hanging KVM guest spins a core, which would spoil the throughput figures.
-    environment.push(await probeKvm(opts.signal, settings.cacheDir || undefined));
+    environment.push(await probeKvm({ signal: opts.signal, cacheDir: settings.cacheDir || undefined }));
     const [docker, tools] = await Promise.all([probeDocker(), probeTools(opts.signal)]);
     environment.push(docker, ...tools, probeDisk(settings.cacheDir || '.'));
   }

@@ -22,6 +22,18 @@ export interface KvmVerdict {
 
 const VERDICT_FILE = 'kvm-verdict.json';
 const verdictKey = () => `${hostname()} ${release()}`;
+const KVM_DEVICE = '/dev/kvm';
+
+/** Why `device` cannot serve KVM to this user, or null when it can be opened read-write. */
+function deviceProblem(device: string): 'missing' | 'not-writable' | null {
+  if (!existsSync(device)) return 'missing';
+  try {
+    accessSync(device, constants.R_OK | constants.W_OK);
+    return null;
+  } catch {
+    return 'not-writable';
+  }
+}
 
 /** The recorded verdict for this host and kernel release, if any. Never throws. */
 export function readKvmVerdict(cacheDir: string): KvmVerdict | undefined {
@@ -36,10 +48,16 @@ export function readKvmVerdict(cacheDir: string): KvmVerdict | undefined {
 }
 
 /**
- * The accelerator boot tests use: the recorded verdict, or (with a kernel at hand) a boot of `kernel` under KVM,
- * recorded for next time; TCG when neither is there.
+ * The accelerator boot tests use: TCG when `device` cannot be used now (whatever was recorded before), else the
+ * recorded verdict, or (with a kernel at hand) a boot of `kernel` under KVM, recorded for next time; TCG when
+ * neither is there.
  */
-export async function kvmVerdict(cacheDir: string, kernel: string | null): Promise<Accel> {
+export async function kvmVerdict(
+  cacheDir: string,
+  kernel: string | null,
+  device = KVM_DEVICE,
+): Promise<Accel> {
+  if (deviceProblem(device)) return 'tcg';
   const known = readKvmVerdict(cacheDir);
   if (known) return known.accel;
   if (!kernel) return 'tcg';
@@ -112,16 +130,23 @@ export async function guestRuns(
   }
 }
 
-/**
- * Which accelerator boot-test will get; never throws. `cacheDir`: where the boot tests record their verdict;
- * `kernel`: a Linux kernel to prove KVM with when none is recorded (default: the host's own, if readable).
- */
-export async function probeKvm(
-  signal?: AbortSignal,
-  cacheDir?: string,
-  timeoutMs = 6000,
-  kernel: string | null = hostKernel(),
-): Promise<ProbeResult> {
+/** What `probeKvm` looks at; every field has a default for a real run. */
+export interface ProbeKvmOptions {
+  signal?: AbortSignal;
+  /** Where the boot tests record their verdict. */
+  cacheDir?: string;
+  /** How long the boot-sector guest may take. Default 6 s. */
+  timeoutMs?: number;
+  /** A Linux kernel to prove KVM with when no verdict is recorded. Default: the host's own, if readable. */
+  kernel?: string | null;
+  /** The KVM device. Default /dev/kvm. */
+  device?: string;
+}
+
+/** Which accelerator boot tests will get, and why; never throws. */
+export async function probeKvm(opts: ProbeKvmOptions = {}): Promise<ProbeResult> {
+  const { signal, cacheDir, timeoutMs = 6000, device = KVM_DEVICE } = opts;
+  const kernel = opts.kernel === undefined ? hostKernel() : opts.kernel;
   const base = {
     id: 'kvm',
     title: 'KVM for qemu (else TCG)',
@@ -131,26 +156,23 @@ export async function probeKvm(
   const tcgNote = 'boot tests fall back to TCG (works, several times slower)';
   const nestedFix =
     "the host's nested virtualisation is incomplete; on the outer host enable nested KVM and host-passthrough for this VM";
-  if (!existsSync('/dev/kvm')) {
+  const problem = deviceProblem(device);
+  if (problem === 'missing')
     return {
       ...base,
       status: 'warn',
-      detail: `/dev/kvm does not exist: ${tcgNote}`,
+      detail: `${device} does not exist: ${tcgNote}`,
       fix: 'enable virtualisation in firmware, or nested virtualisation for this VM, and load kvm_intel/kvm_amd',
     };
-  }
-  try {
-    accessSync('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
+  if (problem === 'not-writable')
     return {
       ...base,
       status: 'warn',
-      detail: `/dev/kvm is not writable by this user: ${tcgNote}`,
+      detail: `${device} is not writable by this user: ${tcgNote}`,
       fix: 'add the user to group kvm',
     };
-  }
   // With the host's own kernel at hand, doctor takes the boot tests' proof itself (and records it for them).
-  if (cacheDir && kernel && !readKvmVerdict(cacheDir)) await kvmVerdict(cacheDir, kernel);
+  if (cacheDir && kernel && !readKvmVerdict(cacheDir)) await kvmVerdict(cacheDir, kernel, device);
   const known = cacheDir ? readKvmVerdict(cacheDir) : undefined;
   if (known?.accel === 'kvm')
     return {
@@ -162,7 +184,7 @@ export async function probeKvm(
     return {
       ...base,
       status: 'warn',
-      detail: `/dev/kvm exists but a Linux kernel did not boot under KVM (boot-test probe, ${known.probedAt}): ${tcgNote}`,
+      detail: `${device} exists but a Linux kernel did not boot under KVM (boot-test probe, ${known.probedAt}): ${tcgNote}`,
       fix: nestedFix,
     };
   const r = await guestRuns('kvm', timeoutMs, signal);
@@ -178,7 +200,7 @@ export async function probeKvm(
   return {
     ...base,
     status: 'warn',
-    detail: `/dev/kvm exists but a test guest failed under KVM with -cpu host (${r}): ${tcgNote}`,
+    detail: `${device} exists but a test guest failed under KVM with -cpu host (${r}): ${tcgNote}`,
     fix: nestedFix,
   };
 }

@@ -101,6 +101,11 @@ export function loadTreeXattrs(file: string): TreeXattrs {
   if (!isRecord(obj)) throw bad('expected an object of paths');
   const out: TreeXattrs = new Map();
   for (const [path, attrs] of Object.entries(obj)) {
+    // Only the normalised tree paths saveTreeXattrs writes: a `..` or absolute path would name a file the tree
+    // does not hold (looked up on the host, then set in the image).
+    const p = entryPath(Buffer.from(path, 'latin1'));
+    if ('error' in p || p.rel !== path || path === '')
+      throw bad(`${JSON.stringify(path)}: expected a path relative to the tree, without '.' or '..'`);
     if (!isRecord(attrs)) throw bad(`${JSON.stringify(path)}: expected an object of xattr names`);
     const m = new Map<string, Buffer>();
     for (const [k, v] of Object.entries(attrs)) {

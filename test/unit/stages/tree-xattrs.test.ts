@@ -61,6 +61,14 @@ describe('the side file', () => {
     ['a path that is not an object', '{"a": "x"}', /"a": expected an object of xattr names/],
     ['a value that is not base64', '{"a": {"user.x": "%%"}}', /"a": "user.x": expected a base64 string/],
     ['a value that is a number', '{"a": {"user.x": 1}}', /expected a base64 string/],
+    [
+      'a path with ..',
+      '{"usr/../../etc/shadow": {"user.x": ""}}',
+      /"usr\/..\/..\/etc\/shadow": expected a path relative/,
+    ],
+    ['an absolute path', '{"/etc/shadow": {"user.x": ""}}', /"\/etc\/shadow": expected a path relative/],
+    ['a path with ./', '{"./etc": {"user.x": ""}}', /expected a path relative/],
+    ['the empty path', '{"": {"user.x": ""}}', /expected a path relative/],
   ])('refuses a planted side file: %s, naming it', (_what, text, message) => {
     const file = join(dir, 'state.xattrs.json');
     writeFileSync(file, text);

@@ -7,14 +7,19 @@
  * A leaf module like errors.ts: it reads /proc but spawns nothing, so every layer may use it.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /** Who holds a temp name or a label: a process of one boot of one host. */
 export interface Lease {
-  /** First 8 hex digits of sha256(hostname): names the host without writing its name into file names. */
+  /**
+   * First 8 hex digits of sha256(hostname, pid namespace): names the host without writing its name into file
+   * names. The pid namespace is part of it because a pid is only judged in the namespace it belongs to: a
+   * container run with the host's network has the host's name but not its processes, and each side would
+   * otherwise take the other's live runs for dead ones.
+   */
   host: string;
   /** First 8 hex digits of /proc/sys/kernel/random/boot_id; `00000000` when the kernel does not say. */
   boot: string;
@@ -59,8 +64,17 @@ function bootId(): string {
   }
 }
 
+/** This process's pid namespace (`pid:[inode]`), or '' where /proc does not say. */
+function pidNamespace(): string {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return '';
+  }
+}
+
 function hostHash(): string {
-  return createHash('sha256').update(hostname()).digest('hex').slice(0, 8);
+  return createHash('sha256').update(`${hostname()}\0${pidNamespace()}`).digest('hex').slice(0, 8);
 }
 
 let own: Lease | undefined;

@@ -48,6 +48,8 @@ describe('lease', () => {
     expect(session.startsWith(`p${process.pid}-${leaseTag()}-`)).toBe(true);
     expect(findLease(session)).toEqual(ownLease());
     expect(findLease('report-lease-final.txt')).toBeNull();
+    // An earlier version's tag, without the namespace, is nobody's: never swept on a misreading.
+    expect(findLease('.x.tmp-lease-5bce98f7-1982eeb9-28029-266113-8169ee5f')).toBeNull();
   });
 
   it.each<[string, (me: Lease) => Lease, { hostLocal?: boolean }, string]>([
@@ -94,6 +96,13 @@ describe('lease', () => {
       'dead',
     ],
     ['an unknown start time', (me) => ({ ...me, pid: 999999, start: 0 }), {}, 'foreign'],
+    [
+      'another pid namespace of an earlier boot',
+      (me) => ({ ...me, ns: me.ns + 1, boot: me.boot === 'aaaaaaaa' ? 'bbbbbbbb' : 'aaaaaaaa' }),
+      {},
+      'dead',
+    ],
+    ['an unknown pid namespace of this boot', (me) => ({ ...me, ns: 0, pid: 999999 }), {}, 'foreign'],
   ])('%s is %s', (_name, make, opts, state) => {
     expect(leaseState(make(ownLease()), opts)).toBe(state);
   });

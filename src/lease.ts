@@ -11,7 +11,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { holderInNamespace, pidNamespaceOf } from './pid-namespace.js';
+import { holderInNamespace, INIT_PID_NAMESPACE, pidNamespaceOf } from './pid-namespace.js';
 
 /** Who holds a temp name or a label: a process of one boot of one host, in one pid namespace. */
 export interface Lease {
@@ -120,7 +120,8 @@ export function leaseState(l: Lease, opts: { hostLocal?: boolean } = {}): LeaseS
   const me = ownLease();
   if (me.boot === UNKNOWN_BOOT || l.boot === UNKNOWN_BOOT || l.start === 0) return 'foreign';
   if (l.boot === me.boot && l.ns !== me.ns) {
-    if (l.ns === 0 || me.ns === 0) return 'foreign';
+    // Only the initial namespace sees every process; from anywhere else a missing holder proves nothing.
+    if (l.ns === 0 || me.ns !== INIT_PID_NAMESPACE) return 'foreign';
     const holder = holderInNamespace(l.ns, l.pid, l.start, processStartTime);
     return holder === 'unknown' ? 'foreign' : holder;
   }

@@ -31,8 +31,8 @@ function innermostPid(hostPid: number): number | null {
 
 /**
  * Whether a process with `pid` (as its own namespace numbers it) and `startTime` lives in pid namespace `ns`.
- * Only this process being in the initial namespace, with every process's namespace readable (root), can tell:
- * otherwise `unknown`. `startOf` reads a host process's start time (lease.ts's processStartTime).
+ * Call it only from the initial namespace (the caller knows its own); every process's namespace must be
+ * readable (root), else `unknown`. `startOf` reads a host process's start time (lease.ts's processStartTime).
  */
 export function holderInNamespace(
   ns: number,
@@ -40,7 +40,6 @@ export function holderInNamespace(
   startTime: number,
   startOf: (hostPid: number) => number | null,
 ): 'alive' | 'dead' | 'unknown' {
-  if (pidNamespaceOf('self') !== INIT_PID_NAMESPACE) return 'unknown';
   let entries: string[];
   try {
     entries = readdirSync('/proc');

@@ -3,7 +3,7 @@
  * works. On some hosts /dev/kvm opens and a boot sector runs, yet a Linux kernel never prints a line, so
  * the probe boots a real kernel and waits for its banner.
  */
-import { access, constants, copyFile } from 'node:fs/promises';
+import { copyFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { run } from './exec.js';
@@ -18,15 +18,10 @@ export const OVMF_CODE = '/usr/share/OVMF/OVMF_CODE.fd';
 export const OVMF_VARS = '/usr/share/OVMF/OVMF_VARS.fd';
 
 /**
- * True when KVM boots `kernel` to its first console line within `waitMs`.
- * Never throws: any failure means "use TCG".
+ * True when KVM boots `kernel` to its first console line within `waitMs`. Whether /dev/kvm can be opened at all
+ * is the caller's check (probe-kvm.ts). Never throws: any failure means "use TCG".
  */
 export async function kvmBootsKernel(kernel: string, waitMs = 15_000): Promise<boolean> {
-  try {
-    await access('/dev/kvm', constants.R_OK | constants.W_OK);
-  } catch {
-    return false;
-  }
   const ctl = new AbortController();
   let seen = false;
   try {

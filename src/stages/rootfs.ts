@@ -65,7 +65,18 @@ export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.co
  * bootstrap's chroot (the kernel package then fails to configure). Held back while packages install; osconfig
  * makes the crash initramfs instead (playbooks/roles/osconfig, "Make the crash kernel's initramfs").
  */
-const DEFERRED_KERNEL_HOOKS = ['/etc/kernel/postinst.d/kdump-tools'];
+/**
+ * initramfs-tools' kernel hook builds the initramfs as soon as the kernel is configured, and its trigger, fired
+ * by every package configured after it that adds a hook or modules (udev, live-boot, kdump-tools, …), builds it
+ * again: the same file twice, about 85 s each here. The hook is held back too and the initramfs is built once,
+ * after every package is in (`-c -k all` is what the hook would have run, for each installed kernel).
+ */
+const DEFERRED_KERNEL_HOOKS = [
+  '/etc/kernel/postinst.d/kdump-tools',
+  '/etc/kernel/postinst.d/initramfs-tools',
+];
+const MAKE_INITRAMFS =
+  'if command -v update-initramfs >/dev/null 2>&1 && command -v linux-version >/dev/null 2>&1; then update-initramfs -c -k all; fi';
 
 /**
  * What goes into the rootfs digest: everything that changes the tar's content, downloaded keys by their
@@ -351,6 +362,7 @@ export async function rootfsStage(input: RootfsInput): Promise<{ tar: string }> 
         archivesDir: join(input.cacheDir, 'apt-archives'),
         uploads,
         deferredFiles: DEFERRED_KERNEL_HOOKS,
+        afterInstall: [MAKE_INITRAMFS],
         // Host keys made by openssh-server's postinst would stay in the image's first layer: every machine
         // makes its own at first boot (osconfig installs the unit).
         removeAfter: ['/etc/apt/sources.list', '/etc/ssh/ssh_host_*', ...(auth ? [BOOTSTRAP_AUTH_FILE] : [])],

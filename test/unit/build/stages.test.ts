@@ -54,15 +54,40 @@ describe('rootfs inputs', () => {
       uploads: [],
       removeAfter: [],
       deferredFiles: ['/etc/kernel/postinst.d/kdump-tools'],
+      afterInstall: ['update-initramfs -c -k all'],
       logFile: '/l',
     });
     const divert = "--local --rename --divert '/etc/kernel/postinst.d/kdump-tools.bootstrap-deferred'";
     expect(args).toContain(
       `--essential-hook=chroot "$1" dpkg-divert --quiet ${divert} --add '/etc/kernel/postinst.d/kdump-tools'`,
     );
-    expect(args).toContain(
-      `--customize-hook=chroot "$1" dpkg-divert --quiet ${divert} --remove '/etc/kernel/postinst.d/kdump-tools'`,
+    const back = `--customize-hook=chroot "$1" dpkg-divert --quiet ${divert} --remove '/etc/kernel/postinst.d/kdump-tools'`;
+    const after = `--customize-hook=chroot "$1" sh -ec 'update-initramfs -c -k all'`;
+    expect(args).toContain(back);
+    // The commands run while the deferred files are still away (a kernel hook must not run twice).
+    expect(args.indexOf(after)).toBeGreaterThan(0);
+    expect(args.indexOf(after)).toBeLessThan(args.indexOf(back));
+  });
+  it("skips dpkg's syncs while bootstrapping and leaves the machine's dpkg its default", () => {
+    const args = mmdebstrapArgs({
+      mode: 'unshare',
+      suite: 'bookworm',
+      arch: 'amd64',
+      sources: [],
+      packages: [],
+      output: '/o.tar',
+      archivesDir: '/c',
+      uploads: [],
+      removeAfter: [],
+      logFile: '/l',
+    });
+    const file = "'/etc/dpkg/dpkg.cfg.d/zz-airship-bootstrap'";
+    const on = args.findIndex(
+      (a) => a.startsWith('--setup-hook=') && a.includes(`force-unsafe-io > "$1"${file}`),
     );
+    const off = args.indexOf(`--customize-hook=rm -f "$1"${file}`);
+    expect(on).toBeGreaterThan(0);
+    expect(off).toBeGreaterThan(on);
   });
   it('writes signed-by when a keyring file is given', () => {
     expect(sourceLine({ uri: 'u', suite: 's', components: ['a', 'b'], signedBy: '/k.gpg' })).toBe(

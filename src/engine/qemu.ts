@@ -68,6 +68,8 @@ export interface BootOptions {
   /** Extra read-only CD-ROMs (cloud-init seeds). */
   seeds?: readonly string[];
   memoryMiB: number;
+  /** Virtual CPUs. */
+  cpus: number;
   serialLog: string;
   /** Scratch folder for the UEFI variable store copy. */
   scratch: string;
@@ -93,7 +95,7 @@ export async function bootVm(o: BootOptions): Promise<BootResult> {
     '-m',
     String(o.memoryMiB),
     '-smp',
-    '2',
+    String(o.cpus),
     ...HEADLESS,
     '-nic',
     'user,model=virtio-net-pci',

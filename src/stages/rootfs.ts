@@ -61,15 +61,13 @@ export interface RootfsInput {
 export const BOOTSTRAP_AUTH_FILE = '/etc/apt/auth.conf.d/90-airship-bootstrap.conf';
 
 /**
- * kdump-tools' kernel hook builds a `MODULES=dep` initramfs, which must find the root device and cannot in the
- * bootstrap's chroot (the kernel package then fails to configure). Held back while packages install; osconfig
+ * Kernel hooks held back while packages install. kdump-tools' builds a `MODULES=dep` initramfs, which must find
+ * the root device and cannot in the bootstrap's chroot (the kernel package then fails to configure); osconfig
  * makes the crash initramfs instead (playbooks/roles/osconfig, "Make the crash kernel's initramfs").
- */
-/**
- * initramfs-tools' kernel hook builds the initramfs as soon as the kernel is configured, and its trigger, fired
- * by every package configured after it that adds a hook or modules (udev, live-boot, kdump-tools, …), builds it
- * again: the same file twice, about 85 s each here. The hook is held back too and the initramfs is built once,
- * after every package is in (`-c -k all` is what the hook would have run, for each installed kernel).
+ * initramfs-tools' builds the initramfs as soon as the kernel is configured, and its trigger, fired by packages
+ * configured after it that add hooks or modules (udev, live-boot, kdump-tools, …), builds it again: the same file
+ * twice, about 85 s each here. It is built once instead, after every package is in (`MAKE_INITRAMFS`: `-c -k
+ * all` is what the hook would have run, for each installed kernel).
  */
 const DEFERRED_KERNEL_HOOKS = [
   '/etc/kernel/postinst.d/kdump-tools',

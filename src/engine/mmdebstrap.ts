@@ -111,14 +111,14 @@ export function mmdebstrapArgs(o: MmdebstrapOptions): string[] {
   ];
   if (o.packages.length > 0) args.push(`--include=${o.packages.join(',')}`);
   if (o.mode === 'fakechroot') args.push(...FAKECHROOT_SYSTEMD_HOOKS);
-  const deferred = (o.deferredFiles ?? []).map((f) => {
-    // The diverted name has a dot, so run-parts (which runs the hooks) skips it.
-    const divert = `--local --rename --divert ${sq(`${f}.bootstrap-deferred`)}`;
-    args.push(`--essential-hook=chroot "$1" dpkg-divert --quiet ${divert} --add ${sq(f)}`);
-    return `--customize-hook=chroot "$1" dpkg-divert --quiet ${divert} --remove ${sq(f)}`;
-  });
+  // The diverted name has a dot, so run-parts (which runs the hooks) skips it.
+  const divert = (f: string, how: '--add' | '--remove') =>
+    `chroot "$1" dpkg-divert --quiet --local --rename --divert ${sq(`${f}.bootstrap-deferred`)} ${how} ${sq(f)}`;
+  const deferred = o.deferredFiles ?? [];
+  for (const f of deferred) args.push(`--essential-hook=${divert(f, '--add')}`);
   for (const c of o.afterInstall ?? []) args.push(`--customize-hook=chroot "$1" sh -ec ${sq(c)}`);
-  args.push(...deferred, `--customize-hook=rm -f "$1"${sq(BOOTSTRAP_DPKG_CFG)}`);
+  for (const f of deferred) args.push(`--customize-hook=${divert(f, '--remove')}`);
+  args.push(`--customize-hook=rm -f "$1"${sq(BOOTSTRAP_DPKG_CFG)}`);
   const upload = (u: MmdebstrapUpload) => {
     const hook = `--${u.when}-hook`;
     args.push(`${hook}=mkdir -p "$1"${sq(dirOf(u.path))}`);

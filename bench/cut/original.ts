@@ -81,7 +81,9 @@ export function originalCut(
         const flags = (p.flags ?? []).map((f) => `set ${p.number} ${f} on`).join(' ');
         return `mkpart p${p.number} ${p.startSector}s ${p.startSector + p.sectors - 1}s ${flags}`;
       });
-      sh(`parted -s ${loop} mklabel gpt ${parts.join(' ')} && partx -u ${loop} || true`);
+      sh(`parted -s ${loop} mklabel gpt ${parts.join(' ')}`);
+      // parted asks the kernel to re-read the table; partx adds what it did not (no udev here).
+      spawnSync('partx', ['-a', loop], { stdio: 'ignore' });
       for (const p of plan.partitions) {
         if (!p.fs) continue;
         const dev = `${loop}p${p.number}`;

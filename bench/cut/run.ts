@@ -24,6 +24,8 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cutImage } from '../../src/api.js';
+import { inspectImage } from '../../src/engine/container-io.js';
+import { cutPlace } from '../../src/stages/cut-place.js';
 import { planDisk } from '../../src/stages/qcow-layout.js';
 import {
   controlPlaneLayout,
@@ -45,8 +47,21 @@ interface CaseResult {
   floor?: { seconds: number; bytes: number; ours: number };
 }
 
-function config(imageRef: string, work: string, n: number, mode: Mode, cacheDir = join(work, 'cache')) {
-  const settings = { imageType: 'qcow' as const, outDir: join(work, 'out'), cacheDir, bootTimeout: 0 };
+function config(
+  imageRef: string,
+  work: string,
+  n: number,
+  mode: Mode,
+  cacheDir = join(work, 'cache'),
+  cutDir = cacheDir,
+) {
+  const settings = {
+    imageType: 'qcow' as const,
+    outDir: join(work, 'out'),
+    cacheDir,
+    cutDir,
+    bootTimeout: 0,
+  };
   const bundles = Object.fromEntries(
     Array.from({ length: n }, (_, i) => [`bundle-${i + 1}`, controlPlaneLayout(19 * GiB)]),
   );
@@ -92,9 +107,10 @@ async function runOurs(
   work: string,
   n: number,
   mode: Mode,
-  cacheDir?: string,
+  cacheDir: string,
+  cutDir: string,
 ): Promise<CaseResult> {
-  const { settings, config: c } = config(imageRef, work, n, mode, cacheDir);
+  const { settings, config: c } = config(imageRef, work, n, mode, cacheDir, cutDir);
   const timer = stepTimer();
   const t = Date.now();
   const out = await cutImage({ settings, config: c, onProgress: (e) => timer.on(e) });
@@ -148,19 +164,40 @@ function runOriginal(imageRef: string, work: string, n: number): CaseResult {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 
-/** One case in this process; `warmCache`: the cut cache of ours-zstd-warm (and `prime` fills it). */
-async function child(mode: Mode | 'prime', n: number, imageRef: string, warmCache: string): Promise<void> {
+/**
+ * A new empty folder where `CUT_DIR=auto` has a cut of `imageRef` work (in /dev/shm when memory allows, else
+ * on disk): each cold case starts from an empty cut cache in the place the product would use.
+ */
+async function freshCutDir(imageRef: string): Promise<string> {
+  const image = await inspectImage(imageRef);
+  const disk = mkdtempSync('/var/tmp/cut-bench-cut-');
+  const place = await cutPlace('auto', disk, image?.size ?? 0);
+  if (!place.memory) return disk;
+  rmSync(disk, { recursive: true });
+  return mkdtempSync('/dev/shm/cut-bench-cut-');
+}
+
+/** One case in this process; `warm`: the cache and cut folders of ours-zstd-warm (and `prime` fills them). */
+async function child(
+  mode: Mode | 'prime',
+  n: number,
+  imageRef: string,
+  warm: { cache: string; cut: string },
+): Promise<void> {
   const work = mkdtempSync('/var/tmp/cut-bench-');
+  const cut =
+    mode === 'original' || mode === 'prime' || mode === 'ours-zstd-warm' ? '' : await freshCutDir(imageRef);
   try {
     const r =
       mode === 'original'
         ? runOriginal(imageRef, work, n)
         : mode === 'prime' || mode === 'ours-zstd-warm'
-          ? await runOurs(imageRef, work, n, 'ours-zstd-warm', warmCache)
-          : await runOurs(imageRef, work, n, mode);
+          ? await runOurs(imageRef, work, n, 'ours-zstd-warm', warm.cache, warm.cut)
+          : await runOurs(imageRef, work, n, mode, join(work, 'cache'), cut);
     process.stdout.write(`${JSON.stringify(r)}\n`);
   } finally {
     rmSync(work, { recursive: true, force: true });
+    if (cut) rmSync(cut, { recursive: true, force: true });
     dropFixtureFolders();
   }
 }
@@ -203,15 +240,20 @@ interface Run {
   counts: number[];
   /** Cases run for one bundle only. */
   oneBundleOnly: string[];
-  warmCache: string;
+  /** The cache and cut folders of ours-zstd-warm. */
+  warm: { cache: string; cut: string };
 }
 
 function runCase(self: string, mode: Mode | 'prime', n: number, run: Run): CaseResult {
-  const r = spawnSync(process.execPath, [self, 'case', mode, String(n), run.imageRef, run.warmCache], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const r = spawnSync(
+    process.execPath,
+    [self, 'case', mode, String(n), run.imageRef, run.warm.cache, run.warm.cut],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   if (r.status !== 0) throw new Error(`case ${mode}/${n} failed (exit ${r.status})`);
   return JSON.parse(r.stdout.trim().split('\n').at(-1) ?? '{}') as CaseResult;
 }
@@ -249,7 +291,10 @@ function report(run: Run, results: Record<string, CaseResult[]>, loads: string[]
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === 'case')
-    return child(args[1] as Mode | 'prime', Number(args[2]), args[3] ?? DEV_IMAGE, args[4] ?? '');
+    return child(args[1] as Mode | 'prime', Number(args[2]), args[3] ?? DEV_IMAGE, {
+      cache: args[4] ?? '',
+      cut: args[5] ?? '',
+    });
   const flag = (name: string, def: string) => {
     const i = args.indexOf(name);
     return i >= 0 ? (args.splice(i, 2)[1] ?? def) : def;
@@ -264,7 +309,7 @@ async function main(): Promise<void> {
     reps,
     counts,
     oneBundleOnly,
-    warmCache: mkdtempSync('/var/tmp/cut-bench-cache-'),
+    warm: { cache: mkdtempSync('/var/tmp/cut-bench-cache-'), cut: await freshCutDir(imageRef) },
   };
   const results: Record<string, CaseResult[]> = {};
   const loads: string[] = [];
@@ -283,7 +328,8 @@ async function main(): Promise<void> {
         }
     process.stdout.write(report(run, results, loads, true));
   } finally {
-    rmSync(run.warmCache, { recursive: true, force: true });
+    rmSync(run.warm.cache, { recursive: true, force: true });
+    rmSync(run.warm.cut, { recursive: true, force: true });
   }
 }
 

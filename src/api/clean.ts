@@ -10,6 +10,7 @@ import { join, resolve } from 'node:path';
 import { defaultSettings, qcowImageReference } from '../config/settings.js';
 import { inspectImage, removeImage } from '../engine/container-io.js';
 import { CutCache } from '../stages/cut-cache.js';
+import { memoryCutRoot, notPrivate } from '../stages/cut-place.js';
 import { sweepLeftovers } from '../stages/reaper.js';
 import type { CommonOptions } from './common.js';
 import { resolveConfig } from './config.js';
@@ -87,12 +88,19 @@ export async function clean(opts: CleanOptions = {}): Promise<CleanResult> {
     images.push(config.imageRef);
   } else if (base) kept.push(config.imageRef);
 
-  const cache = new CutCache(resolve(settings.cacheDir));
-  const cached = await cache.dropStale(config.imageRef, null);
-  const swept = await sweepLeftovers({
-    folders: [outDir, resolve(settings.cacheDir), resolve(settings.cacheDir, 'cut'), ...cache.folders()],
-    docker: true,
-  });
+  // Every place a cut of this machine may have worked: the cache folder, memory, and CUT_DIR when set.
+  const roots = new Set([resolve(settings.cacheDir)]);
+  // Never one that someone else planted in /dev/shm.
+  if (!(await notPrivate(memoryCutRoot()))) roots.add(memoryCutRoot());
+  if (settings.cutDir !== 'auto') roots.add(resolve(settings.cutDir));
+  let cached = 0;
+  const sweep = [outDir];
+  for (const root of roots) {
+    const cache = new CutCache(root);
+    cached += await cache.dropStale(config.imageRef, null);
+    sweep.push(root, join(root, 'cut'), ...cache.folders());
+  }
+  const swept = await sweepLeftovers({ folders: sweep, docker: true });
   const leftovers = swept.paths.length + swept.containers + swept.images;
   opts.onProgress?.({
     stage: 'clean',

@@ -10,6 +10,7 @@ import type { ImageFacts } from '../engine/container-io.js';
 import { envSourceDateEpoch } from '../source-date-epoch.js';
 import { md5File, writeSidecars } from '../stages/artifact.js';
 import { bootTestArtifact } from '../stages/boot.js';
+import type { CutPlace } from '../stages/cut-place.js';
 import type { StepRunner } from '../stages/steps.js';
 import type { CutImageOptions } from './cut-image.js';
 import { toolVersion } from './tool-version.js';
@@ -21,6 +22,9 @@ export interface CutContext {
   config: BuildConfig;
   image: ImageFacts;
   outDir: string;
+  /** Where the cut works and keeps its cut cache (in memory or on disk). */
+  place: CutPlace;
+  /** `<place.root>/cut`. */
   scratch: string;
   logDir: string;
   session: string;

@@ -13,6 +13,7 @@ import { BuildError, UsageError } from '../errors.js';
 import { leaseTag } from '../lease.js';
 import { digestOf } from '../stages/artifact.js';
 import { CutCache } from '../stages/cut-cache.js';
+import { cutPlace } from '../stages/cut-place.js';
 import { cutIso } from '../stages/iso.js';
 import type { OsconfigLayer } from '../stages/osconfig.js';
 import { newSession } from '../stages/reaper.js';
@@ -98,7 +99,12 @@ async function cutResolved(
   if (!image)
     throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
   const outDir = resolve(settings.outDir);
-  const scratch = resolve(settings.cacheDir, 'cut');
+  // The ISO's cut reads the live-CD folder once: only QCOW cuts work in memory.
+  const place =
+    settings.imageType === 'qcow'
+      ? await cutPlace(settings.cutDir, settings.cacheDir, image.size)
+      : { root: resolve(settings.cutDir === 'auto' ? settings.cacheDir : settings.cutDir), memory: false };
+  const scratch = join(place.root, 'cut');
   const logDir = resolve(settings.cacheDir, 'logs');
   await mkdir(outDir, { recursive: true });
   await mkdir(scratch, { recursive: true });
@@ -111,7 +117,7 @@ async function cutResolved(
     ...(opts.signal ? { signal: opts.signal } : {}),
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
   });
-  const ctx: CutContext = { opts, settings, config, image, outDir, scratch, logDir, session, runner };
+  const ctx: CutContext = { opts, settings, config, image, outDir, place, scratch, logDir, session, runner };
   let ok = false;
   try {
     // What killed cuts left (temp artifacts, scratch folders, containers, throw-away images), by their lease.
@@ -120,12 +126,13 @@ async function cutResolved(
         outDir,
         scratch,
         resolve(settings.cacheDir),
-        ...new CutCache(resolve(settings.cacheDir)).folders(),
+        ...new CutCache(place.root).folders(),
         // Each QCOW_BUNDLE_DIRS folder's own output folder.
         ...config.qcowBundles.filter((b) => b.outSub).map((b) => join(outDir, b.outSub ?? '')),
       ],
       docker: true,
     });
+    if (place.note) opts.onProgress?.({ stage: 'cut', kind: 'info', message: place.note });
     const out = settings.imageType === 'iso' ? [await cutIsoArtifact(ctx)] : await cutQcow(ctx);
     ok = true;
     return out;

@@ -54,6 +54,7 @@ export interface Settings {
   pushImage: boolean;
   outDir: string;
   cacheDir: string;
+  cutDir: string;
 }
 
 const BUILD_AND_CUT: readonly CommandName[] = [
@@ -272,6 +273,16 @@ export const SETTINGS: readonly SettingSpec[] = [
     help: 'folder for downloaded packages, stage results, block cache, the cut cache (`cut-cache/`: unpacked trees and osconfig layers of QCOW cuts) and logs',
     commands: ['build', 'cut-image', 'package-qcow', 'config', 'images', 'clean'],
   },
+  {
+    key: 'cutDir',
+    flag: '--cut-dir',
+    value: 'DIR',
+    env: 'CUT_DIR',
+    kind: 'string',
+    default: 'auto',
+    help: "folder QCOW cuts work in and keep their cut cache in; `auto` = a private folder in /dev/shm when it is a tmpfs and the machine has memory for six times the image (a cold cut's unpacking is about twice as fast there; one image's unpacked tree stays in memory until `clean` or a reboot), else the cache folder",
+    commands: ['cut-image', 'package-qcow', 'config', 'images', 'clean'],
+  },
 ];
 
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
@@ -305,6 +316,8 @@ export function parseSettingValue(spec: SettingSpec, raw: string, source: string
           `${source}: expected an image reference such as registry:5000/prefix/image-builder:tag, got ${JSON.stringify(raw)}`,
         );
       }
+      if (spec.key === 'cutDir' && raw.trim() === '')
+        throw new Error(`${source}: expected auto or a folder, got an empty value`);
       return raw;
   }
 }

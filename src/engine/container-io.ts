@@ -18,6 +18,8 @@ export interface ImageFacts {
   digest: string;
   labels: Record<string, string>;
   created: string;
+  /** Bytes of the image's files (all layers, uncompressed), as Docker reports them. */
+  size: number;
 }
 
 /** Facts about a local image, or null when it does not exist. @throws BuildError when the daemon fails. */
@@ -29,6 +31,7 @@ export async function inspectImage(ref: string): Promise<ImageFacts | null> {
       digest: info.RepoDigests?.[0] ?? info.Id,
       labels: info.Config?.Labels ?? {},
       created: info.Created,
+      size: info.Size ?? 0,
     };
   } catch (err) {
     if ((err as { statusCode?: number }).statusCode === 404) return null;

@@ -241,6 +241,19 @@ export class CutCache {
     return { deleted: meta.deleted, tars };
   }
 
+  /** Removes the trees of every image but `imageId` (a cut cache in memory keeps one). */
+  async dropOtherTrees(imageId: string): Promise<number> {
+    const keep = `${idHex(imageId)}-`;
+    const dir = join(this.root, 'trees');
+    let dropped = 0;
+    for (const name of await readdir(dir).catch(() => [] as string[])) {
+      if (name.startsWith('.') || name.startsWith(keep)) continue;
+      await rm(join(dir, name), { recursive: true, force: true });
+      dropped++;
+    }
+    return dropped;
+  }
+
   /**
    * Removes the entries of other images made under `imageRef` (the image changed), and, with `imageId`
    * null, every entry of `imageRef`. Entries whose meta cannot be read are left for the reader to refuse.

@@ -26,3 +26,13 @@ export async function inLanes<T, R>(
   if (failure) throw failure.reason;
   return results;
 }
+
+/** A gate that runs the calls handed to it one at a time, in the order they came, whether they settle or fail. */
+export function oneAtATime(): <R>(fn: () => Promise<R>) => Promise<R> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (fn) => {
+    const run = tail.then(fn, fn);
+    tail = run.catch(() => undefined);
+    return run;
+  };
+}

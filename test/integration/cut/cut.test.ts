@@ -22,6 +22,8 @@ const settings = (type: 'iso' | 'qcow', sub: string) => ({
   imageType: type,
   outDir: join(work, sub),
   cacheDir: join(work, 'cache'),
+  // On disk, where the abort case looks for leftovers (the e2e cuts work in memory, CUT_DIR's default).
+  cutDir: join(work, 'cache'),
   bootTimeout: 0,
 });
 

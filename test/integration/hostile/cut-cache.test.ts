@@ -28,6 +28,8 @@ const work = mkdtempSync('/var/tmp/aib-hostile-cut-cache-');
 const cacheDir = join(work, 'cache');
 const env = {
   IMAGE_BUILDER_CACHE: cacheDir,
+  // The planted entries are in the cache folder: the cut must not work in memory.
+  CUT_DIR: cacheDir,
   WORKDIR: TEST_MANIFESTS,
   DOCKER_REGISTRY: 'localhost',
   IMAGE_PREFIX: 'airship-test',

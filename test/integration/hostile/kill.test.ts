@@ -26,6 +26,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SESSION_LABEL } from '../../../src/api.js';
 import { findLease, type Lease, leaseTag, ownLease } from '../../../src/lease.js';
+import { CutCache } from '../../../src/stages/cut-cache.js';
+import { memoryCutRoot } from '../../../src/stages/cut-place.js';
 import { builtImage, TEST_CACHE, TEST_MANIFESTS } from '../../helpers/built-image.js';
 
 const MAIN = fileURLToPath(new URL('../../../dist/src/cli/main.js', import.meta.url));
@@ -278,6 +280,9 @@ describe('kill test: build and cut-image (shared test image)', () => {
     join(TEST_CACHE, 'livecd'),
     join(TEST_CACHE, 'rootfs'),
     join(TEST_CACHE, 'cut'),
+    // Where QCOW cuts work by default (CUT_DIR=auto on a machine with memory to spare).
+    join(memoryCutRoot(), 'cut'),
+    ...new CutCache(memoryCutRoot()).folders(),
     tmpdir(),
   ];
   const killRef = 'localhost/airship-test/image-builder:killtest-debian_bookworm';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { inLanes } from '../../../src/stages/lanes.js';
+import { inLanes, oneAtATime } from '../../../src/stages/lanes.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -31,5 +31,31 @@ describe('inLanes', () => {
     await expect(run).rejects.toThrow('first failed');
     expect(started).toEqual([1, 2]);
     expect(settled.sort()).toEqual([1, 2]);
+  });
+});
+
+describe('oneAtATime', () => {
+  it('runs calls one at a time in the order they came, and goes on after a failure', async () => {
+    const gate = oneAtATime();
+    const log: string[] = [];
+    let running = 0;
+    const job = (name: string, ms: number, fail = false) =>
+      gate(async () => {
+        running++;
+        log.push(`${name} start ${running}`);
+        await new Promise((r) => setTimeout(r, ms));
+        running--;
+        log.push(`${name} end`);
+        if (fail) throw new Error(name);
+        return name;
+      });
+    const results = await Promise.allSettled([job('a', 30), job('b', 5, true), job('c', 1)]);
+    expect(results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message))).toEqual([
+      'a',
+      'b',
+      'c',
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(log).toEqual(['a start 1', 'a end', 'b start 1', 'b end', 'c start 1', 'c end']);
   });
 });

@@ -99,11 +99,11 @@ async function cutResolved(
   if (!image)
     throw new UsageError(`image ${config.imageRef} does not exist; run \`image-builder build\` first`);
   const outDir = resolve(settings.outDir);
-  // The ISO's cut reads the live-CD folder once: only QCOW cuts work in memory.
+  // CUT_DIR is the QCOW cut's: the ISO's streams the live-CD folder and works in the cache folder.
   const place =
     settings.imageType === 'qcow'
       ? await cutPlace(settings.cutDir, settings.cacheDir, image.size)
-      : { root: resolve(settings.cutDir === 'auto' ? settings.cacheDir : settings.cutDir), memory: false };
+      : { root: resolve(settings.cacheDir), memory: false };
   const scratch = join(place.root, 'cut');
   const logDir = resolve(settings.cacheDir, 'logs');
   await mkdir(outDir, { recursive: true });
@@ -126,7 +126,10 @@ async function cutResolved(
         outDir,
         scratch,
         resolve(settings.cacheDir),
-        ...new CutCache(place.root).folders(),
+        ...new Set([
+          ...new CutCache(resolve(settings.cacheDir)).folders(),
+          ...new CutCache(place.root).folders(),
+        ]),
         // Each QCOW_BUNDLE_DIRS folder's own output folder.
         ...config.qcowBundles.filter((b) => b.outSub).map((b) => join(outDir, b.outSub ?? '')),
       ],

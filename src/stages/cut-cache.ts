@@ -11,7 +11,7 @@
  * image, a tree must be a real folder, a layer's tars plain files named by us (their entries are checked again
  * by stages/layer.ts when applied). Anything else is refused, naming the entry.
  */
-import { lstat, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { BuildError } from '../errors.js';
 import { leasedName } from '../lease.js';
@@ -46,6 +46,8 @@ interface LayerMeta {
 const ID = /^sha256:([0-9a-f]{64})$/;
 const KEY = /^[0-9a-f]{64}$/;
 const TAR = /^layer-\d{1,6}\.tar$/;
+/** How long a tree another cut used stays when a cut in memory drops other images' trees. */
+const TREE_IDLE_MS = 15 * 60_000;
 
 /** The hex part of an image ID, which names its entries. @throws BuildError for anything else. */
 function idHex(imageId: string): string {
@@ -149,7 +151,11 @@ export class CutCache {
     const meta = await this.readEntry<TreeMeta>(dir, image.id);
     if (!meta) return null;
     if (meta.epoch !== epoch) refuse(dir, `is not clamped to ${epoch}`);
-    return this.checkedTree(dir);
+    const tree = await this.checkedTree(dir);
+    // Marks the tree used now (see dropOtherTrees).
+    const now = new Date();
+    await utimes(join(dir, 'meta.json'), now, now);
+    return tree;
   }
 
   /**
@@ -241,13 +247,18 @@ export class CutCache {
     return { deleted: meta.deleted, tars };
   }
 
-  /** Removes the trees of every image but `imageId` (a cut cache in memory keeps one). */
-  async dropOtherTrees(imageId: string): Promise<number> {
+  /**
+   * Removes the trees of every image but `imageId` that no cut has used for `idleMs` (a cut cache in memory
+   * keeps one image's tree; a tree another cut is copying from right now stays).
+   */
+  async dropOtherTrees(imageId: string, idleMs = TREE_IDLE_MS): Promise<number> {
     const keep = `${idHex(imageId)}-`;
     const dir = join(this.root, 'trees');
     let dropped = 0;
     for (const name of await readdir(dir).catch(() => [] as string[])) {
       if (name.startsWith('.') || name.startsWith(keep)) continue;
+      const used = await lstat(join(dir, name, 'meta.json')).catch(() => null);
+      if (used && Date.now() - used.mtimeMs < idleMs) continue;
       await rm(join(dir, name), { recursive: true, force: true });
       dropped++;
     }

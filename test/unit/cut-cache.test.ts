@@ -186,3 +186,27 @@ describe('CutCache.dropStale', () => {
     expect(await cache.dropStale(image.ref, null)).toBe(0);
   });
 });
+
+describe('CutCache.dropOtherTrees', () => {
+  it("drops other images' trees no cut used lately, keeps the image's own and one another cut just used", async () => {
+    const other = { id: OTHER, ref: 'localhost/y/image-builder:t' };
+    const third = { id: `sha256:${'d'.repeat(64)}`, ref: 'localhost/z/image-builder:t' };
+    await cache.newTree(image, EPOCH, unpack);
+    await cache.newTree(other, EPOCH, unpack);
+    await cache.newTree(third, EPOCH, unpack);
+    await cache.layer(other, KEY, layerMaker);
+    const meta = (hex: string) => join(dir, 'cut-cache', 'trees', `${hex.repeat(64)}-${EPOCH}`, 'meta.json');
+    const hourAgo = Date.now() / 1000 - 3600;
+    utimesSync(meta('a'), hourAgo, hourAgo);
+    utimesSync(meta('b'), hourAgo, hourAgo);
+    utimesSync(meta('d'), hourAgo, hourAgo);
+    // A cut of `third` takes its tree now: it counts as used.
+    expect(await cache.cachedTree(third, EPOCH)).not.toBeNull();
+    expect(await cache.dropOtherTrees(image.id)).toBe(1);
+    expect(await cache.cachedTree(image, EPOCH)).not.toBeNull();
+    expect(await cache.cachedTree(other, EPOCH)).toBeNull();
+    expect(await cache.cachedTree(third, EPOCH)).not.toBeNull();
+    // Layers are small: they stay.
+    expect(readdirSync(join(dir, 'cut-cache', 'layers'))).toHaveLength(1);
+  });
+});

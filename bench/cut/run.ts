@@ -3,7 +3,8 @@
  * included) cut from one built image three ways, alternated in one run, median of N:
  *
  * - `ours-zlib` / `ours-zstd` — `cutImage` from an empty cache (one export for all bundles, started while the
- *   osconfig containers run; filesystems in place; native writer);
+ *   osconfig containers run, one after the other; filesystems in place; native writer; in a new folder where
+ *   CUT_DIR=auto works);
  * - `ours-zstd-warm` — a re-cut: the same with the cut cache an earlier cut filled (tree and osconfig layers
  *   reused), primed once before the runs;
  * - `original` — the original tool's steps (bench/cut/original.ts: chroot osconfig, loop disk, parted, mkfs,

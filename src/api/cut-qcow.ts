@@ -168,7 +168,7 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   const plans = await planBundles(config, settings);
   const cache = new CutCache(ctx.place.root);
   await cache.dropStale(config.imageRef, ctx.image.id);
-  // In memory the cut cache keeps one image's tree.
+  // In memory the cut cache keeps this image's tree (and those another cut used in the last 15 minutes).
   if (ctx.place.memory) await cache.dropOtherTrees(ctx.image.id);
   // The export and the osconfig containers need nothing of each other: they run at the same time.
   const tree = imageTree(ctx, cache, sourceDateEpoch(ctx.image));

@@ -280,7 +280,7 @@ export const SETTINGS: readonly SettingSpec[] = [
     env: 'CUT_DIR',
     kind: 'string',
     default: 'auto',
-    help: "folder QCOW cuts work in and keep their cut cache in; `auto` = a private folder in /dev/shm when it is a tmpfs and the machine has memory for six times the image (a cold cut's unpacking is about twice as fast there; one image's unpacked tree stays in memory until `clean` or a reboot), else the cache folder",
+    help: "folder QCOW cuts work in and keep their cut cache in; `auto` = a private folder in /dev/shm when it is a tmpfs and the machine has memory for six times the image (a cold cut's unpacking is about twice as fast there; the unpacked tree stays in memory until a cut of another image 15 minutes later, `clean` or a reboot), else the cache folder",
     commands: ['cut-image', 'package-qcow', 'config', 'images', 'clean'],
   },
 ];

@@ -4,8 +4,9 @@
  * a disk that work also costs the kernel's writeback of every byte, competing for the same cores: on the
  * 2-core bench machine the image's extraction took 10.9 s to an ext4 disk and 6.3 s to tmpfs. `auto` therefore
  * works in a per-user folder of /dev/shm when that is a tmpfs with room for the image several times over and
- * the machine has the memory to spare; the cut cache then keeps one image's tree there (in memory) until
- * `image-builder clean` or a reboot. Anything else works in the cache folder.
+ * the machine has the memory to spare; the cut cache then keeps the image's tree there, in memory, until
+ * `image-builder clean`, a reboot, or a cut of another image when no cut has used it for 15 minutes. Anything
+ * else works in the cache folder.
  *
  * /dev/shm is writable by every user: the folder is used only when it is a real folder of this user that no
  * one else can write; a folder planted by someone else, or a symlink, is never followed (the cut works on disk

@@ -45,6 +45,8 @@ async function cutOnce(sub: string, cache: string, reused: string[] = []): Promi
     imageType: 'qcow' as const,
     outDir: join(work, sub),
     cacheDir: join(work, cache),
+    // Each cache its own cut cache: cold cuts stay cold (CUT_DIR=auto would share one in memory).
+    cutDir: join(work, cache),
     bootTimeout: 0,
   };
   const config = cutTestConfig({ imageRef, settings });

@@ -75,7 +75,7 @@ export async function cutPlace(
   const gib = (n: number) => `${(n / GiB).toFixed(1)} GiB`;
   if (room < need || available < need + LEAVE_FREE)
     return disk(
-      `working on disk: the cut works in ${shm} with ${gib(need)} free there and ${gib(need + LEAVE_FREE)} of memory available (has ${gib(room)} and ${gib(available)})`,
+      `working on disk: a cut works in ${shm} only with ${gib(need)} free there and ${gib(need + LEAVE_FREE)} of memory available (there are ${gib(room)} and ${gib(available)})`,
     );
   const root = memoryCutRoot(probe);
   const made = await mkdir(root, { mode: 0o700 }).then(

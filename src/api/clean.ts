@@ -91,7 +91,8 @@ export async function clean(opts: CleanOptions = {}): Promise<CleanResult> {
   // Every place a cut of this machine may have worked: the cache folder, memory, and CUT_DIR when set.
   const roots = new Set([resolve(settings.cacheDir)]);
   // Never one that someone else planted in /dev/shm.
-  if (!(await notPrivate(memoryCutRoot()))) roots.add(memoryCutRoot());
+  const memory = memoryCutRoot();
+  if (!(await notPrivate(memory))) roots.add(memory);
   if (settings.cutDir !== 'auto') roots.add(resolve(settings.cutDir));
   let cached = 0;
   const sweep = [outDir];

@@ -89,19 +89,18 @@ async function bundleLayer(
   gate: Gate,
 ): Promise<OsconfigLayer> {
   const { opts, settings, config } = ctx;
-  const inTurn = (fn: () => Promise<OsconfigLayer>) => {
-    h.progress('wait for osconfig of another bundle');
-    return gate(() => {
-      h.progress('osconfig');
-      return fn();
-    });
-  };
-  if (opts.osconfig) {
-    const own = opts.osconfig;
-    return inTurn(() => own(config.imageRef, bundle, join(work, 'layer'), opts.signal));
-  }
-  const qcow = qcowOsconfig(settings, ctx.session);
-  const run: QcowOsconfig = (...a) => inTurn(() => qcow(...a));
+  // Every osconfig run, ours or the caller's, waits for its turn at the gate.
+  const inTurn =
+    (osconfig: QcowOsconfig): QcowOsconfig =>
+    (...a) => {
+      h.progress('wait for osconfig of another bundle');
+      return gate(() => {
+        h.progress('osconfig');
+        return osconfig(...a);
+      });
+    };
+  if (opts.osconfig) return inTurn(opts.osconfig)(config.imageRef, bundle, join(work, 'layer'), opts.signal);
+  const run = inTurn(qcowOsconfig(settings, ctx.session));
   const key = hexDigest({
     v: 1,
     image: ctx.image.id,

@@ -8,7 +8,7 @@ import { mkdir, stat } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Settings } from '../config/settings.js';
 import type { BuildConfig, QcowBundle } from '../config/types.js';
-import { CUT_LABEL, withContainer } from '../engine/container-io.js';
+import { CUT_LABEL } from '../engine/container-io.js';
 import { SESSION_LABEL } from '../engine/docker.js';
 import { ConfigError, type Diagnostic } from '../errors.js';
 import { digestOf } from '../stages/artifact.js';
@@ -64,14 +64,13 @@ async function imageTree(ctx: CutContext, cache: CutCache, epoch: number): Promi
     );
     return hit;
   }
-  return ctx.runner.step('extract', () =>
+  return ctx.runner.step('extract', (h) =>
     cache.newTree(image, epoch, (dir) =>
-      withContainer(image.ref, { [CUT_LABEL]: 'qcow', [SESSION_LABEL]: ctx.session }, async (c) =>
-        extractRootfs(await c.export(), dir, {
-          logFile: join(ctx.logDir, 'cut-qcow-extract.log'),
-          ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
-        }),
-      ),
+      extractRootfs(image.ref, dir, {
+        labels: { [CUT_LABEL]: 'qcow', [SESSION_LABEL]: ctx.session },
+        onNote: (m) => h.info(m),
+        ...(ctx.opts.signal ? { signal: ctx.opts.signal } : {}),
+      }),
     ),
   );
 }

@@ -22,7 +22,7 @@ export interface ContainerChange {
 const KINDS = ['modified', 'added', 'deleted'] as const;
 
 /** Files Docker bind-mounts into every running container; a commit never holds them, so neither does a layer. */
-const DOCKER_MOUNTS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf']);
+export const DOCKER_MOUNTS = new Set(['/etc/hosts', '/etc/hostname', '/etc/resolv.conf']);
 
 /**
  * `docker diff` of container `id`, without Docker's own mounts.

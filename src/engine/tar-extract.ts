@@ -19,39 +19,43 @@ export function asRoot(cmd: string, args: readonly string[], stateFile: string):
 }
 
 /**
- * Extracts `tar` into `dir` (which must exist). `strip` drops leading path components; `exclude` takes
- * tar's anchored patterns.
+ * Extracts `tar` (a stream, or a file or FIFO tar reads itself) into `dir` (which must exist). `strip` drops
+ * leading path components; `exclude` takes tar's anchored patterns.
  * @throws BuildError when tar fails or `signal` aborts.
  */
 export function extractTar(
-  tar: Readable,
+  tar: Readable | { file: string },
   dir: string,
   opts: { strip?: number; exclude?: readonly string[]; stateFile: string; signal?: AbortSignal },
 ): Promise<void> {
   // Under fakeroot xattrs are left to the caller (see stages/tree-xattrs.ts): fakeroot keeps none of them in its
   // state file, and records a file with a faked security.* xattr without its file type.
   const attrs = needsFakeroot() ? ['--no-xattrs', '--no-acls'] : ['--xattrs', '--xattrs-include=*', '--acls'];
-  const args = ['-x', '-f', '-', '-C', dir, '--numeric-owner', ...attrs];
+  const source = 'file' in tar ? tar.file : '-';
+  const args = ['-x', '-f', source, '-C', dir, '--numeric-owner', ...attrs];
   if (opts.strip) args.push(`--strip-components=${opts.strip}`);
   if (opts.exclude?.length) args.push('--anchored', ...opts.exclude.map((e) => `--exclude=${e}`));
   const [cmd, argv] = asRoot('tar', args, opts.stateFile);
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, argv, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const stream = 'file' in tar ? undefined : tar;
+    const child = spawn(cmd, argv, { stdio: [stream ? 'pipe' : 'ignore', 'ignore', 'pipe'] });
     let err = '';
-    child.stderr.on('data', (b: Buffer) => {
+    child.stderr?.on('data', (b: Buffer) => {
       err = (err + b.toString()).slice(-4000);
     });
     const onAbort = () => {
-      tar.destroy();
+      stream?.destroy();
       child.kill('SIGTERM');
     };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    tar.on('error', (e) => {
-      child.kill('SIGTERM');
-      err += `\n${e.message}`;
-    });
-    child.stdin.on('error', () => undefined);
-    tar.pipe(child.stdin);
+    if (stream && child.stdin) {
+      stream.on('error', (e) => {
+        child.kill('SIGTERM');
+        err += `\n${e.message}`;
+      });
+      child.stdin.on('error', () => undefined);
+      stream.pipe(child.stdin);
+    }
     child.on('error', (e) => reject(new BuildError(`tar: cannot start (${e.message})`)));
     child.on('close', (code) => {
       opts.signal?.removeEventListener('abort', onAbort);

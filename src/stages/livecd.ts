@@ -43,6 +43,7 @@ import { makeGrubImages } from '../engine/grub.js';
 import { BuildError } from '../errors.js';
 import { leasedName } from '../lease.js';
 import { epochOption } from '../source-date-epoch.js';
+import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
 import { stageTag } from './image.js';
 import { LIVECD_MARKER, LIVECD_ROOT } from './names.js';
 
@@ -138,11 +139,8 @@ export const SQUASHFS_EXCLUDE = [
 function etcLayer(): Readable {
   const pack = tar.pack();
   const at = new Date(0);
-  pack.entry({ name: 'etc/hostname', mode: 0o644, mtime: at }, 'localhost\n');
-  pack.entry(
-    { name: 'etc/hosts', mode: 0o644, mtime: at },
-    '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
-  );
+  pack.entry({ name: 'etc/hostname', mode: 0o644, mtime: at }, ETC_HOSTNAME);
+  pack.entry({ name: 'etc/hosts', mode: 0o644, mtime: at }, ETC_HOSTS);
   pack.finalize();
   return pack as unknown as Readable;
 }

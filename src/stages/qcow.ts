@@ -8,11 +8,12 @@
 import { mkdirSync } from 'node:fs';
 import { copyFile, mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
 import type { QcowBundle } from '../config/types.js';
+import { withContainer } from '../engine/container-io.js';
 import { fixExt4Times } from '../engine/ext4-times.js';
 import { grubMkimage } from '../engine/grub-mkimage.js';
 import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
+import { streamRootfs } from '../engine/rootfs-stream.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { needsFakeroot } from '../engine/tar-extract.js';
 import { linkCopy } from '../engine/tree-copy.js';
@@ -23,6 +24,7 @@ import { copyDataExtents } from '../qcow2/copy-extents.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { clampMtimes } from './clamp-times.js';
+import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
 import { readFakerootState } from './fakeroot-state.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
 import { applyLayer } from './layer.js';
@@ -33,21 +35,11 @@ import { ImageTree, refuseLinksIn } from './tree-fs.js';
 import { copyTreeXattrs, ext4XattrCommands, loadTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
 import { xfsProtofile } from './xfs-proto.js';
 
-/**
- * Left out of the target disk: the live-CD tree the image carries for ISO cuts, and the marker Docker
- * adds to every container (systemd would take the booted machine for a Docker container and cloud-init's
- * generator would stay off).
- */
-const EXCLUDED = ['livecd', './livecd', '.dockerenv', './.dockerenv'];
-
 export interface QcowCutInput {
   bundle: QcowBundle;
   plan: DiskPlan;
-  /**
-   * The configured root filesystem: a tar stream (`docker export`), or a tree extracted once from the image
-   * (see {@link extractRootfs}) with this bundle's osconfig layer to apply on a hard-linked copy of it.
-   */
-  rootfs: (() => Promise<Readable>) | SharedTree;
+  /** The tree extracted once from the image (see {@link extractRootfs}) and this bundle's osconfig layer. */
+  rootfs: SharedTree;
   outFile: string;
   /** Scratch space; a folder is made inside and removed afterwards. */
   scratchDir: string;
@@ -68,25 +60,72 @@ export interface SharedTree {
   layer: OsconfigLayer;
 }
 
-/** Left out of the target disk, as tree-relative paths (see {@link EXCLUDED}). */
+/**
+ * Left out of the target disk: the live-CD tree the image carries for ISO cuts, and the marker Docker adds to
+ * every container (systemd would take the booted machine for a Docker container and cloud-init's generator
+ * would stay off). Tree-relative paths.
+ */
 const EXCLUDED_PATHS = ['livecd', '.dockerenv'];
 
+/** Docker's placeholders in an export, never the image's (see {@link dockerPlaceholders}). */
+const EXPORT_PLACEHOLDERS = ['dev/*', 'etc/hosts', 'etc/hostname', 'etc/resolv.conf'];
+
 /**
- * Unpacks the image's root filesystem into `dir`/tree once, for all bundles of a cut (their layers are applied
- * to hard-linked copies). `dir` must exist and be empty.
- * @throws BuildError from tar.
+ * Unpacks image `ref`'s root filesystem into `dir`/tree once, for all bundles of a cut (their layers are
+ * applied to hard-linked copies): streamed by the image's own tar (engine/rootfs-stream), or, when that gives
+ * no stream, by `docker export` into a clean tree (`onNote` says why). `dir` must exist and be empty.
+ * @throws BuildError from Docker or tar.
  */
 export async function extractRootfs(
-  rootfs: Readable,
+  ref: string,
   dir: string,
-  o: { logFile?: string; signal?: AbortSignal } = {},
+  o: { labels: Record<string, string>; signal?: AbortSignal; onNote?: (message: string) => void },
 ): Promise<{ tree: string; stateFile: string }> {
   const tree = join(dir, 'tree');
   const stateFile = join(dir, 'fakeroot.state');
-  await mkdir(tree);
-  await writeFile(stateFile, '');
-  await unpackTar(rootfs, tree, { stateFile, exclude: EXCLUDED, ...(o.signal ? { signal: o.signal } : {}) });
+  const signal = o.signal ? { signal: o.signal } : {};
+  const fresh = async () => {
+    await rm(tree, { recursive: true, force: true });
+    await rm(xattrsFileOf(stateFile), { force: true });
+    await mkdir(tree);
+    await writeFile(stateFile, '');
+  };
+  await fresh();
+  const streamed = await streamRootfs(
+    { ref, labels: o.labels, exclude: EXCLUDED_PATHS, folder: join(dir, 'stream'), ...signal },
+    (fifo) => unpackTar({ file: fifo }, tree, { stateFile, ...signal }),
+  );
+  if (!streamed.ok) {
+    o.onNote?.(
+      `the image's tar gave no stream of its files (${streamed.reason}): exported through Docker (slower)`,
+    );
+    await fresh();
+    await withContainer(ref, o.labels, async (c) =>
+      unpackTar(await c.export(), tree, {
+        stateFile,
+        exclude: [...EXCLUDED_PATHS, ...EXPORT_PLACEHOLDERS].flatMap((p) => [p, `./${p}`]),
+        ...signal,
+      }),
+    );
+  }
+  dockerPlaceholders(tree);
   return { tree, stateFile };
+}
+
+/**
+ * What Docker hides behind its mounts in every container, put back as the image had it: the mount points /dev,
+ * /proc and /sys (empty), /etc/hostname and /etc/hosts as the rootfs stage wrote them. /etc/resolv.conf stays
+ * out: the rootfs stage writes none, and an empty one means the same to the resolver.
+ */
+function dockerPlaceholders(tree: string): void {
+  const img = ImageTree.open(tree);
+  try {
+    for (const d of ['dev', 'proc', 'sys']) if (!img.lstat(d)) img.mkdirp(d);
+    img.writeFile('etc/hostname', ETC_HOSTNAME);
+    img.writeFile('etc/hosts', ETC_HOSTS);
+  } finally {
+    img.close();
+  }
 }
 
 export interface QcowCutResult {
@@ -173,22 +212,14 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
 
 type Step = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
 
-/** The bundle's tree at `tree`: unpacked from a tar stream, or a hard-linked copy of a shared tree plus its layer. */
+/** The bundle's tree at `tree`: a hard-linked copy of the shared tree plus the bundle's layer. */
 async function unpackTree(
-  src: QcowCutInput['rootfs'],
+  src: SharedTree,
   tree: string,
   state: string,
   step: Step,
   opts: { logFile?: string; signal?: AbortSignal },
 ): Promise<void> {
-  if (typeof src === 'function') {
-    await mkdir(tree);
-    await writeFile(state, '');
-    await step('extract', async () =>
-      unpackTar(await src(), tree, { stateFile: state, exclude: EXCLUDED, ...opts }),
-    );
-    return;
-  }
   await step('copy tree', async () => {
     await copyFile(src.stateFile, state);
     await copyTreeXattrs(src.stateFile, state);

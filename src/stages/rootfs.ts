@@ -33,6 +33,7 @@ import {
 } from '../engine/mmdebstrap.js';
 import { BuildError } from '../errors.js';
 import { leasedName, leaseTag } from '../lease.js';
+import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
 import type { FetchedKeyring } from './keyrings.js';
 
 export interface RootfsInput {
@@ -231,13 +232,8 @@ async function putFixedFiles(m: MultistrapVars, auth: string | undefined, put: P
     '/etc/systemd/network/99-default.link',
     'customize',
   );
-  await put('hostname', 'localhost\n', '/etc/hostname', 'customize');
-  await put(
-    'hosts',
-    '127.0.0.1\tlocalhost\n::1\t\tlocalhost ip6-localhost ip6-loopback\n',
-    '/etc/hosts',
-    'customize',
-  );
+  await put('hostname', ETC_HOSTNAME, '/etc/hostname', 'customize');
+  await put('hosts', ETC_HOSTS, '/etc/hosts', 'customize');
 }
 
 /** The bootstrap's apt sources, the source lines left in the root, and every package to install. */

@@ -5,7 +5,7 @@
  * the tar's PAX records (`SCHILY.xattr.*`) into a side file beside the state file, and set on the finished
  * ext4 by debugfs, which gives the bytes root's `mke2fs -d` writes from a tree that has them.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { copyFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
@@ -169,14 +169,16 @@ export async function ext4XattrCommands(
  * @throws BuildError from tar, or for an entry the side file cannot take (see {@link entryXattrs})
  */
 export async function unpackTar(
-  tar: Readable,
+  tar: Readable | { file: string },
   dir: string,
   o: { stateFile: string; exclude?: readonly string[]; signal?: AbortSignal },
 ): Promise<void> {
   if (!needsFakeroot()) return extractTar(tar, dir, o);
   const file = xattrsFileOf(o.stateFile);
   const x = loadTreeXattrs(file);
-  const { stream, done } = teeXattrs(tar, x);
+  // The side file is filled from the stream's headers: a file or FIFO is read here, not by tar.
+  const source = 'file' in tar ? createReadStream(tar.file, { highWaterMark: 1 << 20 }) : tar;
+  const { stream, done } = teeXattrs(source, x);
   await Promise.all([extractTar(stream, dir, o), done]);
   saveTreeXattrs(file, x);
 }

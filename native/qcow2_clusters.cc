@@ -54,16 +54,20 @@ Napi::Value DataExtents(const Napi::CallbackInfo &info) {
 
 struct DeflateFree {
   void operator()(libdeflate_compressor *c) const { libdeflate_free_compressor(c); }
+  void operator()(libdeflate_decompressor *d) const { libdeflate_free_decompressor(d); }
 };
 struct ZstdFree {
   void operator()(ZSTD_CCtx *c) const { ZSTD_freeCCtx(c); }
+  void operator()(ZSTD_DCtx *d) const { ZSTD_freeDCtx(d); }
 };
 
-// One compressor per worker thread, remade when the settings change.
+// One compressor (and decompressor, for reuse checks) per worker thread, remade when the settings change.
 struct Compressors {
   int deflateLevel = -1;
   std::unique_ptr<libdeflate_compressor, DeflateFree> deflate;
   std::unique_ptr<ZSTD_CCtx, ZstdFree> zstd;
+  std::unique_ptr<libdeflate_decompressor, DeflateFree> inflate;
+  std::unique_ptr<ZSTD_DCtx, ZstdFree> unzstd;
 };
 
 thread_local Compressors compressors;
@@ -89,11 +93,42 @@ size_t Compress(Napi::Env env, int type, int level, const uint8_t *src, size_t n
   return ZSTD_isError(r) ? 0 : r;
 }
 
-// qcow2CompressClusters(path, offsets: Float64Array, opts, out: Uint8Array, sizes: Int32Array): reads the
+// Whether `stored` (n bytes as another image of the same settings holds a cluster: compressed when n > 0, as
+// is when n < 0) gives back exactly `cluster`. `scratch` takes the decompressed bytes.
+bool SameCluster(Napi::Env env, int type, const uint8_t *stored, int32_t n, const uint8_t *cluster,
+                 size_t size, uint8_t *scratch) {
+  if (n < 0) return static_cast<size_t>(-n) == size && std::memcmp(stored, cluster, size) == 0;
+  size_t got = 0;
+  if (type == 0) {
+    if (!compressors.inflate) {
+      compressors.inflate.reset(libdeflate_alloc_decompressor());
+      if (!compressors.inflate) throw Napi::Error::New(env, "cannot set up a deflate decompressor");
+    }
+    if (libdeflate_deflate_decompress(compressors.inflate.get(), stored, n, scratch, size, &got) !=
+        LIBDEFLATE_SUCCESS)
+      return false;
+  } else {
+    if (!compressors.unzstd) {
+      compressors.unzstd.reset(ZSTD_createDCtx());
+      if (!compressors.unzstd) throw Napi::Error::New(env, "cannot set up a zstd decompressor");
+    }
+    got = ZSTD_decompressDCtx(compressors.unzstd.get(), scratch, size, stored, n);
+    if (ZSTD_isError(got)) return false;
+  }
+  return got == size && std::memcmp(scratch, cluster, size) == 0;
+}
+
+// qcow2CompressClusters(path, offsets: Float64Array, opts, out: Uint8Array, sizes: Int32Array
+//                       [, refPath, refHost: Float64Array, refSizes: Int32Array]): reads the
 // cluster at each offset of the raw file (bytes past `virtualSize` count as zeros) and puts it into `out`,
 // one after the other: sizes[i] is 0 for an all-zero cluster (nothing written), n > 0 for n compressed bytes,
 // and -clusterSize for a cluster stored as is because it did not compress to less than a cluster (qemu's
 // rule). opts: { clusterSize, virtualSize, type: 0 deflate | 1 zstd | 2 none (every cluster as is), level }.
+// With a reference (another qcow2 of the same virtual size, type and level; refSizes[i] != 0 where it holds
+// the cluster at offsets[i], as refSizes[i] bytes at refHost[i]), a cluster those bytes give back exactly is
+// taken from there instead of compressed again: the same compressor at the same level gives the same bytes,
+// so the output does not depend on it. Anything else in the reference (changed, unreadable) is compressed.
+// On return refSizes[i] is 0 unless cluster i was taken from the reference.
 // Returns the bytes written to `out`.
 Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -114,8 +149,25 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
   if ((type == 0 && (level < 0 || level > 12)) || (type == 1 && (level < 1 || level > 22)) || type < 0 ||
       type > 2)
     throw Napi::RangeError::New(env, "qcow2CompressClusters: bad compression type or level");
-  thread_local std::vector<uint8_t> buf;
+  bool reuse = info.Length() >= 8 && !info[5].IsUndefined();
+  int refFd = -1;
+  Napi::Float64Array refHost;
+  Napi::Int32Array refSizes;
+  if (reuse) {
+    if (!info[6].IsTypedArray() || !info[7].IsTypedArray())
+      throw Napi::TypeError::New(env, "qcow2CompressClusters: refHost and refSizes must be typed arrays");
+    refHost = info[6].As<Napi::Float64Array>();
+    refSizes = info[7].As<Napi::Int32Array>();
+    if (refHost.ElementLength() < count || refSizes.ElementLength() < count)
+      throw Napi::RangeError::New(env, "qcow2CompressClusters: refHost or refSizes too small for the batch");
+    std::string refPath = RawPath(env, info[5]);
+    refFd = open(refPath.c_str(), O_RDONLY | O_CLOEXEC);
+  }
+  Fd ref(refFd);
+  thread_local std::vector<uint8_t> buf, stored, scratch;
   buf.resize(cluster);
+  stored.resize(cluster);
+  scratch.resize(cluster);
   Fd fd(OpenRead(env, path));
   uint8_t *dst = out.Data();
   size_t used = 0;
@@ -126,8 +178,22 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
     std::memset(buf.data() + n, 0, cluster - n);
     if (AllZero(buf.data(), cluster)) {
       sizes[i] = 0;
+      if (reuse) refSizes[i] = 0;
       continue;
     }
+    if (ref.get() >= 0 && refSizes[i] != 0 && type != 2) {
+      int32_t n = refSizes[i];
+      size_t len = static_cast<size_t>(n < 0 ? -n : n);
+      if (len <= cluster &&
+          pread(ref.get(), stored.data(), len, static_cast<off_t>(refHost[i])) == static_cast<ssize_t>(len) &&
+          SameCluster(env, type, stored.data(), n, buf.data(), cluster, scratch.data())) {
+        std::memcpy(dst + used, stored.data(), len);
+        sizes[i] = n;
+        used += len;
+        continue;
+      }
+    }
+    if (reuse) refSizes[i] = 0;
     size_t c = type == 2 ? 0 : Compress(env, type, level, buf.data(), cluster, dst + used, cluster - 1);
     if (c == 0) {
       std::memcpy(dst + used, buf.data(), cluster);

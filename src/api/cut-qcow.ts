@@ -17,6 +17,7 @@ import { CutCache, type UnpackedTree } from '../stages/cut-cache.js';
 import { inLanes, oneAtATime } from '../stages/lanes.js';
 import { type OsconfigLayer, osconfigLayer } from '../stages/osconfig.js';
 import { cutQcow, extractRootfs } from '../stages/qcow.js';
+import { WrittenImages } from '../stages/qcow-convert.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
 import type { StepHandle } from '../stages/steps.js';
 import { digestOf as hexDigest } from '../stages/store.js';
@@ -123,6 +124,7 @@ async function cutBundle(
   { bundle, plan }: { bundle: QcowBundle; plan: DiskPlan },
   work: string,
   gate: Gate,
+  written: WrittenImages,
 ): Promise<CutArtifact> {
   const { config, opts } = ctx;
   const epoch = sourceDateEpoch(ctx.image);
@@ -144,6 +146,7 @@ async function cutBundle(
         scratchDir: ctx.scratch,
         sourceDateEpoch: epoch,
         parallelConvert: opts.parallelConvert ?? true,
+        written,
         logFile: join(ctx.logDir, `cut-${bundleTag(bundle)}.log`),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -175,10 +178,14 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   // for the slower (two bundles, 2 cores: both ~20 s, against ~12 s for the first when it runs alone); in turn,
   // the first bundle's filesystems and compression run while the second's osconfig does.
   const gate = oneAtATime();
+  // Bundles of the same layout share most of their disk: a later one copies the clusters an earlier one wrote.
+  const written = new WrittenImages();
   let results: CutArtifact[];
   try {
     // Every cut settles before a failure is reported, so no container outlives the call.
-    results = await inLanes(plans, opts.concurrency ?? 2, (p) => cutBundle(ctx, cache, tree, p, work, gate));
+    results = await inLanes(plans, opts.concurrency ?? 2, (p) =>
+      cutBundle(ctx, cache, tree, p, work, gate, written),
+    );
   } finally {
     // A bundle may fail before it waits for the tree: the export settles too (its temp folder removed or placed).
     await tree.catch(() => undefined);

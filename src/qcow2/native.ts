@@ -21,6 +21,9 @@ export interface Qcow2Addon {
   /**
    * Reads the cluster at each offset and puts it into `out`, back to back: sizes[i] is 0 for an all-zero
    * cluster (nothing written), n > 0 for n compressed bytes, -clusterSize for a cluster stored as is.
+   * With `refPath`, a cluster whose `refSizes[i]` bytes at `refHost[i]` in that image (same settings) give it
+   * back exactly is copied from there, not compressed again (same bytes either way); refSizes[i] 0: none there.
+   * On return refSizes[i] is 0 unless cluster i was copied.
    * Returns the bytes written. Error code ESHRANK: the file is shorter than `virtualSize`.
    */
   qcow2CompressClusters(
@@ -29,6 +32,9 @@ export interface Qcow2Addon {
     opts: ClusterOptions,
     out: Uint8Array,
     sizes: Int32Array,
+    refPath?: string,
+    refHost?: Float64Array,
+    refSizes?: Int32Array,
   ): number;
   /**
    * Copies the data extents of `src` into `dst` at byte `offset` (copy_file_range, on the thread pool); holes

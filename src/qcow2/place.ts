@@ -19,6 +19,8 @@ export class Placement {
   readonly stats: PlacementStats = { compressed: 0, stored: 0, zero: 0 };
   /** Next free byte; cluster 0 is the header's. */
   end = CLUSTER_SIZE;
+  /** Guest cluster index → host offset and size (as in a batch's sizes) of every data cluster placed. */
+  readonly held = new Map<number, readonly [number, number]>();
 
   /**
    * Places one batch: `sizes[i]` and the bytes in `data` describe the cluster at guest offset `offsets[i]`.
@@ -61,6 +63,7 @@ export class Placement {
         runFrom = from;
       }
       this.setEntry((offsets[i] as number) / CLUSTER_SIZE, entry);
+      this.held.set((offsets[i] as number) / CLUSTER_SIZE, [this.end, size]);
       this.end += length;
       from += length;
     }

@@ -13,7 +13,7 @@ import { CLUSTER_SIZE, type CompressionType, SECTOR } from './format.js';
 import { type Piece, planMetadata } from './layout.js';
 import { type ClusterOptions, packageRoot, qcow2Native } from './native.js';
 import { Placement, type PlacementStats } from './place.js';
-import type { ClusterResult, ClusterTask } from './worker.js';
+import { type ClusterResult, type ClusterTask, clusterResult } from './worker.js';
 
 export interface Qcow2WriteOptions {
   /** Compressed clusters (the default); off stores every non-zero cluster as is. */
@@ -26,12 +26,33 @@ export interface Qcow2WriteOptions {
   signal?: AbortSignal;
   /** Bytes of clusters read so far, of `total`. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * An image written before with the same virtual size, compression and level (another bundle of the same
+   * layout): a cluster it holds at the same guest offset that gives back exactly this disk's cluster is copied
+   * from it instead of compressed again. The bytes written are the same with or without it.
+   */
+  reuse?: Qcow2Reference;
+}
+
+/** Where a written image holds its data clusters, for {@link Qcow2WriteOptions.reuse}. */
+export interface Qcow2Reference {
+  /** The image file, as it is when a later image is written. */
+  path: string;
+  virtualSize: number;
+  compression: CompressionType;
+  level: number;
+  /** Guest cluster index → host offset and size (> 0 compressed, < 0 stored as is). */
+  held: ReadonlyMap<number, readonly [number, number]>;
 }
 
 export interface Qcow2WriteResult extends PlacementStats {
   /** Bytes of the image file. */
   bytes: number;
   virtualSize: number;
+  /** Clusters copied from `reuse` rather than compressed. */
+  reused: number;
+  /** This image as a reference for later ones, once it is at `path`. */
+  reference: (path: string) => Qcow2Reference;
 }
 
 /** Clusters per worker task: 4 MiB, big enough that a task's round trip is lost in its compression time. */
@@ -47,6 +68,29 @@ const DEFAULT_LEVEL: Record<CompressionType, number> = { zlib: 2, zstd: 3 };
 function clusterOptions(o: Qcow2WriteOptions, virtualSize: number): ClusterOptions {
   const type = o.compress === false ? 2 : o.compression === 'zstd' ? 1 : 0;
   return { clusterSize: CLUSTER_SIZE, virtualSize, type, level: o.level ?? DEFAULT_LEVEL[o.compression] };
+}
+
+/** Per batch, where the reference holds its clusters, when the reference has the same settings. */
+function reuseFrom(
+  ref: Qcow2Reference | undefined,
+  o: Qcow2WriteOptions,
+  opts: ClusterOptions,
+): (offsets: Float64Array) => Pick<ClusterTask, 'reuse'> {
+  const same =
+    ref?.virtualSize === opts.virtualSize &&
+    ref.compression === o.compression &&
+    ref.level === opts.level &&
+    o.compress !== false;
+  return (offsets) => {
+    if (!ref || !same) return {};
+    const host = new Float64Array(offsets.length);
+    const sizes = new Int32Array(offsets.length);
+    for (const [i, at] of offsets.entries()) {
+      const h = ref.held.get(at / CLUSTER_SIZE);
+      if (h) [host[i], sizes[i]] = h;
+    }
+    return { reuse: { path: ref.path, host, sizes } };
+  };
 }
 
 /** Rejects with the signal's reason once it fires; `off` stops listening (the caller's signal outlives us). */
@@ -80,6 +124,8 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
   const fh = await open(out, 'w');
   const { stop, off } = onAbort(o.signal);
   const placement = new Placement();
+  const reuseOf = reuseFrom(o.reuse, o, opts);
+  let reused = 0;
   let pool: Piscina<ClusterTask, ClusterResult> | undefined;
   try {
     const workers = new Piscina<ClusterTask, ClusterResult>({
@@ -109,14 +155,16 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
       o.signal?.throwIfAborted();
       while (next < batches && pending.length < window) {
         const offsets = clusters.slice(next * BATCH, (next + 1) * BATCH);
-        const result = workers.run({ path: raw, offsets, opts });
+        const result = workers.run({ path: raw, offsets, opts, ...reuseOf(offsets) });
         result.catch(() => {});
         pending.push(result);
         next++;
       }
       const r = await Promise.race([pending.shift() as Promise<ClusterResult>, stop]);
       const offsets = clusters.subarray(b * BATCH, (b + 1) * BATCH);
-      await writeAll(placement.place(offsets, r.sizes, r.data));
+      const { reused: copied, sizes, data } = clusterResult(r, offsets.length);
+      reused += copied;
+      await writeAll(placement.place(offsets, sizes, data));
       const done = Math.min(total, (b + 1) * BATCH * CLUSTER_SIZE);
       if (o.onProgress && (Date.now() - lastReport > 200 || done === total)) {
         lastReport = Date.now();
@@ -134,7 +182,15 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
     await writeAll(meta.pieces);
     // No fsync, as qemu-img convert (cache=unsafe) and the SquashFS writer: the caller renames the file.
     await fh.truncate(meta.fileSize);
-    return { bytes: meta.fileSize, virtualSize, ...placement.stats };
+    const { held } = placement;
+    const { compression } = o;
+    return {
+      bytes: meta.fileSize,
+      virtualSize,
+      ...placement.stats,
+      reused,
+      reference: (path) => ({ path, virtualSize, compression, level: opts.level, held }),
+    };
   } catch (err) {
     throw o.signal?.aborted ? o.signal.reason : withPath(err, raw);
   } finally {

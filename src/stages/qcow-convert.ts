@@ -1,9 +1,10 @@
 /** The QCOW cut's last step: the raw disk to qcow2, by the built-in writer or by `qemu-img convert`. */
 
+import { stat } from 'node:fs/promises';
 import type { QcowVars } from '../config/types.js';
 import { convertToQcow2 } from '../engine/qemu-img.js';
 import type { ProgressListener } from '../progress.js';
-import { writeQcow2 } from '../qcow2/write.js';
+import { type Qcow2Reference, type Qcow2WriteResult, writeQcow2 } from '../qcow2/write.js';
 
 export interface ConvertDiskOptions {
   stage: string;
@@ -12,10 +13,27 @@ export interface ConvertDiskOptions {
   logFile?: string;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+  /** Images this cut wrote before: the built-in writer copies identical clusters from one of the same settings. */
+  written?: WrittenImages;
+}
+
+/** The images a cut has written so far, for the next bundle of the same layout and compression. */
+export class WrittenImages {
+  private readonly refs: Qcow2Reference[] = [];
+
+  add(ref: Qcow2Reference): void {
+    this.refs.push(ref);
+  }
+
+  /** The first image of this virtual size and compression, if any. */
+  like(virtualSize: number, compression: Qcow2Reference['compression']): Qcow2Reference | undefined {
+    return this.refs.find((r) => r.virtualSize === virtualSize && r.compression === compression);
+  }
 }
 
 /**
  * Writes `raw` as the qcow2 `out` as the bundle's `qcow_writer` says.
+ * @returns the built-in writer's result (undefined from qemu-img).
  * @throws BuildError from qemu-img; Error naming the raw disk from the built-in writer; the abort reason.
  */
 export async function convertDisk(
@@ -23,7 +41,7 @@ export async function convertDisk(
   out: string,
   q: QcowVars,
   o: ConvertDiskOptions,
-): Promise<void> {
+): Promise<Qcow2WriteResult | undefined> {
   if (q.qcow_writer === 'qemu-img') {
     await convertToQcow2(raw, out, {
       compress: q.qcow_compress,
@@ -32,11 +50,13 @@ export async function convertDisk(
       ...(o.logFile ? { logFile: o.logFile } : {}),
       ...(o.signal ? { signal: o.signal } : {}),
     });
-    return;
+    return undefined;
   }
-  await writeQcow2(raw, out, {
+  const reuse = o.written?.like((await stat(raw)).size, q.qcow_compression_type);
+  return writeQcow2(raw, out, {
     compress: q.qcow_compress,
     compression: q.qcow_compression_type,
+    ...(reuse ? { reuse } : {}),
     ...(o.parallel ? {} : { processors: 1 }),
     ...(o.signal ? { signal: o.signal } : {}),
     onProgress: (done, total) =>

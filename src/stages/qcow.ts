@@ -21,6 +21,7 @@ import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
 import type { ProgressListener } from '../progress.js';
 import { copyDataExtents } from '../qcow2/copy-extents.js';
+import type { Qcow2WriteResult } from '../qcow2/write.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { clampMtimes } from './clamp-times.js';
@@ -29,7 +30,7 @@ import { readFakerootState } from './fakeroot-state.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
-import { convertDisk } from './qcow-convert.js';
+import { convertDisk, type WrittenImages } from './qcow-convert.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { ImageTree, refuseLinksIn } from './tree-fs.js';
 import { copyTreeXattrs, ext4XattrCommands, loadTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
@@ -49,6 +50,8 @@ export interface QcowCutInput {
   logFile?: string;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
+  /** The images the cut's other bundles wrote so far (their identical clusters are copied, not compressed). */
+  written?: WrittenImages;
 }
 
 /** A tree unpacked once for all bundles of a cut, and one bundle's osconfig layer. */
@@ -189,16 +192,25 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
         await fh.close();
       }
     });
-    await step('convert', () =>
-      writeAtomically(i.outFile, (tmp) =>
-        convertDisk(raw, tmp, i.bundle.qcow, {
+    await step('convert', async () => {
+      let written: Qcow2WriteResult | undefined;
+      await writeAtomically(i.outFile, async (tmp) => {
+        written = await convertDisk(raw, tmp, i.bundle.qcow, {
           stage,
           parallel: i.parallelConvert ?? true,
+          ...(i.written ? { written: i.written } : {}),
           ...(i.onProgress ? { onProgress: i.onProgress } : {}),
           ...opts,
-        }),
-      ),
-    );
+        });
+      });
+      if (written?.reused)
+        i.onProgress?.({
+          stage,
+          kind: 'info',
+          message: `${written.reused} of ${written.compressed + written.stored} clusters copied from an earlier bundle's image (same bytes)`,
+        });
+      if (written) i.written?.add(written.reference(i.outFile));
+    });
     return { file: i.outFile, kernelVersion, timings };
   } catch (err) {
     if (err instanceof BuildError)

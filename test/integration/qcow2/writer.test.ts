@@ -190,6 +190,51 @@ describe('native qcow2 writer, read back by qemu-img', () => {
     expect(compare(raw, out)).toContain('Images are identical');
   });
 
+  it.each(['zlib', 'zstd'] as const)(
+    'copies the clusters an earlier image of the same settings holds identically, with the same bytes (%s)',
+    async (compression) => {
+      // A second bundle's disk: the first's with one text cluster changed, one random (stored) cluster changed,
+      // one cluster zeroed and one cluster more.
+      const size = 64 * MiB;
+      const first = rawDisk(`first-${compression}`, size, [
+        [0, text(8 * MiB)],
+        [9 * MiB, random.subarray(0, MiB)],
+      ]);
+      const second = rawDisk(`second-${compression}`, size, [
+        [0, text(8 * MiB)],
+        [9 * MiB, random.subarray(0, MiB)],
+        [CLUSTER, Buffer.from('bundle two')],
+        [9 * MiB + CLUSTER, random.subarray(MiB, MiB + 100)],
+        [3 * CLUSTER, Buffer.alloc(CLUSTER)],
+        [20 * MiB, text(CLUSTER)],
+      ]);
+      const a = join(work, `first-${compression}.qcow2`);
+      const ref = (await writeQcow2(first, a, { compression })).reference(a);
+      const alone = join(work, `alone-${compression}.qcow2`);
+      await writeQcow2(second, alone, { compression });
+      const b = join(work, `reused-${compression}.qcow2`);
+      const r = await writeQcow2(second, b, { compression, reuse: ref });
+      // 128 text + 16 random clusters in the first; 3 changed, the new one at 20 MiB has no counterpart.
+      expect(r.reused).toBe(144 - 3);
+      expect(sha(b)).toBe(sha(alone));
+      expect(check(b)['check-errors']).toBe(0);
+      expect(compare(second, b)).toContain('Images are identical');
+
+      // A reference whose file changed since (or of other settings) is never trusted: every cluster is checked.
+      const tampered = join(work, `tampered-${compression}.qcow2`);
+      execFileSync('cp', [a, tampered]);
+      const fd = openSync(tampered, 'r+');
+      writeSync(fd, randomBytes(2 * MiB), 0, 2 * MiB, CLUSTER);
+      closeSync(fd);
+      const c = join(work, `checked-${compression}.qcow2`);
+      const t = await writeQcow2(second, c, { compression, reuse: { ...ref, path: tampered } });
+      expect(t.reused).toBeLessThan(r.reused);
+      expect(sha(c)).toBe(sha(alone));
+      const other = await writeQcow2(second, c, { compression, level: 1, reuse: ref });
+      expect(other.reused).toBe(0);
+    },
+  );
+
   it('stops with the caller’s reason when aborted', async () => {
     const raw = rawOf(cases[2] as Case);
     const ac = new AbortController();

@@ -189,6 +189,7 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   } finally {
     // A bundle may fail before it waits for the tree: the export settles too (its temp folder removed or placed).
     await tree.catch(() => undefined);
+    written.close();
   }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
   for (const r of results) r.boots = await bootStep(ctx, r.file, 'qcow', seedHostname(r.file));

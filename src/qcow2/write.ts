@@ -13,6 +13,10 @@ import { CLUSTER_SIZE, type CompressionType, SECTOR } from './format.js';
 import { type Piece, planMetadata } from './layout.js';
 import { type ClusterOptions, packageRoot, qcow2Native } from './native.js';
 import { Placement, type PlacementStats } from './place.js';
+import { LiveReference, type Qcow2Reference } from './reference.js';
+
+export type { Qcow2Reference } from './reference.js';
+
 import { type ClusterResult, type ClusterTask, clusterResult } from './worker.js';
 
 export interface Qcow2WriteOptions {
@@ -27,22 +31,14 @@ export interface Qcow2WriteOptions {
   /** Bytes of clusters read so far, of `total`. */
   onProgress?: (done: number, total: number) => void;
   /**
-   * An image written before with the same virtual size, compression and level (another bundle of the same
-   * layout): a cluster it holds at the same guest offset that gives back exactly this disk's cluster is copied
-   * from it instead of compressed again. The bytes written are the same with or without it.
+   * An image of the same virtual size, compression and level (another bundle of the same layout), written
+   * before or being written: a cluster it holds at the same guest offset that gives back exactly this disk's
+   * cluster is copied from it instead of compressed again; while it is written, this writer follows it. The
+   * bytes written are the same with or without it.
    */
   reuse?: Qcow2Reference;
-}
-
-/** Where a written image holds its data clusters, for {@link Qcow2WriteOptions.reuse}. */
-export interface Qcow2Reference {
-  /** The image file, as it is when a later image is written. */
-  path: string;
-  virtualSize: number;
-  compression: CompressionType;
-  level: number;
-  /** Guest cluster index → host offset and size (> 0 compressed, < 0 stored as is). */
-  held: ReadonlyMap<number, readonly [number, number]>;
+  /** Hands this image out as a reference as soon as writing starts (its receiver closes it when done). */
+  share?: (ref: Qcow2Reference) => void;
 }
 
 export interface Qcow2WriteResult extends PlacementStats {
@@ -51,7 +47,7 @@ export interface Qcow2WriteResult extends PlacementStats {
   virtualSize: number;
   /** Clusters copied from `reuse` rather than compressed. */
   reused: number;
-  /** This image as a reference for later ones, once it is at `path`. */
+  /** This image as a reference for later ones, once it is at `path` (close it when done). */
   reference: (path: string) => Qcow2Reference;
 }
 
@@ -70,6 +66,8 @@ function clusterOptions(o: Qcow2WriteOptions, virtualSize: number): ClusterOptio
   return { clusterSize: CLUSTER_SIZE, virtualSize, type, level: o.level ?? DEFAULT_LEVEL[o.compression] };
 }
 
+const noReuse = (): Pick<ClusterTask, 'reuse'> => ({});
+
 /** Per batch, where the reference holds its clusters, when the reference has the same settings. */
 function reuseFrom(
   ref: Qcow2Reference | undefined,
@@ -81,15 +79,17 @@ function reuseFrom(
     ref.compression === o.compression &&
     ref.level === opts.level &&
     o.compress !== false;
+  if (!ref || !same) return noReuse;
   return (offsets) => {
-    if (!ref || !same) return {};
+    const path = ref.path();
+    if (path === undefined) return {};
     const host = new Float64Array(offsets.length);
     const sizes = new Int32Array(offsets.length);
     for (const [i, at] of offsets.entries()) {
       const h = ref.held.get(at / CLUSTER_SIZE);
       if (h) [host[i], sizes[i]] = h;
     }
-    return { reuse: { path: ref.path, host, sizes } };
+    return { reuse: { path, host, sizes } };
   };
 }
 
@@ -125,18 +125,16 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
   const { stop, off } = onAbort(o.signal);
   const placement = new Placement();
   const reuseOf = reuseFrom(o.reuse, o, opts);
+  const follow = reuseOf === noReuse ? undefined : o.reuse;
+  const live = o.share
+    ? new LiveReference(virtualSize, o.compression, opts.level, placement.held, out)
+    : undefined;
+  if (live) o.share?.(live);
   let reused = 0;
+  let ok = false;
   let pool: Piscina<ClusterTask, ClusterResult> | undefined;
   try {
-    const workers = new Piscina<ClusterTask, ClusterResult>({
-      filename: join(packageRoot(), 'dist', 'src', 'qcow2', 'worker.js'),
-      minThreads: processors,
-      maxThreads: processors,
-      // Tasks wait in each worker, so a worker goes on without a round trip to this thread (which, on a busy
-      // machine, may wait for a time slice).
-      concurrentTasksPerWorker: QUEUED,
-      idleTimeout: 1000,
-    });
+    const workers = clusterPool(processors);
     pool = workers;
     const writeAll = async (pieces: Piece[]): Promise<void> => {
       for (const p of pieces) {
@@ -155,6 +153,7 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
       o.signal?.throwIfAborted();
       while (next < batches && pending.length < window) {
         const offsets = clusters.slice(next * BATCH, (next + 1) * BATCH);
+        if (follow) await Promise.race([follow.reached((offsets.at(-1) as number) + CLUSTER_SIZE), stop]);
         const result = workers.run({ path: raw, offsets, opts, ...reuseOf(offsets) });
         result.catch(() => {});
         pending.push(result);
@@ -165,6 +164,7 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
       const { reused: copied, sizes, data } = clusterResult(r, offsets.length);
       reused += copied;
       await writeAll(placement.place(offsets, sizes, data));
+      live?.advance((offsets.at(-1) as number) + CLUSTER_SIZE);
       const done = Math.min(total, (b + 1) * BATCH * CLUSTER_SIZE);
       if (o.onProgress && (Date.now() - lastReport > 200 || done === total)) {
         lastReport = Date.now();
@@ -182,22 +182,34 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
     await writeAll(meta.pieces);
     // No fsync, as qemu-img convert (cache=unsafe) and the SquashFS writer: the caller renames the file.
     await fh.truncate(meta.fileSize);
-    const { held } = placement;
-    const { compression } = o;
-    return {
-      bytes: meta.fileSize,
-      virtualSize,
-      ...placement.stats,
-      reused,
-      reference: (path) => ({ path, virtualSize, compression, level: opts.level, held }),
+    ok = true;
+    const reference = (path: string): Qcow2Reference => {
+      const done = new LiveReference(virtualSize, o.compression, opts.level, placement.held, path);
+      done.finish(true);
+      return done;
     };
+    return { bytes: meta.fileSize, virtualSize, ...placement.stats, reused, reference };
   } catch (err) {
     throw o.signal?.aborted ? o.signal.reason : withPath(err, raw);
   } finally {
+    live?.finish(ok);
     off();
     await fh.close();
     await pool?.destroy();
   }
+}
+
+/** The compression workers: the output does not depend on how many. */
+function clusterPool(processors: number): Piscina<ClusterTask, ClusterResult> {
+  return new Piscina<ClusterTask, ClusterResult>({
+    filename: join(packageRoot(), 'dist', 'src', 'qcow2', 'worker.js'),
+    minThreads: processors,
+    maxThreads: processors,
+    // Tasks wait in each worker, so a worker goes on without a round trip to this thread (which, on a busy
+    // machine, may wait for a time slice).
+    concurrentTasksPerWorker: QUEUED,
+    idleTimeout: 1000,
+  });
 }
 
 /** A read failure from a worker, said in terms of the raw disk. */

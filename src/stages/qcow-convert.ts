@@ -13,16 +13,24 @@ export interface ConvertDiskOptions {
   logFile?: string;
   signal?: AbortSignal;
   onProgress?: ProgressListener;
-  /** Images this cut wrote before: the built-in writer copies identical clusters from one of the same settings. */
+  /**
+   * Images this cut writes: the built-in writer copies identical clusters from one of the same settings (written
+   * before, or being written: it follows that writer), and adds its own.
+   */
   written?: WrittenImages;
 }
 
-/** The images a cut has written so far, for the next bundle of the same layout and compression. */
+/** The images a cut has written or is writing, for the next bundle of the same layout and compression. */
 export class WrittenImages {
   private readonly refs: Qcow2Reference[] = [];
 
   add(ref: Qcow2Reference): void {
     this.refs.push(ref);
+  }
+
+  /** Lets go of every image (the cut is over). */
+  close(): void {
+    for (const r of this.refs.splice(0)) r.close();
   }
 
   /** The first image of this virtual size and compression, if any. */
@@ -52,11 +60,13 @@ export async function convertDisk(
     });
     return undefined;
   }
-  const reuse = o.written?.like((await stat(raw)).size, q.qcow_compression_type);
+  const written = o.written;
+  const reuse = written?.like((await stat(raw)).size, q.qcow_compression_type);
   return writeQcow2(raw, out, {
     compress: q.qcow_compress,
     compression: q.qcow_compression_type,
     ...(reuse ? { reuse } : {}),
+    ...(written ? { share: (r: Qcow2Reference) => written.add(r) } : {}),
     ...(o.parallel ? {} : { processors: 1 }),
     ...(o.signal ? { signal: o.signal } : {}),
     onProgress: (done, total) =>

@@ -209,7 +209,6 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           kind: 'info',
           message: `${written.reused} of ${written.compressed + written.stored} clusters copied from an earlier bundle's image (same bytes)`,
         });
-      if (written) i.written?.add(written.reference(i.outFile));
     });
     return { file: i.outFile, kernelVersion, timings };
   } catch (err) {

@@ -15,6 +15,7 @@ import { checkQcow2, convertToRaw } from '../../../src/engine/qemu-img.js';
 import { builtImage } from '../../helpers/built-image.js';
 import { CANARY_DIR, CANARY_FILE, CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
 import { ROOT, runCli } from '../../helpers/cli.js';
+import { imageVariant } from '../../helpers/image-variant.js';
 
 const MiB = 1024 * 1024;
 const PREFIX = 'aib-hostile';
@@ -178,34 +179,9 @@ const CASES: HostileCase[] = [
   },
 ];
 
-function docker(args: string[]): string {
-  const r = spawnSync('docker', args, { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`docker ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout.trim();
-}
-
 /** Commits the test image plus `setup` as `localhost/aib-hostile/image-builder:<tag>-debian_bookworm`. */
 function hostileImage(tag: string, setup: string): void {
-  const name = `aib-hostile-${tag}-${process.pid}`;
-  docker([
-    'run',
-    '--network',
-    'none',
-    '--name',
-    name,
-    '--entrypoint',
-    '/bin/sh',
-    base,
-    '-c',
-    `set -e; ${setup}`,
-  ]);
-  try {
-    const ref = `localhost/${PREFIX}/image-builder:${tag}-${DISTRO}`;
-    docker(['commit', name, ref]);
-    made.push(ref);
-  } finally {
-    docker(['rm', '-f', name]);
-  }
+  made.push(imageVariant(base, `localhost/${PREFIX}/image-builder:${tag}-${DISTRO}`, setup));
 }
 
 beforeAll(async () => {

@@ -14,39 +14,18 @@ import { ETC_HOSTNAME, ETC_HOSTS } from '../../../src/stages/etc-files.js';
 import { extractRootfs } from '../../../src/stages/qcow.js';
 import { builtImage } from '../../helpers/built-image.js';
 import { CANARY_DIR, CANARY_FILE, CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
+import { docker, imageVariant } from '../../helpers/image-variant.js';
 
 const work = mkdtempSync('/var/tmp/rootfs-stream-');
 const LABELS = { [CUT_LABEL]: 'rootfs-stream-test' };
 const made: string[] = [];
 let base = '';
 
-function docker(args: string[]): string {
-  return execFileSync('docker', args, { encoding: 'utf8' }).trim();
-}
-
 /** The test image plus `setup` (run as root in a container of it), committed under a test tag. */
 function variant(tag: string, setup: string): string {
-  const name = `aib-rootfs-stream-${tag}-${process.pid}`;
-  docker([
-    'run',
-    '--network',
-    'none',
-    '--name',
-    name,
-    '--entrypoint',
-    '/bin/sh',
-    base,
-    '-c',
-    `set -e; ${setup}`,
-  ]);
-  try {
-    const ref = `localhost/aib-rootfs-stream/image:${tag}-${process.pid}`;
-    docker(['commit', name, ref]);
-    made.push(ref);
-    return ref;
-  } finally {
-    docker(['rm', '-f', name]);
-  }
+  const ref = imageVariant(base, `localhost/aib-rootfs-stream/image:${tag}-${process.pid}`, setup);
+  made.push(ref);
+  return ref;
 }
 
 /** A version 2 file capability: cap_net_raw permitted. */

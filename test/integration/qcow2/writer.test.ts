@@ -9,7 +9,7 @@ import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { writeQcow2 } from '../../../src/qcow2/write.js';
+import { type Qcow2Reference, writeQcow2 } from '../../../src/qcow2/write.js';
 
 const work = mkdtempSync(join(tmpdir(), 'qcow2-it-'));
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -209,7 +209,8 @@ describe('native qcow2 writer, read back by qemu-img', () => {
         [20 * MiB, text(CLUSTER)],
       ]);
       const a = join(work, `first-${compression}.qcow2`);
-      const ref = (await writeQcow2(first, a, { compression })).reference(a);
+      const written = await writeQcow2(first, a, { compression });
+      const ref = written.reference(a);
       const alone = join(work, `alone-${compression}.qcow2`);
       await writeQcow2(second, alone, { compression });
       const b = join(work, `reused-${compression}.qcow2`);
@@ -227,11 +228,29 @@ describe('native qcow2 writer, read back by qemu-img', () => {
       writeSync(fd, randomBytes(2 * MiB), 0, 2 * MiB, CLUSTER);
       closeSync(fd);
       const c = join(work, `checked-${compression}.qcow2`);
-      const t = await writeQcow2(second, c, { compression, reuse: { ...ref, path: tampered } });
+      const t = await writeQcow2(second, c, { compression, reuse: written.reference(tampered) });
       expect(t.reused).toBeLessThan(r.reused);
       expect(sha(c)).toBe(sha(alone));
       const other = await writeQcow2(second, c, { compression, level: 1, reuse: ref });
       expect(other.reused).toBe(0);
+
+      // Written side by side: the second follows the first, batch by batch, and still copies every cluster.
+      let live: Qcow2Reference | undefined;
+      const lead = join(work, `lead-${compression}.qcow2`);
+      const leading = writeQcow2(first, lead, {
+        compression,
+        processors: 1,
+        share: (r) => (live = r),
+      });
+      while (!live) await new Promise((go) => setImmediate(go));
+      const follower = join(work, `follower-${compression}.qcow2`);
+      const f = await writeQcow2(second, follower, { compression, processors: 1, reuse: live });
+      await leading;
+      expect(f.reused).toBe(r.reused);
+      expect(sha(follower)).toBe(sha(alone));
+      expect(sha(lead)).toBe(sha(a));
+      live.close();
+      ref.close();
     },
   );
 

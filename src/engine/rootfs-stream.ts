@@ -98,20 +98,27 @@ export async function streamRootfs(
         { cause: err },
       );
     }
+    // Both ends held open until the container is done: neither our reader nor its writer waits in open(), and
+    // a tar that never opens the FIFO still ends our reader (at our close) instead of leaving it waiting.
+    const holder = openSync(fifo, constants.O_RDWR);
+    const c = container;
     const reading = consume(fifo).then(
       () => undefined,
-      (e: Error) => e,
+      (e: Error) => {
+        // Our reader is gone: its writer would wait on a full pipe (we still hold a reader end) for ever.
+        removing ??= c.remove({ force: true }).catch(() => undefined);
+        return e;
+      },
     );
-    const exit = await runToEnd(container).catch((e: Error) => e);
-    // A tar that never opened the FIFO leaves our reader waiting in open(): one writer that closes at once ends it.
-    // With a reader still reading, this adds no bytes; with none, open fails and there is nothing to end.
-    release(fifo);
+    const exit = await runToEnd(c).catch((e: Error) => e);
+    closeSync(holder);
     const readError = await reading;
     if (input.signal?.aborted) throw new BuildError('rootfs stream: aborted');
+    // Our reader's failure first: the container may only have stopped because we stopped it.
+    if (readError) return { ok: false, reason: firstLine(readError.message) };
     // A start that fails is the image's doing as a rule (no tar in it); a broken Docker fails the export too.
     if (exit instanceof Error) return { ok: false, reason: firstLine(exit.message) };
     if (exit !== 0) return { ok: false, reason: `its tar exited with code ${exit}` };
-    if (readError) return { ok: false, reason: firstLine(readError.message) };
     return { ok: true };
   } finally {
     input.signal?.removeEventListener('abort', onAbort);
@@ -126,14 +133,6 @@ async function runToEnd(c: Docker.Container): Promise<number> {
   const waiting = c.wait({ condition: 'next-exit' }) as Promise<{ StatusCode: number }>;
   await c.start();
   return (await waiting).StatusCode;
-}
-
-function release(fifo: string): void {
-  try {
-    closeSync(openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK));
-  } catch {
-    // ENXIO: no reader left.
-  }
 }
 
 const firstLine = (text: string): string => text.trim().split('\n')[0] ?? '';

@@ -14,10 +14,9 @@ import { type Piece, planMetadata } from './layout.js';
 import { type ClusterOptions, packageRoot, qcow2Native } from './native.js';
 import { Placement, type PlacementStats } from './place.js';
 import { LiveReference, type Qcow2Reference } from './reference.js';
+import { type ClusterResult, type ClusterTask, clusterResult } from './worker.js';
 
 export type { Qcow2Reference } from './reference.js';
-
-import { type ClusterResult, type ClusterTask, clusterResult } from './worker.js';
 
 export interface Qcow2WriteOptions {
   /** Compressed clusters (the default); off stores every non-zero cluster as is. */

@@ -23,7 +23,6 @@ export interface Qcow2Reference {
 
 export class LiveReference implements Qcow2Reference {
   private placed = 0;
-  private current: string | undefined;
   private waiting: { end: number; go: () => void }[] = [];
 
   /**
@@ -37,12 +36,10 @@ export class LiveReference implements Qcow2Reference {
     readonly held: ReadonlyMap<number, readonly [number, number]>,
     file: string,
     private fd = openSync(file, 'r'),
-  ) {
-    this.current = `/proc/self/fd/${fd}`;
-  }
+  ) {}
 
   path(): string | undefined {
-    return this.current;
+    return this.fd >= 0 ? `/proc/self/fd/${this.fd}` : undefined;
   }
 
   reached(end: number): Promise<void> {
@@ -67,7 +64,6 @@ export class LiveReference implements Qcow2Reference {
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
     this.fd = -1;
-    this.current = undefined;
   }
 
   private release(ready: (w: { end: number }) => boolean): void {

@@ -1,15 +1,25 @@
 /**
- * ansible-playbook against a running container over the docker connection. Variables go in a file
- * (`-e @file`, written by `unsafeVarsYaml` of ansible-vars.ts, so no string in it is ever templated), never on
- * the command line, so passwords do not show up in process lists or logs.
+ * ansible-playbook against a running container over the docker connection. Variables (the YAML of
+ * `unsafeVarsYaml` in ansible-vars.ts, so no string in it is ever templated) go through a FIFO in a private
+ * folder (`-e @fifo`): never on the command line or in a file, so passwords show up in no process list, log or
+ * folder.
  */
+import { closeSync, constants, openSync, writeSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { run } from './exec.js';
 
 export interface PlaybookOptions {
   playbook: string;
   /** Container name or id. */
   container: string;
-  extraVarsFile: string;
+  /**
+   * The extra-vars YAML. Ansible reads it about a second after its start, once its modules are loaded: a pending
+   * promise lets the caller make the container meanwhile. A rejection stops Ansible and is thrown as it is.
+   */
+  extraVars: string | Promise<string>;
   logFile: string;
   signal?: AbortSignal;
   secrets?: readonly string[];
@@ -23,6 +33,64 @@ export interface PlaybookOptions {
  * @throws BuildError when a task fails; its output tail names the task and the module's message.
  */
 export async function runPlaybook(o: PlaybookOptions): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'aib-ansible-'));
+  const stop = new AbortController();
+  const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
+  try {
+    const fifo = join(dir, 'vars.yaml');
+    await run('mkfifo', ['-m', '0600', fifo]);
+    let exited = false;
+    const playing = play(o, fifo, signal).finally(() => {
+      exited = true;
+    });
+    playing.catch(() => undefined);
+    try {
+      await feed(fifo, await o.extraVars, () => exited);
+    } catch (err) {
+      stop.abort();
+      await playing.catch(() => undefined);
+      throw err;
+    }
+    await playing;
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Writes `text` into `fifo` once its reader is there (polled: a blocking open would wait forever for a reader
+ * that failed before opening it); gives up when `gone` says the reader will never come.
+ */
+async function feed(fifo: string, text: string, gone: () => boolean): Promise<void> {
+  let fd: number | undefined;
+  while (fd === undefined) {
+    if (gone()) return;
+    try {
+      fd = openSync(fifo, constants.O_WRONLY | constants.O_NONBLOCK);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENXIO') throw err;
+      await sleep(10);
+    }
+  }
+  try {
+    const data = Buffer.from(text);
+    for (let at = 0; at < data.length; ) {
+      try {
+        at += writeSync(fd, data, at);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        // A full pipe waits for the reader; a reader gone (EPIPE) reports its own failure.
+        if (code === 'EPIPE') return;
+        if (code !== 'EAGAIN') throw err;
+        await sleep(5);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+async function play(o: PlaybookOptions, varsFile: string, signal: AbortSignal): Promise<void> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...o.env,
@@ -40,13 +108,13 @@ export async function runPlaybook(o: PlaybookOptions): Promise<void> {
   };
   await run(
     'ansible-playbook',
-    ['-i', `${o.container},`, '-c', 'community.docker.docker', '-e', `@${o.extraVarsFile}`, o.playbook],
+    ['-i', `${o.container},`, '-c', 'community.docker.docker', '-e', `@${varsFile}`, o.playbook],
     {
       env,
+      signal,
       logFile: o.logFile,
       captureStdout: false,
       processGroup: true,
-      ...(o.signal ? { signal: o.signal } : {}),
       ...(o.secrets ? { secrets: o.secrets } : {}),
       ...(o.onLine ? { onLine: o.onLine } : {}),
     },

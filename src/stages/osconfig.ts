@@ -4,18 +4,20 @@
  * each QCOW bundle (run context `qcow`). The container is always removed, also on failure or abort.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { ROLE_VARIABLES } from '../config/osconfig.js';
 import { secretStrings } from '../config/redact.js';
 import type { OsconfigVars, RunContext } from '../config/types.js';
 import { runPlaybook } from '../engine/ansible.js';
 import { unsafeVarsYaml } from '../engine/ansible-vars.js';
-import { archivePaths, containerChanges } from '../engine/container-diff.js';
+import {
+  archivePaths,
+  changesSince,
+  containerChanges,
+  type StatusSnapshot,
+  statusSnapshot,
+} from '../engine/container-diff.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
-import { leaseTag } from '../lease.js';
 import { bundledPlaybook } from './playbook-path.js';
 
 /**
@@ -83,7 +85,7 @@ export function ansibleCause(output: string): string {
  * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
  */
 export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {
-  return runOsconfig(input, async (id) => ({ image: await commitContainer(id, input.changes ?? []) }));
+  return runOsconfig(input, false, async (id) => ({ image: await commitContainer(id, input.changes ?? []) }));
 }
 
 /** What one osconfig run changed in its image: deleted paths and tars of the added and changed ones. */
@@ -97,39 +99,46 @@ export interface OsconfigLayer {
 /**
  * Applies the osconfig role for `runContext` to a container of `input.image` and keeps its changes as a layer
  * (tar files named `${out}-N.tar`) instead of committing them: a tree extracted once from the image takes it.
+ * The changes are read from two listings by the image's find, before and after the role; `docker diff` when the
+ * image has no GNU find.
  * @throws BuildError naming the failed task; BuildError from Docker when the changes cannot be read.
  */
 export async function osconfigLayer(input: OsconfigInput, out: string): Promise<OsconfigLayer> {
-  return runOsconfig(input, async (id) => {
-    const changes = await containerChanges(id);
+  return runOsconfig(input, true, async (id, before) => {
+    const changes = (before && (await changesSince(id, before))) ?? (await containerChanges(id));
     const deleted = changes.filter((c) => c.kind === 'deleted').map((c) => c.path);
     const kept = changes.filter((c) => c.kind !== 'deleted').map((c) => c.path);
     return { deleted, tars: await archivePaths(id, kept, out, input.signal) };
   });
 }
 
-async function runOsconfig<T>(input: OsconfigInput, finish: (containerId: string) => Promise<T>): Promise<T> {
-  const scratch = await mkdtemp(join(tmpdir(), `aib-osconfig-${leaseTag()}-`));
+/**
+ * Starts ansible-playbook and, during its own start (about a second), makes the container and, with
+ * `snapshot`, lists its files; then hands Ansible its variables. `finish` gets the container and that listing.
+ */
+async function runOsconfig<T>(
+  input: OsconfigInput,
+  snapshot: boolean,
+  finish: (containerId: string, before: StatusSnapshot | null) => Promise<T>,
+): Promise<T> {
   const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
   let containerId: string | undefined;
-  try {
-    const varsFile = join(scratch, 'vars.yaml');
-    await writeFile(
-      varsFile,
-      unsafeVarsYaml({
-        ...osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy),
-        ...(input.sourceDateEpoch === undefined ? {} : { source_date_epoch: input.sourceDateEpoch }),
-      }),
-      { mode: 0o600, flag: 'wx' },
-    );
+  const ready = (async () => {
     const c = await createContainer(input.image, { session: input.session, name, start: true });
     containerId = c.id;
+    return { id: c.id, before: snapshot ? await statusSnapshot(c.id) : null };
+  })();
+  try {
+    const vars = unsafeVarsYaml({
+      ...osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy),
+      ...(input.sourceDateEpoch === undefined ? {} : { source_date_epoch: input.sourceDateEpoch }),
+    });
     let output = '';
     try {
       await runPlaybook({
         playbook: bundledPlaybook('osconfig.yaml'),
-        container: c.name,
-        extraVarsFile: varsFile,
+        container: name,
+        extraVars: ready.then(() => vars),
         logFile: input.logFile,
         // Everything `config` would mask: passwords, private keys in files, URL credentials, the proxy's.
         secrets: secretStrings({ vars: input.vars, proxy: input.proxy ?? '' }),
@@ -140,6 +149,8 @@ async function runOsconfig<T>(input: OsconfigInput, finish: (containerId: string
         ...(input.signal ? { signal: input.signal } : {}),
       });
     } catch (err) {
+      // The container could not be made: that is the failure, not Ansible's stop.
+      await ready;
       const cause = ansibleCause(output) || (err instanceof Error ? err.message : String(err));
       throw new BuildError(`ansible-playbook failed (run context ${input.runContext}): ${cause}`, {
         logFile: input.logFile,
@@ -147,9 +158,10 @@ async function runOsconfig<T>(input: OsconfigInput, finish: (containerId: string
       });
     }
     if (input.signal?.aborted) throw new BuildError('osconfig: aborted');
-    return await finish(c.id);
+    const { id, before } = await ready;
+    return await finish(id, before);
   } finally {
+    await ready.catch(() => undefined);
     if (containerId) await removeContainer(containerId);
-    await rm(scratch, { recursive: true, force: true });
   }
 }

@@ -154,6 +154,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   };
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
   let image: ImageTree | undefined;
+  let grubImages: Promise<void> | undefined;
   try {
     const tree = join(work, 'tree');
     const state = join(work, 'fakeroot.state');
@@ -161,7 +162,9 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     // Every later access to the tree goes through `image`: the image's own symlinks are never followed.
     const img = ImageTree.open(tree);
     image = img;
-    const kernelVersion = await step('boot files', () => prepareBoot(img, work, i, opts));
+    const boot = await step('boot files', async () => prepareBoot(img, work, i, opts));
+    grubImages = boot.images;
+    grubImages.catch(() => undefined);
     const parts = await step('split', async () => splitTree(img, work, i.plan));
 
     const raw = join(work, 'disk.raw');
@@ -173,9 +176,17 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     for (const p of i.plan.partitions) {
       if (!p.fs) continue;
       const dir = parts.get(p.number) as string;
-      await step(`mkfs ${p.mount}`, () => makeFilesystem(p, dir, raw, work, state, i, opts));
+      await step(`mkfs ${p.mount}`, async () => {
+        // GRUB's images were made meanwhile; the ESP takes its EFI image.
+        if (p.number === i.plan.esp.number) {
+          await boot.images;
+          await placeEfiImage(work, dir, p.mount);
+        }
+        await makeFilesystem(p, dir, raw, work, state, i, opts);
+      });
     }
     await step('bios boot', async () => {
+      await grubImages;
       const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
       const core = patchCoreImg(
         await readFile(join(work, 'core.img')),
@@ -210,13 +221,14 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           message: `${written.reused} of ${written.compressed + written.stored} clusters copied from an earlier bundle's image (same bytes)`,
         });
     });
-    return { file: i.outFile, kernelVersion, timings };
+    return { file: i.outFile, kernelVersion: boot.kernelVersion, timings };
   } catch (err) {
     if (err instanceof BuildError)
       throw new BuildError(`${stage}: ${err.message}`, { stage, ...err.details }, { cause: err });
     throw new BuildError(`${stage}: ${(err as Error).message}`, { stage }, { cause: err });
   } finally {
     image?.close();
+    await grubImages?.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -302,14 +314,18 @@ async function xattrCommands(state: string, mount: string, dir: string, work: st
 /** Where the image's GRUB module folders are copied to (inside the work folder) for grub-mkimage. */
 const GRUB_BIOS_DIR = 'grub-i386-pc';
 const GRUB_EFI_DIR = 'grub-x86_64-efi';
+const EFI_IMAGE = 'BOOTX64.EFI';
 
-/** fstab, grub.cfg, BOOTX64.EFI on the future ESP and core.img beside the tree. Returns the kernel version. */
+/**
+ * fstab and grub.cfg in the tree, the kernel version, and GRUB's BIOS core image and EFI image being made
+ * (`images`, in the work folder) while the caller makes the filesystems.
+ */
 async function prepareBoot(
   img: ImageTree,
   work: string,
   i: QcowCutInput,
   opts: { logFile?: string; signal?: AbortSignal },
-): Promise<string> {
+): Promise<{ kernelVersion: string; images: Promise<void> }> {
   const kernels = (img.lstat('boot') ? img.readdir('boot') : [])
     .filter((n) => n.startsWith('vmlinuz-'))
     .map((n) => n.slice('vmlinuz-'.length))
@@ -338,27 +354,34 @@ async function prepareBoot(
   const early = join(work, 'early.cfg');
   await writeFile(early, earlyConfig(i.plan));
   const prefix = `${bootPathOn(i.plan)}/grub`;
-  await grubMkimage({
-    format: 'i386-pc',
-    moduleDir: join(work, GRUB_BIOS_DIR),
-    earlyConfig: early,
-    prefix,
-    modules: BIOS_MODULES,
-    out: join(work, 'core.img'),
-    ...opts,
-  });
-  const efi = join(work, 'BOOTX64.EFI');
-  await grubMkimage({
-    format: 'x86_64-efi',
-    moduleDir: join(work, GRUB_EFI_DIR),
-    earlyConfig: early,
-    prefix,
-    modules: EFI_MODULES,
-    out: efi,
-    ...opts,
-  });
-  img.writeFile(`${i.plan.esp.mount}/EFI/BOOT/BOOTX64.EFI`, await readFile(efi));
-  return kver;
+  const common = { earlyConfig: early, prefix, ...opts };
+  const images = Promise.all([
+    grubMkimage({
+      format: 'i386-pc',
+      moduleDir: join(work, GRUB_BIOS_DIR),
+      modules: BIOS_MODULES,
+      out: join(work, 'core.img'),
+      ...common,
+    }),
+    grubMkimage({
+      format: 'x86_64-efi',
+      moduleDir: join(work, GRUB_EFI_DIR),
+      modules: EFI_MODULES,
+      out: join(work, EFI_IMAGE),
+      ...common,
+    }),
+  ]).then(() => undefined);
+  return { kernelVersion: kver, images };
+}
+
+/** GRUB's EFI image made by {@link prepareBoot} in `work`, as the removable-media loader of the ESP at `espDir`. */
+async function placeEfiImage(work: string, espDir: string, mount: string): Promise<void> {
+  const esp = ImageTree.open(espDir, mount);
+  try {
+    esp.writeFile('EFI/BOOT/BOOTX64.EFI', await readFile(join(work, EFI_IMAGE)));
+  } finally {
+    esp.close();
+  }
 }
 
 /**

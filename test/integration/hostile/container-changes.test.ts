@@ -1,0 +1,164 @@
+/**
+ * An osconfig container's changes read from two listings by the image's own find (engine/container-diff),
+ * with real Docker, Ansible and GNU tar: they name what `docker diff` names (plus folders an overlay copy-up
+ * touched); an image whose find prints no such listing falls back to `docker diff`; a find that lies about a
+ * deleted path out of the tree gets the layer refused before anything is removed, the host untouched.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { changesSince, containerChanges, statusSnapshot } from '../../../src/engine/container-diff.js';
+import { containersLabelled } from '../../../src/engine/container-io.js';
+import { createContainer, removeContainer, SESSION_LABEL } from '../../../src/engine/docker.js';
+import { applyLayer } from '../../../src/stages/layer.js';
+import { osconfigLayer } from '../../../src/stages/osconfig.js';
+import { builtImage } from '../../helpers/built-image.js';
+import { CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
+import { docker, imageVariant } from '../../helpers/image-variant.js';
+import { osconfig } from '../cut/fixture-config.js';
+
+const work = mkdtempSync('/var/tmp/container-changes-');
+const SESSION = `p${process.pid}-changes-test`;
+const made: string[] = [];
+let base = '';
+
+function variant(tag: string, setup: string): string {
+  const ref = imageVariant(base, `localhost/aib-container-changes/image:${tag}-${process.pid}`, setup);
+  made.push(ref);
+  return ref;
+}
+
+/** The image's find replaced by a script: `body` (sh) runs with the real one at /usr/bin/find.real. */
+const wrapFind = (body: string) =>
+  `mv /usr/bin/find /usr/bin/find.real\ncat > /usr/bin/find <<'EOF'\n#!/bin/sh\n${body}\nEOF\nchmod 0755 /usr/bin/find`;
+
+/** Our qcow osconfig pass over `image`, its layer in a new folder. */
+async function layerOf(image: string) {
+  const dir = mkdtempSync(join(work, 'layer-'));
+  return osconfigLayer(
+    {
+      image,
+      vars: { ...osconfig(), banners: { login: '', motd: 'changes test\n' } },
+      runContext: 'qcow',
+      session: SESSION,
+      logFile: join(dir, 'ansible.log'),
+    },
+    join(dir, 'layer'),
+  );
+}
+
+const tarNames = (tars: string[]) =>
+  tars.flatMap((t) => execFileSync('tar', ['-t', '-f', t], { encoding: 'utf8' }).split('\n').filter(Boolean));
+
+beforeAll(async () => {
+  base = (await builtImage()).imageRef;
+}, 3_600_000);
+
+afterAll(async () => {
+  for (const ref of made) spawnSync('docker', ['rmi', '-f', ref]);
+  rmSync(work, { recursive: true, force: true });
+  expect(await containersLabelled(SESSION_LABEL, SESSION)).toEqual([]);
+});
+
+describe('changes of an osconfig container', () => {
+  it('names what docker diff names, and at most folders an overlay copy-up touched besides', async () => {
+    const c = await createContainer(base, {
+      session: SESSION,
+      name: `aib-changes-${process.pid}`,
+      start: true,
+    });
+    try {
+      const before = await statusSnapshot(c.id);
+      expect(before?.size).toBeGreaterThan(1000);
+      docker([
+        'exec',
+        c.id,
+        'sh',
+        '-c',
+        [
+          'echo new > /etc/aib-new',
+          'echo more >> /etc/issue',
+          'chmod 0600 /etc/debian_version',
+          'rm -rf /var/lib/apt/lists',
+          'rm /etc/shells',
+          'mkdir -p /opt/aib/deep && ln /etc/aib-new /opt/aib/deep/link',
+          'rm -rf /usr/share/doc/bash && echo file > /usr/share/doc/bash',
+        ].join(' && '),
+      ]);
+      const ours = await changesSince(c.id, before ?? new Map());
+      const theirs = await containerChanges(c.id);
+      expect(ours).not.toBeNull();
+      const key = (x: { path: string; kind: string }) => `${x.kind} ${x.path}`;
+      const mine = ours ?? [];
+      const ourKeys = new Set(mine.map(key));
+      // Every path Docker reports, reported by us too, deleted ones as deleted.
+      for (const t of theirs)
+        if (t.kind === 'deleted') expect(ourKeys).toContain(key(t));
+        else expect(ourKeys.has(`modified ${t.path}`) || ourKeys.has(`added ${t.path}`)).toBe(true);
+      expect([...ourKeys]).toEqual(
+        expect.arrayContaining([
+          'added /etc/aib-new',
+          'modified /etc/issue',
+          'modified /etc/debian_version',
+          'deleted /var/lib/apt/lists',
+          'deleted /etc/shells',
+          'added /opt/aib/deep/link',
+          'modified /usr/share/doc/bash',
+          // A folder replaced by a file: Docker names only the file, so its old entries would stay in a tree the
+          // layer is applied to.
+          'deleted /usr/share/doc/bash/copyright',
+        ]),
+      );
+      // Anything more is a folder the overlay copied up (its metadata unchanged), or an entry of a folder that
+      // became something else.
+      const replaced = mine.filter((x) => x.kind === 'modified' && x.path === '/usr/share/doc/bash');
+      expect(replaced).toHaveLength(1);
+      for (const x of mine.filter((m) => !theirs.some((t) => t.path === m.path)))
+        if (x.kind === 'deleted') expect(x.path.startsWith('/usr/share/doc/bash/')).toBe(true);
+        else docker(['exec', c.id, 'test', '-d', x.path]);
+    } finally {
+      await removeContainer(c.id);
+    }
+  }, 120_000);
+
+  it("falls back to docker diff when the image's find prints no such listing", async () => {
+    const ref = variant('no-printf', wrapFind('echo "find: unknown predicate -printf" >&2; exit 1'));
+    const c = await createContainer(ref, {
+      session: SESSION,
+      name: `aib-changes-np-${process.pid}`,
+      start: true,
+    });
+    try {
+      expect(await statusSnapshot(c.id)).toBeNull();
+    } finally {
+      await removeContainer(c.id);
+    }
+    const layer = await layerOf(ref);
+    const names = tarNames(layer.tars);
+    expect(names).toEqual(expect.arrayContaining(['etc/update-motd.d/05-airship']));
+  }, 300_000);
+
+  it('refuses a layer whose find claims a path out of the tree was deleted; the host stays untouched', async () => {
+    // The first listing (before the role) names the host canary through '..'; the second does not.
+    const evil = `/../../../..${CANARY_FOLDER}`;
+    const ref = variant(
+      'lying-find',
+      wrapFind(
+        `if [ ! -e /run/aib-listed ]; then : > /run/aib-listed; printf '1 ${evil}\\0'; fi\nexec /usr/bin/find.real "$@"`,
+      ),
+    );
+    const canary = plantCanary();
+    const layer = await layerOf(ref);
+    expect(layer.deleted).toContain(evil);
+    const tree = join(work, 'tree');
+    mkdirSync(join(tree, 'etc'), { recursive: true });
+    writeFileSync(join(tree, 'etc/issue'), 'base\n');
+    const state = join(work, 'state');
+    writeFileSync(state, '');
+    await expect(applyLayer(tree, layer, { stateFile: state, excluded: [] })).rejects.toThrow(
+      /deleted path .*\.\./,
+    );
+    canary.check();
+  }, 300_000);
+});

@@ -351,6 +351,9 @@ async function prepareBoot(
   }
   img.writeFile('etc/fstab', i.plan.fstab);
   img.writeFile('boot/grub/grub.cfg', grubCfg(i.plan, kver, i.bundle.osconfig));
+  // Its place taken now, as a regular file: whatever the image has there (a link) is gone before the split
+  // checks the ESP for links; the image is written into it once made.
+  img.writeFile(`${i.plan.esp.mount}/EFI/BOOT/${EFI_IMAGE}`, '');
   const early = join(work, 'early.cfg');
   await writeFile(early, earlyConfig(i.plan));
   const prefix = `${bootPathOn(i.plan)}/grub`;
@@ -378,7 +381,7 @@ async function prepareBoot(
 async function placeEfiImage(work: string, espDir: string, mount: string): Promise<void> {
   const esp = ImageTree.open(espDir, mount);
   try {
-    esp.writeFile('EFI/BOOT/BOOTX64.EFI', await readFile(join(work, EFI_IMAGE)));
+    esp.writeFile(`EFI/BOOT/${EFI_IMAGE}`, await readFile(join(work, EFI_IMAGE)));
   } finally {
     esp.close();
   }

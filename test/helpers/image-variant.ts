@@ -32,3 +32,21 @@ export function imageVariant(base: string, ref: string, setup: string): string {
     docker(['rm', '-f', name]);
   }
 }
+
+/** Variants made by one test file: tagged `repo:<tag>-<pid>`, removed together by `removeAll`. */
+export function variantsIn(repo: string): {
+  make(base: string, tag: string, setup: string): string;
+  removeAll(): void;
+} {
+  const made: string[] = [];
+  return {
+    make(base, tag, setup) {
+      const ref = imageVariant(base, `${repo}:${tag}-${process.pid}`, setup);
+      made.push(ref);
+      return ref;
+    },
+    removeAll() {
+      for (const ref of made.splice(0)) spawnSync('docker', ['rmi', '-f', ref]);
+    },
+  };
+}

@@ -4,7 +4,7 @@
  * touched); an image whose find prints no such listing falls back to `docker diff`; a find that lies about a
  * deleted path out of the tree gets the layer refused before anything is removed, the host untouched.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,19 +15,16 @@ import { applyLayer } from '../../../src/stages/layer.js';
 import { osconfigLayer } from '../../../src/stages/osconfig.js';
 import { builtImage } from '../../helpers/built-image.js';
 import { CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
-import { docker, imageVariant } from '../../helpers/image-variant.js';
+import { docker, variantsIn } from '../../helpers/image-variant.js';
 import { osconfig } from '../cut/fixture-config.js';
 
 const work = mkdtempSync('/var/tmp/container-changes-');
 const SESSION = `p${process.pid}-changes-test`;
-const made: string[] = [];
+const variants = variantsIn('localhost/aib-container-changes/image');
 let base = '';
 
-function variant(tag: string, setup: string): string {
-  const ref = imageVariant(base, `localhost/aib-container-changes/image:${tag}-${process.pid}`, setup);
-  made.push(ref);
-  return ref;
-}
+/** The test image plus `setup` (run as root in a container of it), committed under a test tag. */
+const variant = (tag: string, setup: string) => variants.make(base, tag, setup);
 
 /** The image's find replaced by a script: `body` (sh) runs with the real one at /usr/bin/find.real. */
 const wrapFind = (body: string) =>
@@ -56,7 +53,7 @@ beforeAll(async () => {
 }, 3_600_000);
 
 afterAll(async () => {
-  for (const ref of made) spawnSync('docker', ['rmi', '-f', ref]);
+  variants.removeAll();
   rmSync(work, { recursive: true, force: true });
   expect(await containersLabelled(SESSION_LABEL, SESSION)).toEqual([]);
 });

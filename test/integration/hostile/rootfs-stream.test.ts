@@ -5,7 +5,7 @@
  * a host folder with an entry below it falls back to the export with a note, leaves the host untouched and no
  * container behind; an abort stops the stream and leaves nothing.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,19 +14,15 @@ import { ETC_HOSTNAME, ETC_HOSTS } from '../../../src/stages/etc-files.js';
 import { extractRootfs } from '../../../src/stages/qcow.js';
 import { builtImage } from '../../helpers/built-image.js';
 import { CANARY_DIR, CANARY_FILE, CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
-import { docker, imageVariant } from '../../helpers/image-variant.js';
+import { docker, variantsIn } from '../../helpers/image-variant.js';
 
 const work = mkdtempSync('/var/tmp/rootfs-stream-');
 const LABELS = { [CUT_LABEL]: 'rootfs-stream-test' };
-const made: string[] = [];
+const variants = variantsIn('localhost/aib-rootfs-stream/image');
 let base = '';
 
 /** The test image plus `setup` (run as root in a container of it), committed under a test tag. */
-function variant(tag: string, setup: string): string {
-  const ref = imageVariant(base, `localhost/aib-rootfs-stream/image:${tag}-${process.pid}`, setup);
-  made.push(ref);
-  return ref;
-}
+const variant = (tag: string, setup: string) => variants.make(base, tag, setup);
 
 /** A version 2 file capability: cap_net_raw permitted. */
 const NET_RAW = '0100000200200000000000000000000000000000';
@@ -81,7 +77,7 @@ beforeAll(async () => {
 }, 3_600_000);
 
 afterAll(async () => {
-  for (const ref of made) spawnSync('docker', ['rmi', '-f', ref]);
+  variants.removeAll();
   rmSync(work, { recursive: true, force: true });
   expect(await containersLabelled(CUT_LABEL, 'rootfs-stream-test')).toEqual([]);
 });

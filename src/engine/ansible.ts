@@ -33,6 +33,9 @@ export interface PlaybookOptions {
  * @throws BuildError when a task fails; its output tail names the task and the module's message.
  */
 export async function runPlaybook(o: PlaybookOptions): Promise<void> {
+  // Handled from here on, so a rejection while the FIFO is made is not an unhandled one.
+  const extraVars = Promise.resolve(o.extraVars);
+  extraVars.catch(() => undefined);
   const dir = await mkdtemp(join(tmpdir(), 'aib-ansible-'));
   const stop = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
@@ -45,7 +48,7 @@ export async function runPlaybook(o: PlaybookOptions): Promise<void> {
     });
     playing.catch(() => undefined);
     try {
-      await feed(fifo, await o.extraVars, () => exited);
+      await feed(fifo, await extraVars, () => exited);
     } catch (err) {
       stop.abort();
       await playing.catch(() => undefined);

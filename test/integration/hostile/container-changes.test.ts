@@ -2,9 +2,10 @@
  * An osconfig container's changes read from two listings by the image's own find (engine/container-diff),
  * with real Docker, Ansible and GNU tar: they name what `docker diff` names (plus folders an overlay copy-up
  * touched); an image whose find prints no such listing falls back to `docker diff`; a find that lies about a
- * deleted path out of the tree gets the layer refused before anything is removed, the host untouched.
+ * deleted path out of the tree gets the layer refused before anything is removed, the host untouched. Ansible
+ * starts while the container is made: when that fails, Docker's error is the one reported and Ansible stops.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,6 +119,16 @@ describe('changes of an osconfig container', () => {
       await removeContainer(c.id);
     }
   }, 120_000);
+
+  it("names Docker's failure when the container cannot be made, with Ansible already started and stopped", async () => {
+    const t0 = Date.now();
+    await expect(layerOf(`localhost/aib-container-changes/missing:none-${process.pid}`)).rejects.toThrow(
+      /docker: create a container from localhost\/aib-container-changes\/missing/,
+    );
+    // Ansible waits for its variables: stopped at once, not left to time out.
+    expect(Date.now() - t0).toBeLessThan(20_000);
+    expect(spawnSync('pgrep', ['-f', `aib-osconfig-${SESSION}`]).status).toBe(1);
+  }, 60_000);
 
   it("falls back to docker diff when the image's find prints no such listing", async () => {
     const ref = variant('no-printf', wrapFind('echo "find: unknown predicate -printf" >&2; exit 1'));

@@ -154,7 +154,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   };
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
   let image: ImageTree | undefined;
-  let grubImages: Promise<void> | undefined;
+  let boot: Awaited<ReturnType<typeof prepareBoot>> | undefined;
   try {
     const tree = join(work, 'tree');
     const state = join(work, 'fakeroot.state');
@@ -162,9 +162,9 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     // Every later access to the tree goes through `image`: the image's own symlinks are never followed.
     const img = ImageTree.open(tree);
     image = img;
-    const boot = await step('boot files', async () => prepareBoot(img, work, i, opts));
-    grubImages = boot.images;
-    grubImages.catch(() => undefined);
+    const made = await step('boot files', async () => prepareBoot(img, work, i, opts));
+    made.images.catch(() => undefined);
+    boot = made;
     const parts = await step('split', async () => splitTree(img, work, i.plan));
 
     const raw = join(work, 'disk.raw');
@@ -179,14 +179,14 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
       await step(`mkfs ${p.mount}`, async () => {
         // GRUB's images were made meanwhile; the ESP takes its EFI image.
         if (p.number === i.plan.esp.number) {
-          await boot.images;
+          await made.images;
           await placeEfiImage(work, dir, p.mount);
         }
         await makeFilesystem(p, dir, raw, work, state, i, opts);
       });
     }
     await step('bios boot', async () => {
-      await grubImages;
+      await made.images;
       const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
       const core = patchCoreImg(
         await readFile(join(work, 'core.img')),
@@ -221,14 +221,15 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           message: `${written.reused} of ${written.compressed + written.stored} clusters copied from an earlier bundle's image (same bytes)`,
         });
     });
-    return { file: i.outFile, kernelVersion: boot.kernelVersion, timings };
+    return { file: i.outFile, kernelVersion: made.kernelVersion, timings };
   } catch (err) {
     if (err instanceof BuildError)
       throw new BuildError(`${stage}: ${err.message}`, { stage, ...err.details }, { cause: err });
     throw new BuildError(`${stage}: ${(err as Error).message}`, { stage }, { cause: err });
   } finally {
     image?.close();
-    await grubImages?.catch(() => undefined);
+    // grub-mkimage writes into the work folder: it ends before the folder goes.
+    await boot?.images.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }

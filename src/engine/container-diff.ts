@@ -10,7 +10,7 @@
  * deleted path is checked the same way.
  */
 import { createWriteStream } from 'node:fs';
-import { PassThrough, type Writable } from 'node:stream';
+import { type Duplex, PassThrough, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BuildError } from '../errors.js';
 import { docker } from './docker-client.js';
@@ -83,6 +83,9 @@ export async function archivePaths(
 /** Folders where Docker mounts its own file systems in every container: never part of a layer. */
 const DOCKER_FS = ['/dev', '/proc', '/sys'];
 
+/** Bytes of a find listing taken at most: some 60 bytes an entry, so millions of entries. */
+const LISTING_LIMIT = 256 * 1024 * 1024;
+
 /** Path → status-change time (ctime, as find prints it) of every entry of a container's file system. */
 export type StatusSnapshot = Map<string, string>;
 
@@ -94,13 +97,24 @@ export type StatusSnapshot = Map<string, string>;
 export async function statusSnapshot(id: string): Promise<StatusSnapshot | null> {
   const prune = DOCKER_FS.flatMap((d, i) => [...(i ? ['-o'] : []), '-path', d]);
   const out: Buffer[] = [];
-  const sink = new PassThrough();
-  sink.on('data', (b: Buffer) => out.push(b));
-  const r = await execInto(
-    id,
-    ['find', '/', '(', ...prune, ')', '-prune', '-o', '-printf', '%C@ %p\\0'],
-    sink,
-  );
+  let size = 0;
+  let over = false;
+  // The image's find may print without end: past the limit the listing is dropped, as one that is not a listing.
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      size += chunk.length;
+      over = size > LISTING_LIMIT;
+      if (!over) out.push(chunk);
+      done(over ? new Error(`find printed more than ${LISTING_LIMIT} bytes`) : null);
+    },
+  });
+  let r: { code: number | null };
+  try {
+    r = await execInto(id, ['find', '/', '(', ...prune, ')', '-prune', '-o', '-printf', '%C@ %p\\0'], sink);
+  } catch (err) {
+    if (over) return null;
+    throw err;
+  }
   if (r.code !== 0) return null;
   return parseSnapshot(Buffer.concat(out));
 }
@@ -178,9 +192,10 @@ async function execInto(
 ): Promise<{ code: number | null; stderr: string }> {
   const c = (await docker()).getContainer(id);
   let stderr = '';
+  let stream: Duplex | undefined;
   try {
     const exec = await c.exec({ Cmd: cmd, AttachStdout: true, AttachStderr: true });
-    const stream = await exec.start({ hijack: true, stdin: false });
+    stream = await exec.start({ hijack: true, stdin: false });
     const out = new PassThrough();
     const err = new PassThrough();
     err.on('data', (b: Buffer) => {
@@ -195,6 +210,8 @@ async function execInto(
     const { ExitCode } = (await exec.inspect()) as { ExitCode: number | null };
     return { code: ExitCode, stderr: stderr.trim() };
   } catch (err) {
+    // A sink that gave up (or failed) must not leave the connection reading a command that may never end.
+    stream?.destroy();
     throw new BuildError(
       `docker: run ${cmd[0]} in container ${id}: ${(err as Error).message}`,
       { ...(stderr ? { logTail: stderr.trim() } : {}) },

@@ -2,7 +2,8 @@
  * An osconfig container's changes read from two listings by the image's own find (engine/container-diff),
  * with real Docker, Ansible and GNU tar: they name what `docker diff` names (plus folders an overlay copy-up
  * touched); an image whose find prints no such listing falls back to `docker diff`; a find that lies about a
- * deleted path out of the tree gets the layer refused before anything is removed, the host untouched. Ansible
+ * deleted path out of the tree gets the layer refused before anything is removed, the host untouched; one that
+ * prints without end is cut off at the listing limit and falls back too. Ansible
  * starts while the container is made: when that fails, Docker's error is the one reported and Ansible stops.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -145,6 +146,22 @@ describe('changes of an osconfig container', () => {
     const layer = await layerOf(ref);
     const names = tarNames(layer.tars);
     expect(names).toEqual(expect.arrayContaining(['etc/update-motd.d/05-airship']));
+  }, 300_000);
+
+  it('drops the listing of a find that prints without end, and reads the layer from docker diff', async () => {
+    const ref = variant('endless-find', wrapFind(`yes '1 /endless' | tr '\\n' '\\000'`));
+    const c = await createContainer(ref, {
+      session: SESSION,
+      name: `aib-changes-yes-${process.pid}`,
+      start: true,
+    });
+    try {
+      expect(await statusSnapshot(c.id)).toBeNull();
+    } finally {
+      await removeContainer(c.id);
+    }
+    const layer = await layerOf(ref);
+    expect(tarNames(layer.tars)).toEqual(expect.arrayContaining(['etc/update-motd.d/05-airship']));
   }, 300_000);
 
   it('refuses a layer whose find claims a path out of the tree was deleted; the host stays untouched', async () => {

@@ -84,6 +84,8 @@ function config(
 function stepTimer() {
   const steps: Record<string, number> = {};
   const open = new Map<string, { message: string; t: number }>();
+  // CUT_BENCH_TRACE=1: every event but byte counts, with its time since the first, on stderr.
+  const trace = process.env.CUT_BENCH_TRACE ? Date.now() : undefined;
   const close = (stage: string, t: number) => {
     const o = open.get(stage);
     if (o) steps[o.message] = (steps[o.message] ?? 0) + (t - o.t) / 1000;
@@ -93,6 +95,8 @@ function stepTimer() {
     steps,
     on(e: { stage: string; kind: string; message?: string }) {
       const t = Date.now();
+      if (trace !== undefined && !(e.kind === 'progress' && 'done' in e))
+        process.stderr.write(`${((t - trace) / 1000).toFixed(2)} ${e.stage} ${e.kind} ${e.message ?? ''}\n`);
       if (e.kind === 'done' || e.kind === 'failed') return close(e.stage, t);
       if (e.kind === 'reused') steps[`${e.stage} (reused)`] = 0;
       if (e.kind === 'start' && !e.stage.startsWith('qcow:')) open.set(e.stage, { message: e.stage, t });

@@ -1,5 +1,4 @@
 /** Piscina worker: one batch of clusters read and compressed by the addon, synchronously. */
-import { Piscina } from 'piscina';
 import { type ClusterOptions, qcow2Native } from './native.js';
 
 export interface ClusterTask {
@@ -8,41 +7,53 @@ export interface ClusterTask {
   /** Guest byte offset of each cluster, ascending. */
   offsets: Float64Array;
   opts: ClusterOptions;
+  /**
+   * Where the result goes: a view of the writer's shared memory, {@link slotBytes} long, that only this task
+   * uses until the writer has written it out. Shared rather than moved: a fresh 4 MiB buffer per batch made
+   * the writer's thread collect garbage every ~100 ms (about 1.3 CPU-s per GB).
+   */
+  slot: Uint8Array;
   /** An image of the same settings to take identical clusters from: per offset, host offset and size (0: none). */
   reuse?: { path: string; host: Float64Array; sizes: Int32Array };
 }
 
-/**
- * One buffer, moved to the caller rather than copied (a copy of every batch cost the writer's thread about 3 s
- * per GB): an Int32 count of clusters copied from the reference, per cluster an Int32 size (0 all zeros, n > 0
- * compressed bytes, -clusterSize stored as is), then the clusters' bytes back to back. Read it with
- * {@link clusterResult}.
- */
-export type ClusterResult = Uint8Array;
+/** Bytes a task's slot needs for a batch of `n` clusters of `clusterSize` (see {@link clusterResult}). */
+export function slotBytes(n: number, clusterSize: number): number {
+  return 4 * (n + 1) + n * clusterSize;
+}
 
-export default function run(task: ClusterTask): ClusterResult {
+/**
+ * Fills the task's slot: an Int32 count of clusters copied from the reference, per cluster an Int32 size (0 all
+ * zeros, n > 0 compressed bytes, -clusterSize stored as is), then the clusters' bytes back to back. Returns the
+ * bytes used after the sizes. Read the slot with {@link clusterResult}.
+ */
+export default function run(task: ClusterTask): number {
   const n = task.offsets.length;
+  const { slot } = task;
+  if (slot.byteLength < slotBytes(n, task.opts.clusterSize))
+    throw new RangeError('cluster task: slot too small');
   const head = 4 * (n + 1);
-  const buf = new ArrayBuffer(head + n * task.opts.clusterSize);
-  const sizes = new Int32Array(buf, 4, n);
-  const out = new Uint8Array(buf, head);
+  const sizes = new Int32Array(slot.buffer, slot.byteOffset + 4, n);
+  const out = slot.subarray(head);
   const addon = qcow2Native();
   const r = task.reuse;
   const used = r
     ? addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes, r.path, r.host, r.sizes)
     : addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes);
-  new Int32Array(buf, 0, 1)[0] = r ? r.sizes.filter((s) => s !== 0).length : 0;
-  return Piscina.move(new Uint8Array(buf, 0, head + used)) as Uint8Array;
+  new Int32Array(slot.buffer, slot.byteOffset, 1)[0] = r ? r.sizes.filter((s) => s !== 0).length : 0;
+  return used;
 }
 
-/** The sizes and bytes of a batch of `n` clusters, and how many came from the reference. */
+/** The sizes and bytes of a batch of `n` clusters in a filled slot, and how many came from the reference. */
 export function clusterResult(
-  r: ClusterResult,
+  slot: Uint8Array,
   n: number,
+  used: number,
 ): { reused: number; sizes: Int32Array; data: Uint8Array } {
+  const head = 4 * (n + 1);
   return {
-    reused: new Int32Array(r.buffer, r.byteOffset, 1)[0] ?? 0,
-    sizes: new Int32Array(r.buffer, r.byteOffset + 4, n),
-    data: r.subarray(4 * (n + 1)),
+    reused: new Int32Array(slot.buffer, slot.byteOffset, 1)[0] ?? 0,
+    sizes: new Int32Array(slot.buffer, slot.byteOffset + 4, n),
+    data: slot.subarray(head, head + used),
   };
 }

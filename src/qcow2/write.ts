@@ -14,7 +14,7 @@ import { type Piece, planMetadata } from './layout.js';
 import { type ClusterOptions, packageRoot, qcow2Native } from './native.js';
 import { Placement, type PlacementStats } from './place.js';
 import { LiveReference, type Qcow2Reference } from './reference.js';
-import { type ClusterResult, type ClusterTask, clusterResult } from './worker.js';
+import { type ClusterTask, clusterResult, slotBytes } from './worker.js';
 
 export type { Qcow2Reference } from './reference.js';
 
@@ -131,7 +131,7 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
   if (live) o.share?.(live);
   let reused = 0;
   let ok = false;
-  let pool: Piscina<ClusterTask, ClusterResult> | undefined;
+  let pool: Piscina<ClusterTask, number> | undefined;
   try {
     const workers = clusterPool(processors);
     pool = workers;
@@ -145,7 +145,11 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
     };
     const batches = Math.ceil(clusters.length / BATCH);
     const window = processors * QUEUED;
-    const pending: Promise<ClusterResult>[] = [];
+    // Batch k's result goes to slot k % window: batch k + window is handed out only after batch k was written.
+    const slotSize = slotBytes(BATCH, CLUSTER_SIZE);
+    const shared = new SharedArrayBuffer(slotSize * Math.min(window, batches));
+    const slotOf = (k: number): Uint8Array => new Uint8Array(shared, (k % window) * slotSize, slotSize);
+    const pending: Promise<number>[] = [];
     let next = 0;
     let lastReport = 0;
     for (let b = 0; b < batches; b++) {
@@ -153,14 +157,14 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
       while (next < batches && pending.length < window) {
         const offsets = clusters.slice(next * BATCH, (next + 1) * BATCH);
         if (follow) await Promise.race([follow.reached((offsets.at(-1) as number) + CLUSTER_SIZE), stop]);
-        const result = workers.run({ path: raw, offsets, opts, ...reuseOf(offsets) });
+        const result = workers.run({ path: raw, offsets, opts, slot: slotOf(next), ...reuseOf(offsets) });
         result.catch(() => {});
         pending.push(result);
         next++;
       }
-      const r = await Promise.race([pending.shift() as Promise<ClusterResult>, stop]);
+      const used = await Promise.race([pending.shift() as Promise<number>, stop]);
       const offsets = clusters.subarray(b * BATCH, (b + 1) * BATCH);
-      const { reused: copied, sizes, data } = clusterResult(r, offsets.length);
+      const { reused: copied, sizes, data } = clusterResult(slotOf(b), offsets.length, used);
       reused += copied;
       await writeAll(placement.place(offsets, sizes, data));
       live?.advance((offsets.at(-1) as number) + CLUSTER_SIZE);
@@ -199,8 +203,8 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
 }
 
 /** The compression workers: the output does not depend on how many. */
-function clusterPool(processors: number): Piscina<ClusterTask, ClusterResult> {
-  return new Piscina<ClusterTask, ClusterResult>({
+function clusterPool(processors: number): Piscina<ClusterTask, number> {
+  return new Piscina<ClusterTask, number>({
     filename: join(packageRoot(), 'dist', 'src', 'qcow2', 'worker.js'),
     minThreads: processors,
     maxThreads: processors,

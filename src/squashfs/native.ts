@@ -143,6 +143,11 @@ export interface NativeAddon {
   renameat(fromDirfd: number, fromName: Buffer | string, toDirfd: number, toName: Buffer | string): void;
   /** Constants Node's fs.constants lacks. */
   treeFsConstants: TreeFsConstants;
+  /**
+   * Sets atime and mtime of every entry under `root` (and `root`) modified after `epoch` (seconds) to `epoch`,
+   * never through a symlink. Returns how many entries it set; errors are Node-style (code, path).
+   */
+  clampTimes(root: Buffer | string, epoch: number): number;
 }
 
 /** Open, at and resolve flags of the running kernel's headers, for {@link NativeAddon.openat2}. */

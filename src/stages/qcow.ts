@@ -155,6 +155,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
   let image: ImageTree | undefined;
   let boot: Awaited<ReturnType<typeof prepareBoot>> | undefined;
+  let trees: Promise<unknown> | undefined;
   try {
     const tree = join(work, 'tree');
     const state = join(work, 'fakeroot.state');
@@ -187,22 +188,13 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     }
     await step('bios boot', async () => {
       await made.images;
-      const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
-      const core = patchCoreImg(
-        await readFile(join(work, 'core.img')),
-        i.plan.biosGrub.startSector,
-        i.plan.biosGrub.sectors,
-      );
-      const fh = await open(raw, 'r+');
-      try {
-        const mbr = Buffer.alloc(SECTOR);
-        await fh.read(mbr, 0, SECTOR, 0);
-        await fh.write(patchMbr(mbr, bootImg, i.plan.biosGrub.startSector), 0, SECTOR, 0);
-        await fh.write(core, 0, core.length, i.plan.biosGrub.startSector * SECTOR);
-      } finally {
-        await fh.close();
-      }
+      await placeBiosBoot(work, raw, i.plan);
     });
+    // The trees are in the disk now: they go while it is compressed, not after.
+    image.close();
+    image = undefined;
+    trees = Promise.all([...parts.values()].map((d) => rm(d, { recursive: true, force: true })));
+    trees.catch(() => undefined);
     await step('convert', async () => {
       let written: Qcow2WriteResult | undefined;
       await writeAtomically(i.outFile, async (tmp) => {
@@ -230,6 +222,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     image?.close();
     // grub-mkimage writes into the work folder: it ends before the folder goes.
     await boot?.images.catch(() => undefined);
+    await trees?.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
 }
@@ -376,6 +369,25 @@ async function prepareBoot(
     }),
   ]).then(() => undefined);
   return { kernelVersion: kver, images };
+}
+
+/** GRUB's BIOS boot code made by {@link prepareBoot}: boot.img in the MBR, core.img in the bios_grub partition. */
+async function placeBiosBoot(work: string, raw: string, plan: DiskPlan): Promise<void> {
+  const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
+  const core = patchCoreImg(
+    await readFile(join(work, 'core.img')),
+    plan.biosGrub.startSector,
+    plan.biosGrub.sectors,
+  );
+  const fh = await open(raw, 'r+');
+  try {
+    const mbr = Buffer.alloc(SECTOR);
+    await fh.read(mbr, 0, SECTOR, 0);
+    await fh.write(patchMbr(mbr, bootImg, plan.biosGrub.startSector), 0, SECTOR, 0);
+    await fh.write(core, 0, core.length, plan.biosGrub.startSector * SECTOR);
+  } finally {
+    await fh.close();
+  }
 }
 
 /** GRUB's EFI image made by {@link prepareBoot} in `work`, as the removable-media loader of the ESP at `espDir`. */

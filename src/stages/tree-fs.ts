@@ -220,27 +220,54 @@ export class ImageTree {
   }
 
   private copyOut(rel: string, dest: string): void {
+    const dir = this.openFile(rel, C.O_RDONLY | this.k.O_DIRECTORY, 0);
+    try {
+      this.copyFolderAt(dir, rel, dest);
+    } finally {
+      closeSync(dir);
+    }
+  }
+
+  /** The folder open at `dir` (tree path `rel`) copied to `dest`, each entry opened relative to its folder. */
+  private copyFolderAt(dir: number, rel: string, dest: string): void {
     native().mkdirat(this.k.AT_FDCWD, dest, 0o755);
-    for (const name of this.readdir(rel).sort()) {
+    for (const name of readdirSync(`/proc/self/fd/${dir}`).sort()) {
       const sub = `${rel}/${name}`;
-      const st = this.lstat(sub);
-      if (st?.isDirectory()) this.copyOut(sub, join(dest, name));
-      else if (st?.isFile()) {
-        const fd = native().openat2(
-          this.k.AT_FDCWD,
-          join(dest, name),
-          C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW,
-          0o644,
-          0,
-        );
-        try {
-          const buf = this.readFile(sub);
-          for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at, buf.length - at);
-        } finally {
-          closeSync(fd);
-        }
-      } else
-        throw this.refuse(sub, st?.isSymbolicLink() ? this.linkWhy(sub) : 'is not a regular file or folder');
+      const at = this.openAt(dir, name, this.k.O_PATH | C.O_NOFOLLOW, 0, sub);
+      let st: Stats;
+      try {
+        st = fstatSync(at);
+      } finally {
+        closeSync(at);
+      }
+      if (!st.isDirectory() && !st.isFile())
+        throw this.refuse(sub, st.isSymbolicLink() ? this.linkWhy(sub) : 'is not a regular file or folder');
+      const flags = st.isDirectory() ? C.O_RDONLY | this.k.O_DIRECTORY : C.O_RDONLY | C.O_NONBLOCK;
+      const fd = this.openAt(dir, name, flags | C.O_NOFOLLOW, 0, sub);
+      try {
+        const now = fstatSync(fd);
+        if (now.ino !== st.ino || now.dev !== st.dev) throw this.refuse(sub, 'changed while it was copied');
+        if (st.isDirectory()) this.copyFolderAt(fd, sub, join(dest, name));
+        else this.copyFileOut(fd, join(dest, name));
+      } finally {
+        closeSync(fd);
+      }
+    }
+  }
+
+  private copyFileOut(src: number, dest: string): void {
+    const fd = native().openat2(
+      this.k.AT_FDCWD,
+      dest,
+      C.O_WRONLY | C.O_CREAT | C.O_EXCL | C.O_NOFOLLOW,
+      0o644,
+      0,
+    );
+    try {
+      const buf = readFileSync(src);
+      for (let at = 0; at < buf.length; ) at += writeSync(fd, buf, at, buf.length - at);
+    } finally {
+      closeSync(fd);
     }
   }
 

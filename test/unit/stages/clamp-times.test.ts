@@ -41,4 +41,26 @@ describe('clampMtimes', () => {
     expect(statSync(outside).mtimeMs).toBeGreaterThan(EPOCH * 1000);
     expect(statSync(join(outside, 'host.txt')).mtimeMs).toBeGreaterThan(EPOCH * 1000);
   });
+
+  it('takes names that are not UTF-8 and the fraction of a second past the epoch; the epoch itself is kept', () => {
+    const root = mkdtempSync(join(tmpdir(), 'clamp-'));
+    dirs.push(root);
+    const odd = Buffer.concat([Buffer.from(`${root}/`), Buffer.from([0x66, 0xff, 0xfe])]);
+    writeFileSync(odd, 'x');
+    writeFileSync(join(root, 'half'), 'h');
+    utimesSync(join(root, 'half'), EPOCH + 0.5, EPOCH + 0.5);
+    writeFileSync(join(root, 'exact'), 'e');
+    utimesSync(join(root, 'exact'), EPOCH, EPOCH);
+    utimesSync(root, EPOCH, EPOCH);
+    expect(clampMtimes(root, EPOCH)).toBe(2);
+    expect(lstatSync(odd).mtimeMs).toBe(EPOCH * 1000);
+    expect(lstatSync(join(root, 'half')).mtimeMs).toBe(EPOCH * 1000);
+    expect(lstatSync(join(root, 'half')).atimeMs).toBe(EPOCH * 1000);
+  });
+
+  it('names the path it could not read', () => {
+    expect(() => clampMtimes('/nonexistent/clamp-root', EPOCH)).toThrow(
+      /clamp-root.*ENOENT|ENOENT.*clamp-root/,
+    );
+  });
 });

@@ -19,6 +19,10 @@ namespace airship {
 
 namespace {
 
+// Deeper than any real image: each level holds two descriptors and a stack frame, so a tree from a hostile
+// image nested without end is refused before it can exhaust either.
+constexpr int kMaxDepth = 1024;
+
 struct Clamp {
   Napi::Env env;
   time_t epoch;
@@ -36,7 +40,14 @@ struct Clamp {
   }
 
   // Every entry of the open folder `fd` (shown as `path`), sub-folders first, then the entry itself.
-  void Folder(int fd, const std::string &path) {
+  void Folder(int fd, const std::string &path, int depth) {
+    if (depth > kMaxDepth) {
+      Napi::Error e = Napi::Error::New(env, "clampTimes " + path + ": folders nested deeper than " +
+                                                std::to_string(kMaxDepth) + " levels");
+      e.Set("code", Napi::String::New(env, "ETOODEEP"));
+      e.Set("path", Napi::String::New(env, path));
+      throw e;
+    }
     int listing = dup(fd);
     if (listing < 0) throw ErrnoError(env, "dup", path, errno);
     DIR *d = fdopendir(listing);
@@ -63,7 +74,7 @@ struct Clamp {
       if (S_ISDIR(st.st_mode)) {
         Fd child(openat(fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
         if (child.get() < 0) throw ErrnoError(env, "open", sub, errno);
-        Folder(child.get(), sub);
+        Folder(child.get(), sub, depth + 1);
       }
       if (After(st)) Set(fd, name, sub);
     }
@@ -82,7 +93,7 @@ Napi::Value ClampTimes(const Napi::CallbackInfo &info) {
   if (S_ISDIR(st.st_mode)) {
     Fd fd(open(root.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
     if (fd.get() < 0) throw ErrnoError(env, "open", root, errno);
-    c.Folder(fd.get(), root);
+    c.Folder(fd.get(), root, 1);
   }
   if (c.After(st)) c.Set(AT_FDCWD, root.c_str(), root);
   return Napi::Number::New(env, static_cast<double>(c.clamped));

@@ -1,4 +1,6 @@
 /** Modification times clamped to SOURCE_DATE_EPOCH in a tree, never through a symlink. */
+
+import { execFileSync } from 'node:child_process';
 import {
   lstatSync,
   mkdirSync,
@@ -63,4 +65,23 @@ describe('clampMtimes', () => {
       /clamp-root.*ENOENT|ENOENT.*clamp-root/,
     );
   });
+
+  it('refuses folders nested deeper than 1024 levels (a hostile image), and walks 1024', () => {
+    const root = mkdtempSync(join(tmpdir(), 'clamp-'));
+    dirs.push(root);
+    // Deeper than PATH_MAX allows to name: made one level at a time, relative to the last.
+    const nest = (top: string, levels: number) =>
+      execFileSync('python3', ['-c', NEST, top, String(levels)], { stdio: 'pipe' });
+    nest(join(root, 'ok'), 1023);
+    expect(clampMtimes(join(root, 'ok'), EPOCH)).toBe(1024);
+    nest(join(root, 'deep'), 1100);
+    expect(() => clampMtimes(join(root, 'deep'), EPOCH)).toThrow(/nested deeper than 1024 levels/);
+  });
 });
+
+const NEST = `
+import os, sys
+os.mkdir(sys.argv[1]); os.chdir(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    os.mkdir('d'); os.chdir('d')
+`;

@@ -9,8 +9,9 @@ export interface ClusterTask {
   opts: ClusterOptions;
   /**
    * Where the result goes: a view of the writer's shared memory, {@link slotBytes} long, that only this task
-   * uses until the writer has written it out. Shared rather than moved: a fresh 4 MiB buffer per batch made
-   * the writer's thread collect garbage every ~100 ms (about 1.3 CPU-s per GB).
+   * uses until the writer has written it out. Shared rather than moved: a fresh 4 MiB buffer per batch (zeroed,
+   * faulted in, then garbage) had the writer's thread in a full collection every ~100 ms; a one-bundle cut took
+   * ~8 CPU-s more.
    */
   slot: Uint8Array;
   /** An image of the same settings to take identical clusters from: per offset, host offset and size (0: none). */

@@ -50,6 +50,22 @@ async function layerOf(image: string) {
 const tarNames = (tars: string[]) =>
   tars.flatMap((t) => execFileSync('tar', ['-t', '-f', t], { encoding: 'utf8' }).split('\n').filter(Boolean));
 
+/** The image's find gives no listing (a null snapshot), and the layer still comes, from docker diff. */
+async function expectDockerDiffFallback(ref: string, tag: string): Promise<void> {
+  const c = await createContainer(ref, {
+    session: SESSION,
+    name: `aib-changes-${tag}-${process.pid}`,
+    start: true,
+  });
+  try {
+    expect(await statusSnapshot(c.id)).toBeNull();
+  } finally {
+    await removeContainer(c.id);
+  }
+  const layer = await layerOf(ref);
+  expect(tarNames(layer.tars)).toEqual(expect.arrayContaining(['etc/update-motd.d/05-airship']));
+}
+
 beforeAll(async () => {
   base = (await builtImage()).imageRef;
 }, 3_600_000);
@@ -132,36 +148,17 @@ describe('changes of an osconfig container', () => {
   }, 60_000);
 
   it("falls back to docker diff when the image's find prints no such listing", async () => {
-    const ref = variant('no-printf', wrapFind('echo "find: unknown predicate -printf" >&2; exit 1'));
-    const c = await createContainer(ref, {
-      session: SESSION,
-      name: `aib-changes-np-${process.pid}`,
-      start: true,
-    });
-    try {
-      expect(await statusSnapshot(c.id)).toBeNull();
-    } finally {
-      await removeContainer(c.id);
-    }
-    const layer = await layerOf(ref);
-    const names = tarNames(layer.tars);
-    expect(names).toEqual(expect.arrayContaining(['etc/update-motd.d/05-airship']));
+    await expectDockerDiffFallback(
+      variant('no-printf', wrapFind('echo "find: unknown predicate -printf" >&2; exit 1')),
+      'np',
+    );
   }, 300_000);
 
   it('drops the listing of a find that prints without end, and reads the layer from docker diff', async () => {
-    const ref = variant('endless-find', wrapFind(`yes '1 /endless' | tr '\\n' '\\000'`));
-    const c = await createContainer(ref, {
-      session: SESSION,
-      name: `aib-changes-yes-${process.pid}`,
-      start: true,
-    });
-    try {
-      expect(await statusSnapshot(c.id)).toBeNull();
-    } finally {
-      await removeContainer(c.id);
-    }
-    const layer = await layerOf(ref);
-    expect(tarNames(layer.tars)).toEqual(expect.arrayContaining(['etc/update-motd.d/05-airship']));
+    await expectDockerDiffFallback(
+      variant('endless-find', wrapFind(`yes '1 /endless' | tr '\\n' '\\000'`)),
+      'yes',
+    );
   }, 300_000);
 
   it('refuses a layer whose find claims a path out of the tree was deleted; the host stays untouched', async () => {

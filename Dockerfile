@@ -12,7 +12,7 @@ FROM ${BASE} AS build
 ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ make python3 pkg-config \
-      libsquashfs-dev libdeflate-dev libzstd-dev ca-certificates \
+      libsquashfs-dev libext2fs-dev libdeflate-dev libzstd-dev ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY package.json package-lock.json ./
@@ -35,7 +35,7 @@ RUN apt-get update \
       ca-certificates mmdebstrap fakechroot fakeroot ansible docker.io \
       xorriso grub-common grub-pc-bin grub-efi-amd64-bin mtools dosfstools e2fsprogs xfsprogs fdisk \
       qemu-utils qemu-system-x86 ovmf \
-      libsquashfs1 libdeflate0 libzstd1 tini \
+      libsquashfs1 libext2fs2 libdeflate0 libzstd1 tini \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
 WORKDIR /opt/image-builder
 COPY --from=build /src/package.json /src/binding.gyp ./

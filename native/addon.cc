@@ -13,6 +13,7 @@ static Napi::Object InitAddon(Napi::Env env, Napi::Object exports) {
   airship::InitCpuid(env, exports);
   airship::InitTreeFs(env, exports);
   airship::InitTreeTimes(env, exports);
+  airship::InitExt4Fill(env, exports);
   airship::InitQcow2(env, exports);
   airship::InitQcow2Copy(env, exports);
   return exports;

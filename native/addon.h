@@ -14,6 +14,7 @@ void InitFileIo(Napi::Env env, Napi::Object exports);
 void InitCpuid(Napi::Env env, Napi::Object exports);
 void InitTreeFs(Napi::Env env, Napi::Object exports);
 void InitTreeTimes(Napi::Env env, Napi::Object exports);
+void InitExt4Fill(Napi::Env env, Napi::Object exports);
 void InitQcow2(Napi::Env env, Napi::Object exports);
 void InitQcow2Copy(Napi::Env env, Napi::Object exports);
 

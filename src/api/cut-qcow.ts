@@ -1,7 +1,8 @@
 /**
  * The QCOW part of `cut-image`: the image's tree (step `extract`, or reused from the cut cache) and, at the same
- * time, each bundle's qcow osconfig layer (reused when the same image and bundle config ran before), then one
- * step `qcow:<bundle>` per bundle cutting from a hard-linked copy of that tree with its layer, then one
+ * time, each bundle's qcow osconfig layer (reused when the same image and bundle config ran before), and one
+ * step `qcow:<bundle>` per bundle cutting from a hard-linked copy of that tree with its layer (the copy and the
+ * disk's layout are made while the layer still is), then one
  * `boot:<file>` step per artifact.
  */
 import { mkdir, stat } from 'node:fs/promises';
@@ -135,9 +136,14 @@ async function cutBundle(
     `qcow:${bundleTag(bundle)}`,
     async (h) => {
       h.progress('osconfig');
-      const layer = await bundleLayer(ctx, cache, bundle, join(work, `layer-${bundleTag(bundle)}`), h, gate);
-      h.progress('wait for the tree');
-      const base = await tree;
+      // The cut copies the tree and lays out the disk while the layer is being made.
+      const layer = bundleLayer(ctx, cache, bundle, join(work, `layer-${bundleTag(bundle)}`), h, gate);
+      layer.catch(() => undefined);
+      // A failed layer fails the step at once; a failed tree only once the layer's container is gone.
+      const base = await Promise.race([tree, layer.then(() => tree)]).catch(async (err: unknown) => {
+        await layer.catch(() => undefined);
+        throw err;
+      });
       await cutQcow({
         bundle,
         plan,

@@ -39,11 +39,12 @@ function common(o: MkfsCommon) {
 }
 
 /**
- * ext4 filled from `dir`, in a file whose bytes at `at` are all zero (fresh from truncate): mke2fs then skips
- * zeroing its journal and inode tables and marks them zeroed, so the kernel does not zero them at first mount.
+ * ext4 filled from `dir` (empty without one), in a file whose bytes at `at` are all zero (fresh from
+ * truncate): mke2fs then skips zeroing its journal and inode tables and marks them zeroed, so the kernel does
+ * not zero them at first mount.
  * @throws BuildError
  */
-export async function mkExt4(o: MkfsCommon & { dir: string }): Promise<void> {
+export async function mkExt4(o: MkfsCommon & { dir?: string }): Promise<void> {
   const args = [
     '-q',
     '-F',
@@ -53,9 +54,8 @@ export async function mkExt4(o: MkfsCommon & { dir: string }): Promise<void> {
     o.uuid,
     '-E',
     `hash_seed=${o.uuid},root_owner=0:0,nodiscard,assume_storage_prezeroed=1${o.at ? `,offset=${o.at.offset}` : ''}`,
-    '-d',
-    o.dir,
   ];
+  if (o.dir) args.push('-d', o.dir);
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
   // With an offset mke2fs would size the filesystem to the rest of the file: the partition's size is given.

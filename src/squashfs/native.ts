@@ -148,6 +148,19 @@ export interface NativeAddon {
    * never through a symlink. Returns how many entries it set; errors are Node-style (code, path).
    */
   clampTimes(root: Buffer | string, epoch: number): number;
+  /**
+   * Fills the empty ext4 at `offset` in `disk` (made by mke2fs, on zeroed bytes) with the tree at `root`, on the
+   * thread pool: owners, modes, xattrs, hard links and special files as in the tree, atime/ctime/crtime
+   * `epoch`, mtime clamped to `epoch`. `abort[0]` set non-zero stops it at the next entry (code ABORT_ERR).
+   * Errors are Node-style (code, path); a full filesystem is code ENOSPC.
+   */
+  ext4Fill(
+    disk: Buffer | string,
+    offset: number,
+    root: Buffer | string,
+    epoch: number,
+    abort: Int32Array,
+  ): Promise<{ inodes: number; bytes: number }>;
 }
 
 /** Open, at and resolve flags of the running kernel's headers, for {@link NativeAddon.openat2}. */

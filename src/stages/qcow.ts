@@ -10,31 +10,25 @@ import { copyFile, mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } fro
 import { join } from 'node:path';
 import type { QcowBundle } from '../config/types.js';
 import { withContainer } from '../engine/container-io.js';
-import { fixExt4Times } from '../engine/ext4-times.js';
 import { grubMkimage } from '../engine/grub-mkimage.js';
-import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
 import { streamRootfs } from '../engine/rootfs-stream.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
-import { needsFakeroot } from '../engine/tar-extract.js';
 import { linkCopy } from '../engine/tree-copy.js';
 import { BuildError } from '../errors.js';
 import { leaseTag } from '../lease.js';
 import type { ProgressListener } from '../progress.js';
-import { copyDataExtents } from '../qcow2/copy-extents.js';
 import type { Qcow2WriteResult } from '../qcow2/write.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
-import { clampMtimes } from './clamp-times.js';
 import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
-import { readFakerootState } from './fakeroot-state.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
 import { convertDisk, type WrittenImages } from './qcow-convert.js';
+import { makeFilesystem } from './qcow-filesystem.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { ImageTree, refuseLinksIn } from './tree-fs.js';
-import { copyTreeXattrs, ext4XattrCommands, loadTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
-import { xfsProtofile } from './xfs-proto.js';
+import { copyTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
 
 export interface QcowCutInput {
   bundle: QcowBundle;
@@ -60,7 +54,16 @@ export interface SharedTree {
   tree: string;
   /** fakeroot state of the extraction (used when not root); each cut works on a copy of it. */
   stateFile: string;
-  layer: OsconfigLayer;
+  /**
+   * The bundle's layer, possibly still being made: the tree is copied and the disk laid out meanwhile. When it
+   * fails, the cut fails with its error as it is.
+   */
+  layer: Promise<OsconfigLayer>;
+}
+
+/** The layer's own failure, carried past the cut's wrapping of its errors. */
+class LayerFailure {
+  constructor(readonly error: unknown) {}
 }
 
 /**
@@ -156,10 +159,23 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   let image: ImageTree | undefined;
   let boot: Awaited<ReturnType<typeof prepareBoot>> | undefined;
   let trees: Promise<unknown> | undefined;
+  const tree = join(work, 'tree');
+  const state = join(work, 'fakeroot.state');
+  const raw = join(work, 'disk.raw');
+  // Neither needs the layer: both are done while the bundle's osconfig may still run.
+  const early = Promise.all([
+    step('copy tree', () => copyTree(i.rootfs, tree, state, opts)),
+    step('partition table', () => blankDisk(raw, i.plan, opts)),
+  ]);
+  early.catch(() => undefined);
   try {
-    const tree = join(work, 'tree');
-    const state = join(work, 'fakeroot.state');
-    await unpackTree(i.rootfs, tree, state, step, opts);
+    const layer = await i.rootfs.layer.catch((err: unknown) => {
+      throw new LayerFailure(err);
+    });
+    await early;
+    await step('osconfig layer', () =>
+      applyLayer(tree, layer, { stateFile: state, excluded: EXCLUDED_PATHS, ...opts }),
+    );
     // Every later access to the tree goes through `image`: the image's own symlinks are never followed.
     const img = ImageTree.open(tree);
     image = img;
@@ -168,12 +184,6 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     boot = made;
     const parts = await step('split', async () => splitTree(img, work, i.plan));
 
-    const raw = join(work, 'disk.raw');
-    await step('partition table', async () => {
-      await writeFile(raw, '');
-      await truncate(raw, i.plan.capacityBytes);
-      await writePartitionTable(raw, i.plan.sfdiskScript, opts);
-    });
     for (const p of i.plan.partitions) {
       if (!p.fs) continue;
       const dir = parts.get(p.number) as string;
@@ -183,7 +193,16 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           await made.images;
           await placeEfiImage(work, dir, p.mount);
         }
-        await makeFilesystem(p, dir, raw, work, state, i, opts);
+        await makeFilesystem(p, {
+          dir,
+          raw,
+          work,
+          state,
+          sourceDateEpoch: i.sourceDateEpoch,
+          stage,
+          ...(i.onProgress ? { onProgress: i.onProgress } : {}),
+          ...opts,
+        });
       });
     }
     await step('bios boot', async () => {
@@ -195,30 +214,15 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     image = undefined;
     trees = Promise.all([...parts.values()].map((d) => rm(d, { recursive: true, force: true })));
     trees.catch(() => undefined);
-    await step('convert', async () => {
-      let written: Qcow2WriteResult | undefined;
-      await writeAtomically(i.outFile, async (tmp) => {
-        written = await convertDisk(raw, tmp, i.bundle.qcow, {
-          stage,
-          parallel: i.parallelConvert ?? true,
-          ...(i.written ? { written: i.written } : {}),
-          ...(i.onProgress ? { onProgress: i.onProgress } : {}),
-          ...opts,
-        });
-      });
-      if (written?.reused)
-        i.onProgress?.({
-          stage,
-          kind: 'info',
-          message: `${written.reused} of ${written.compressed + written.stored} clusters copied from an earlier bundle's image (same bytes)`,
-        });
-    });
+    await step('convert', () => writeQcow(i, raw, stage, opts));
     return { file: i.outFile, kernelVersion: made.kernelVersion, timings };
   } catch (err) {
+    if (err instanceof LayerFailure) throw err.error;
     if (err instanceof BuildError)
       throw new BuildError(`${stage}: ${err.message}`, { stage, ...err.details }, { cause: err });
     throw new BuildError(`${stage}: ${(err as Error).message}`, { stage }, { cause: err });
   } finally {
+    await early.catch(() => undefined);
     image?.close();
     // grub-mkimage writes into the work folder: it ends before the folder goes.
     await boot?.images.catch(() => undefined);
@@ -227,82 +231,48 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   }
 }
 
-type Step = <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+/** The qcow2 from the raw disk, written atomically at `i.outFile`; clusters copied from another bundle reported. */
+async function writeQcow(
+  i: QcowCutInput,
+  raw: string,
+  stage: string,
+  opts: { logFile?: string; signal?: AbortSignal },
+): Promise<void> {
+  let written: Qcow2WriteResult | undefined;
+  await writeAtomically(i.outFile, async (tmp) => {
+    written = await convertDisk(raw, tmp, i.bundle.qcow, {
+      stage,
+      parallel: i.parallelConvert ?? true,
+      ...(i.written ? { written: i.written } : {}),
+      ...(i.onProgress ? { onProgress: i.onProgress } : {}),
+      ...opts,
+    });
+  });
+  if (written?.reused)
+    i.onProgress?.({
+      stage,
+      kind: 'info',
+      message: `${written.reused} of ${written.compressed + written.stored} clusters copied from an earlier bundle's image (same bytes)`,
+    });
+}
 
-/** The bundle's tree at `tree`: a hard-linked copy of the shared tree plus the bundle's layer. */
-async function unpackTree(
+/** The bundle's tree at `tree`: a hard-linked copy of the shared tree (its layer goes on later). */
+async function copyTree(
   src: SharedTree,
   tree: string,
   state: string,
-  step: Step,
   opts: { logFile?: string; signal?: AbortSignal },
 ): Promise<void> {
-  await step('copy tree', async () => {
-    await copyFile(src.stateFile, state);
-    await copyTreeXattrs(src.stateFile, state);
-    await linkCopy(src.tree, tree, { stateFile: state, ...opts });
-  });
-  await step('osconfig layer', () =>
-    applyLayer(tree, src.layer, { stateFile: state, excluded: EXCLUDED_PATHS, ...opts }),
-  );
+  await copyFile(src.stateFile, state);
+  await copyTreeXattrs(src.stateFile, state);
+  await linkCopy(src.tree, tree, { stateFile: state, ...opts });
 }
 
-/**
- * Makes partition `p`'s filesystem from `dir`. ext4 and vfat are written in place at the partition's offset in
- * the disk; mkfs.xfs cannot write at an offset, so xfs is made in a file and copied in by its data extents.
- */
-async function makeFilesystem(
-  p: PlannedPartition,
-  dir: string,
-  raw: string,
-  work: string,
-  state: string,
-  i: QcowCutInput,
-  opts: { logFile?: string; signal?: AbortSignal },
-): Promise<void> {
-  const fs = p.fs;
-  if (!fs) return;
-  clampMtimes(dir, i.sourceDateEpoch);
-  const at = { offset: p.startSector * SECTOR, bytes: p.sectors * SECTOR };
-  const common = { uuid: fs.uuid, sourceDateEpoch: i.sourceDateEpoch, fakerootState: state, ...opts };
-  if (fs.type === 'ext4') {
-    await mkExt4({ ...common, file: raw, at, dir });
-    // Without root the tree has no xattrs (stages/tree-xattrs.ts): they are set here, as mke2fs would have.
-    const before = needsFakeroot() ? await xattrCommands(state, p.mount, dir, work) : '';
-    await fixExt4Times(raw, at.offset, i.sourceDateEpoch, join(work, 'ext4-times.cmd'), { ...opts, before });
-    return;
-  }
-  if (fs.type === 'vfat') return mkVfat({ ...common, file: raw, at, dir });
-  const proto = await xfsProtofile(dir, needsFakeroot() ? readFakerootState(state) : new Map());
-  if (proto.skipped.length)
-    i.onProgress?.({
-      stage: `qcow:${i.bundle.name}`,
-      kind: 'warning',
-      message: `xfs ${p.mount}: ${proto.skipped.length} entries with blanks in their names left out`,
-    });
-  const pf = join(work, `part-${p.number}.proto`);
-  await writeFile(pf, proto.text);
-  const img = join(work, `part-${p.number}.img`);
-  await writeFile(img, '');
-  await truncate(img, at.bytes);
-  await mkXfs({ ...common, file: img, protofile: pf });
-  await copyDataExtents(img, raw, at.offset);
-  await rm(img);
-}
-
-/** debugfs commands giving the files of the partition at `mount` (unpacked to `dir`) their recorded xattrs. */
-async function xattrCommands(state: string, mount: string, dir: string, work: string): Promise<string> {
-  const img = ImageTree.open(dir);
-  try {
-    return await ext4XattrCommands(
-      loadTreeXattrs(xattrsFileOf(state)),
-      mount,
-      (rel) => !!img.lstat(rel),
-      work,
-    );
-  } finally {
-    img.close();
-  }
+/** The sparse raw disk with its GPT. */
+async function blankDisk(raw: string, plan: DiskPlan, opts: { logFile?: string; signal?: AbortSignal }) {
+  await writeFile(raw, '');
+  await truncate(raw, plan.capacityBytes);
+  await writePartitionTable(raw, plan.sfdiskScript, opts);
 }
 
 /** Where the image's GRUB module folders are copied to (inside the work folder) for grub-mkimage. */

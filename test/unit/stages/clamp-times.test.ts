@@ -1,6 +1,5 @@
 /** Modification times clamped to SOURCE_DATE_EPOCH in a tree, never through a symlink. */
 
-import { execFileSync } from 'node:child_process';
 import {
   lstatSync,
   mkdirSync,
@@ -15,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { clampMtimes } from '../../../src/stages/clamp-times.js';
+import { nestFolders } from '../../helpers/nest.js';
 
 const EPOCH = 1_600_000_000;
 const dirs: string[] = [];
@@ -69,19 +69,9 @@ describe('clampMtimes', () => {
   it('refuses folders nested deeper than 1024 levels (a hostile image), and walks 1024', () => {
     const root = mkdtempSync(join(tmpdir(), 'clamp-'));
     dirs.push(root);
-    // Deeper than PATH_MAX allows to name: made one level at a time, relative to the last.
-    const nest = (top: string, levels: number) =>
-      execFileSync('python3', ['-c', NEST, top, String(levels)], { stdio: 'pipe' });
-    nest(join(root, 'ok'), 1023);
+    nestFolders(join(root, 'ok'), 1023);
     expect(clampMtimes(join(root, 'ok'), EPOCH)).toBe(1024);
-    nest(join(root, 'deep'), 1100);
+    nestFolders(join(root, 'deep'), 1100);
     expect(() => clampMtimes(join(root, 'deep'), EPOCH)).toThrow(/nested deeper than 1024 levels/);
   });
 });
-
-const NEST = `
-import os, sys
-os.mkdir(sys.argv[1]); os.chdir(sys.argv[1])
-for _ in range(int(sys.argv[2])):
-    os.mkdir('d'); os.chdir('d')
-`;

@@ -1,0 +1,102 @@
+/**
+ * One partition's filesystem made from its unpacked tree, in place in the cut's raw disk.
+ */
+import { rm, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fixExt4Times } from '../engine/ext4-times.js';
+import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
+import { needsFakeroot } from '../engine/tar-extract.js';
+import type { ProgressListener } from '../progress.js';
+import { copyDataExtents } from '../qcow2/copy-extents.js';
+import { clampMtimes } from './clamp-times.js';
+import { fillExt4 } from './ext4-fill.js';
+import { readFakerootState } from './fakeroot-state.js';
+import { type PlannedPartition, SECTOR } from './qcow-layout.js';
+import { ImageTree } from './tree-fs.js';
+import { ext4XattrCommands, loadTreeXattrs, xattrsFileOf } from './tree-xattrs.js';
+import { xfsProtofile } from './xfs-proto.js';
+
+export interface FilesystemInput {
+  /** The unpacked tree of the partition. */
+  dir: string;
+  /** The raw disk; the filesystem goes at the partition's offset. */
+  raw: string;
+  /** Scratch folder of the cut. */
+  work: string;
+  /** fakeroot state of the tree (used when not root). */
+  state: string;
+  sourceDateEpoch: number;
+  /** Stage name for warnings, e.g. `qcow:control-plane`. */
+  stage: string;
+  onProgress?: ProgressListener;
+  logFile?: string;
+  signal?: AbortSignal;
+}
+
+/**
+ * Makes partition `p`'s filesystem from `i.dir`. ext4 and vfat are written in place at the partition's
+ * offset in the disk; mkfs.xfs cannot write at an offset, so xfs is made in a file and copied in by its data
+ * extents. As root, ext4 is filled by the addon (see stages/ext4-fill.ts); without, by `mke2fs -d` under
+ * fakeroot.
+ */
+export async function makeFilesystem(p: PlannedPartition, i: FilesystemInput): Promise<void> {
+  const fs = p.fs;
+  if (!fs) return;
+  const { dir, raw, work, state } = i;
+  const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
+  const at = { offset: p.startSector * SECTOR, bytes: p.sectors * SECTOR };
+  const common = { uuid: fs.uuid, sourceDateEpoch: i.sourceDateEpoch, fakerootState: state, ...opts };
+  if (fs.type === 'ext4' && !needsFakeroot()) {
+    await mkExt4({ ...common, file: raw, at });
+    const signal = i.signal ? { signal: i.signal } : {};
+    const epoch = i.sourceDateEpoch;
+    await fillExt4({
+      disk: raw,
+      offset: at.offset,
+      root: dir,
+      mount: p.mount,
+      sourceDateEpoch: epoch,
+      ...signal,
+    });
+    return;
+  }
+  clampMtimes(dir, i.sourceDateEpoch);
+  if (fs.type === 'ext4') {
+    await mkExt4({ ...common, file: raw, at, dir });
+    // Without root the tree has no xattrs (stages/tree-xattrs.ts): they are set here, as mke2fs would have.
+    const before = await xattrCommands(state, p.mount, dir, work);
+    await fixExt4Times(raw, at.offset, i.sourceDateEpoch, join(work, 'ext4-times.cmd'), { ...opts, before });
+    return;
+  }
+  if (fs.type === 'vfat') return mkVfat({ ...common, file: raw, at, dir });
+  const proto = await xfsProtofile(dir, needsFakeroot() ? readFakerootState(state) : new Map());
+  if (proto.skipped.length)
+    i.onProgress?.({
+      stage: i.stage,
+      kind: 'warning',
+      message: `xfs ${p.mount}: ${proto.skipped.length} entries with blanks in their names left out`,
+    });
+  const pf = join(work, `part-${p.number}.proto`);
+  await writeFile(pf, proto.text);
+  const img = join(work, `part-${p.number}.img`);
+  await writeFile(img, '');
+  await truncate(img, at.bytes);
+  await mkXfs({ ...common, file: img, protofile: pf });
+  await copyDataExtents(img, raw, at.offset);
+  await rm(img);
+}
+
+/** debugfs commands giving the files of the partition at `mount` (unpacked to `dir`) their recorded xattrs. */
+async function xattrCommands(state: string, mount: string, dir: string, work: string): Promise<string> {
+  const img = ImageTree.open(dir);
+  try {
+    return await ext4XattrCommands(
+      loadTreeXattrs(xattrsFileOf(state)),
+      mount,
+      (rel) => !!img.lstat(rel),
+      work,
+    );
+  } finally {
+    img.close();
+  }
+}

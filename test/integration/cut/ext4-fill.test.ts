@@ -1,0 +1,133 @@
+/**
+ * The addon's ext4 fill, read back by independent readers: e2fsck, the kernel's ext4 driver (loop mount at the
+ * partition's offset) and debugfs; and the same tree through `mke2fs -d` for parity.
+ */
+import { execFileSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it, describe as suite } from 'vitest';
+import { mkExt4 } from '../../../src/engine/mkfs.js';
+import { fillExt4 } from '../../../src/stages/ext4-fill.js';
+import { compare, describe, MTIME, makeTree } from '../squashfs/tree.js';
+
+const work = mkdtempSync(join(tmpdir(), 'ext4-fill-'));
+const src = join(work, 'src');
+// Not a multiple of the 4 KiB block: only a 512-byte sector boundary, as a partition may start.
+const OFFSET = 3 * 1024 * 1024 + 7 * 512;
+const BYTES = 96 * 1024 * 1024;
+const UUID = '0b5e6f1c-3a57-4d38-9c1e-5b8a2f7d9e01';
+let want: ReturnType<typeof describe>;
+
+/** A fresh sparse disk with an empty ext4 at OFFSET. */
+async function emptyExt4(name: string, epoch: number, dir?: string): Promise<string> {
+  const disk = join(work, name);
+  writeFileSync(disk, '');
+  truncateSync(disk, OFFSET + BYTES + 1024 * 1024);
+  await mkExt4({
+    file: disk,
+    at: { offset: OFFSET, bytes: BYTES },
+    uuid: UUID,
+    sourceDateEpoch: epoch,
+    fakerootState: join(work, 'unused.state'),
+    ...(dir ? { dir } : {}),
+  });
+  return disk;
+}
+
+async function filled(name: string, epoch: number, root = src): Promise<string> {
+  const disk = await emptyExt4(name, epoch);
+  const r = await fillExt4({ disk, offset: OFFSET, root, mount: '/', sourceDateEpoch: epoch });
+  expect(r.inodes).toBeGreaterThan(10_000);
+  return disk;
+}
+
+function fsck(disk: string): string {
+  // -n: read only; exit 0 only when nothing at all was found.
+  return execFileSync('e2fsck', ['-fn', `${disk}?offset=${OFFSET}`], { stdio: 'pipe' }).toString();
+}
+
+function mounted<T>(disk: string, fn: (dir: string) => T): T {
+  const mnt = mkdtempSync(join(work, 'mnt-'));
+  execFileSync('mount', [
+    '-t',
+    'ext4',
+    '-o',
+    `loop,ro,noload,offset=${OFFSET},sizelimit=${BYTES}`,
+    disk,
+    mnt,
+  ]);
+  try {
+    return fn(mnt);
+  } finally {
+    execFileSync('umount', [mnt]);
+    rmSync(mnt, { recursive: true });
+  }
+}
+
+/** The tree as mounted, without the lost+found folder mke2fs adds. */
+function describeMounted(mnt: string): ReturnType<typeof describe> {
+  const d = describe(mnt);
+  d.delete('/lost+found');
+  return d;
+}
+
+function partitionDigest(disk: string): string {
+  return createHash('sha256')
+    .update(readFileSync(disk).subarray(OFFSET, OFFSET + BYTES))
+    .digest('hex');
+}
+
+beforeAll(() => {
+  makeTree(src);
+  want = describe(src);
+});
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+suite('ext4Fill', () => {
+  it('gives the kernel the same tree: types, modes, owners, times, xattrs, hard links, holes, devices', async () => {
+    const disk = await filled('same.img', MTIME + 100);
+    expect(fsck(disk)).toMatch(/clean|files/);
+    mounted(disk, (mnt) => {
+      expect(compare(want, describeMounted(mnt))).toEqual([]);
+      // The sparse file's holes stay holes: far fewer blocks than its size.
+      const st = lstatSync(join(mnt, 'sparse'));
+      expect(st.blocks * 512).toBeLessThan(64 * 1024);
+      expect(st.size).toBeGreaterThan(30 * 1024 * 1024);
+      // atime and ctime are the epoch, whatever the extraction left on the source.
+      const file = lstatSync(join(mnt, 'text'));
+      expect(file.ctimeMs).toBe((MTIME + 100) * 1000);
+      expect(file.atimeMs).toBe((MTIME + 100) * 1000);
+    });
+  });
+
+  it('matches mke2fs -d of the same tree, read by the kernel', async () => {
+    const ours = await filled('ours.img', MTIME + 100);
+    const theirs = await emptyExt4('theirs.img', MTIME + 100, src);
+    const a = mounted(ours, describeMounted);
+    const b = mounted(theirs, describeMounted);
+    // mke2fs keeps its own root folder (root_owner 0:0, 0755): the root is compared apart.
+    expect(compare(b, a, true)).toEqual([]);
+  });
+
+  it('clamps later mtimes to the epoch and stamps crtime with it (debugfs)', async () => {
+    const epoch = MTIME - 1000;
+    const disk = await filled('clamped.img', epoch);
+    mounted(disk, (mnt) => {
+      expect(lstatSync(join(mnt, 'text')).mtimeMs).toBe(epoch * 1000);
+      expect(lstatSync(join(mnt, 'wide')).mtimeMs).toBe(epoch * 1000);
+    });
+    const stat = execFileSync('debugfs', ['-R', 'stat /one', `${disk}?offset=${OFFSET}`], {
+      stdio: 'pipe',
+    }).toString();
+    const crtime = /crtime: 0x([0-9a-f]+):/.exec(stat);
+    expect(Number.parseInt(crtime?.[1] ?? '', 16)).toBe(epoch);
+  });
+
+  it('writes the same bytes for the same tree and epoch', async () => {
+    const a = await filled('a.img', MTIME + 100);
+    const b = await filled('b.img', MTIME + 100);
+    expect(partitionDigest(a)).toBe(partitionDigest(b));
+  });
+});

@@ -22,6 +22,7 @@ import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
 import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
+import { inLanes } from './lanes.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
 import { convertDisk, type WrittenImages } from './qcow-convert.js';
@@ -184,10 +185,11 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     boot = made;
     const parts = await step('split', async () => splitTree(img, work, i.plan));
 
-    for (const p of i.plan.partitions) {
-      if (!p.fs) continue;
+    // Each filesystem has its own bytes of the disk: they are made side by side.
+    const withFs = i.plan.partitions.filter((p) => p.fs);
+    await inLanes(withFs, withFs.length, (p) => {
       const dir = parts.get(p.number) as string;
-      await step(`mkfs ${p.mount}`, async () => {
+      return step(`mkfs ${p.mount}`, async () => {
         // GRUB's images were made meanwhile; the ESP takes its EFI image.
         if (p.number === i.plan.esp.number) {
           await made.images;
@@ -204,7 +206,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
           ...opts,
         });
       });
-    }
+    });
     await step('bios boot', async () => {
       await made.images;
       await placeBiosBoot(work, raw, i.plan);

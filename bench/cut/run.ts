@@ -214,6 +214,10 @@ function originalSeconds(results: Record<string, CaseResult[]>, n: number): { s:
   return { s: n * median((results['original/1'] ?? []).map((r) => r.seconds)), derived: true };
 }
 
+/** Step times come from progress messages: steps that overlap are told apart only by when each began. */
+const STEPS_NOTE =
+  "Ours' steps run until the bundle's next progress message: the tree copy and the partition table begin while the osconfig runs, and a bundle's filesystems are made side by side, so the last of those to begin shows their common time (e.g. `mkfs /boot` holds the root's).";
+
 function table(results: Record<string, CaseResult[]>, counts: number[]): string {
   const rows: string[] = [];
   for (const n of counts) {
@@ -286,6 +290,7 @@ function report(run: Run, results: Record<string, CaseResult[]>, loads: string[]
       ? "\\* × n × the original's one-bundle median (its Makefile cuts bundles one after the other, each with its own export, osconfig and convert); the original was measured for one bundle."
       : '',
     "ours-zstd-warm: a re-cut, the cut cache holding the tree and the bundles' osconfig layers from an earlier cut (no export, no Ansible).",
+    STEPS_NOTE,
     floorLine,
     '',
   ].join('\n');

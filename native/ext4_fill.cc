@@ -422,9 +422,15 @@ class Filler {
       ~Closer() { ext2fs_xattrs_close(h); }
     } closer{&h};
     Check(ext2fs_xattrs_read(h), "xattrs of", path);
+    // By name: the cut without root sets the recorded xattrs in that order, and the same calls in the same
+    // order give the same bytes.
+    std::vector<std::string> names;
+    for (ssize_t i = 0; i < size; i += static_cast<ssize_t>(std::strlen(&keys[static_cast<size_t>(i)])) + 1)
+      names.emplace_back(&keys[static_cast<size_t>(i)]);
+    std::sort(names.begin(), names.end());
     std::vector<char> value;
-    for (ssize_t i = 0; i < size; i += static_cast<ssize_t>(std::strlen(&keys[static_cast<size_t>(i)])) + 1) {
-      const char *key = &keys[static_cast<size_t>(i)];
+    for (const std::string &name : names) {
+      const char *key = name.c_str();
       ssize_t n = get(key, nullptr, 0);
       if (n < 0) Errno("getxattr", path, errno);
       value.resize(static_cast<size_t>(n) + 1);

@@ -39,12 +39,12 @@ function common(o: MkfsCommon) {
 }
 
 /**
- * ext4 filled from `dir` (empty without one), in a file whose bytes at `at` are all zero (fresh from
- * truncate): mke2fs then skips zeroing its journal and inode tables and marks them zeroed, so the kernel does
- * not zero them at first mount.
+ * An empty ext4 (the addon fills it: stages/ext4-fill.ts), in a file whose bytes at `at` are all zero (fresh
+ * from truncate): mke2fs then skips zeroing its journal and inode tables and marks them zeroed, so the kernel
+ * does not zero them at first mount.
  * @throws BuildError
  */
-export async function mkExt4(o: MkfsCommon & { dir?: string }): Promise<void> {
+export async function mkExt4(o: MkfsCommon): Promise<void> {
   const args = [
     '-q',
     '-F',
@@ -55,7 +55,6 @@ export async function mkExt4(o: MkfsCommon & { dir?: string }): Promise<void> {
     '-E',
     `hash_seed=${o.uuid},root_owner=0:0,nodiscard,assume_storage_prezeroed=1${o.at ? `,offset=${o.at.offset}` : ''}`,
   ];
-  if (o.dir) args.push('-d', o.dir);
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
   // With an offset mke2fs would size the filesystem to the rest of the file: the partition's size is given.
@@ -65,6 +64,25 @@ export async function mkExt4(o: MkfsCommon & { dir?: string }): Promise<void> {
     ...common(o),
     env: { ...process.env, E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch) },
   });
+}
+
+/**
+ * Runs a Node.js program of ours under fakeroot with the tree's state (the ext4 fill of a cut without root:
+ * its stat calls then see the recorded owners and device numbers).
+ * @returns its stdout.
+ * @throws BuildError with its stderr when it fails.
+ */
+export async function runUnderFakeroot(
+  script: string,
+  args: readonly string[],
+  o: { fakerootState: string; logFile?: string; signal?: AbortSignal },
+): Promise<string> {
+  const [cmd, argv] = asRoot(process.execPath, [script, ...args], o.fakerootState);
+  const r = await run(cmd, argv, {
+    ...(o.logFile ? { logFile: o.logFile } : {}),
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  return r.stdout;
 }
 
 /** vfat (FAT32 when large enough) filled from `dir`; `uuid` is the 8-hex-digit volume id. @throws BuildError */

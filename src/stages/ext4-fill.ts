@@ -4,11 +4,23 @@
  * and, with its time fix-up by debugfs, cost ~3 s of the cut for the default root. mke2fs still makes the empty
  * filesystem, so its features and layout are the same as before.
  *
- * Used when the tool runs as root: the tree's owners and xattrs are then on the files themselves. Without root
- * they live in fakeroot's state, which only the mke2fs path (run under fakeroot) reads.
+ * As root the tree's owners and xattrs are on the files themselves and the fill runs in this process. Without
+ * root the owners live in fakeroot's state: the fill then runs as a program under fakeroot (ext4-fill-child.ts),
+ * whose stat calls see them, and the caller sets the recorded xattrs afterwards; both give the same bytes.
  */
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { runUnderFakeroot } from '../engine/mkfs.js';
+import { needsFakeroot } from '../engine/tar-extract.js';
 import { BuildError } from '../errors.js';
 import { native } from '../squashfs/native.js';
+
+/** The fill as a program (for fakeroot), from src/ as from dist/src/: the built one. */
+function childScript(): string {
+  const here = fileURLToPath(import.meta.url);
+  if (here.endsWith('.js')) return join(dirname(here), 'ext4-fill-child.js');
+  return join(dirname(here), '..', '..', 'dist', 'src', 'stages', 'ext4-fill-child.js');
+}
 
 export interface Ext4FillInput {
   /** The disk image holding the empty ext4 (made by mke2fs on zeroed bytes). */
@@ -21,6 +33,9 @@ export interface Ext4FillInput {
   mount: string;
   /** atime, ctime and crtime of every inode; later mtimes are clamped to it. */
   sourceDateEpoch: number;
+  /** fakeroot state of the tree: without root the fill runs under fakeroot with it. */
+  fakerootState: string;
+  logFile?: string;
   signal?: AbortSignal;
 }
 
@@ -38,6 +53,7 @@ interface NativeFsError {
  */
 export async function fillExt4(i: Ext4FillInput): Promise<{ inodes: number; bytes: number }> {
   i.signal?.throwIfAborted();
+  if (needsFakeroot()) return fillUnderFakeroot(i);
   const abort = new Int32Array(new SharedArrayBuffer(4));
   const onAbort = (): void => {
     Atomics.store(abort, 0, 1);
@@ -57,6 +73,26 @@ export async function fillExt4(i: Ext4FillInput): Promise<{ inodes: number; byte
   } finally {
     i.signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** Without root: the tree's owners and device numbers are in fakeroot's state, which its stat calls see. */
+async function fillUnderFakeroot(i: Ext4FillInput): Promise<{ inodes: number; bytes: number }> {
+  let out: string;
+  try {
+    out = await runUnderFakeroot(
+      childScript(),
+      [i.disk, String(i.offset), i.root, String(i.sourceDateEpoch)],
+      {
+        fakerootState: i.fakerootState,
+        ...(i.logFile ? { logFile: i.logFile } : {}),
+        ...(i.signal ? { signal: i.signal } : {}),
+      },
+    );
+  } catch (err) {
+    if (i.signal?.aborted) throw i.signal.reason;
+    throw new BuildError(`ext4 for ${i.mount}: ${(err as Error).message}`, {}, { cause: err });
+  }
+  return JSON.parse(out) as { inodes: number; bytes: number };
 }
 
 function fillError(e: NativeFsError, mount: string): BuildError {

@@ -3,7 +3,7 @@
  */
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fixExt4Times } from '../engine/ext4-times.js';
+import { debugfsWrite } from '../engine/debugfs.js';
 import { mkExt4, mkVfat, mkXfs } from '../engine/mkfs.js';
 import { needsFakeroot } from '../engine/tar-extract.js';
 import type { ProgressListener } from '../progress.js';
@@ -36,8 +36,7 @@ export interface FilesystemInput {
 /**
  * Makes partition `p`'s filesystem from `i.dir`. ext4 and vfat are written in place at the partition's
  * offset in the disk; mkfs.xfs cannot write at an offset, so xfs is made in a file and copied in by its data
- * extents. As root, ext4 is filled by the addon (see stages/ext4-fill.ts); without, by `mke2fs -d` under
- * fakeroot.
+ * extents. ext4 is filled by the addon (see stages/ext4-fill.ts).
  */
 export async function makeFilesystem(p: PlannedPartition, i: FilesystemInput): Promise<void> {
   const fs = p.fs;
@@ -46,28 +45,17 @@ export async function makeFilesystem(p: PlannedPartition, i: FilesystemInput): P
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
   const at = { offset: p.startSector * SECTOR, bytes: p.sectors * SECTOR };
   const common = { uuid: fs.uuid, sourceDateEpoch: i.sourceDateEpoch, fakerootState: state, ...opts };
-  if (fs.type === 'ext4' && !needsFakeroot()) {
+  if (fs.type === 'ext4') {
     await mkExt4({ ...common, file: raw, at });
-    const signal = i.signal ? { signal: i.signal } : {};
     const epoch = i.sourceDateEpoch;
-    await fillExt4({
-      disk: raw,
-      offset: at.offset,
-      root: dir,
-      mount: p.mount,
-      sourceDateEpoch: epoch,
-      ...signal,
-    });
+    await fillExt4({ disk: raw, offset: at.offset, root: dir, mount: p.mount, ...common });
+    // Without root the tree has no xattrs (stages/tree-xattrs.ts): they are set here, as the fill sets them
+    // from the files as root (the same libext2fs call, so the same bytes).
+    const xattrs = needsFakeroot() ? await xattrCommands(state, p.mount, dir, work) : '';
+    if (xattrs) await debugfsWrite(raw, at.offset, epoch, join(work, 'ext4-xattrs.cmd'), xattrs, opts);
     return;
   }
   clampMtimes(dir, i.sourceDateEpoch);
-  if (fs.type === 'ext4') {
-    await mkExt4({ ...common, file: raw, at, dir });
-    // Without root the tree has no xattrs (stages/tree-xattrs.ts): they are set here, as mke2fs would have.
-    const before = await xattrCommands(state, p.mount, dir, work);
-    await fixExt4Times(raw, at.offset, i.sourceDateEpoch, join(work, 'ext4-times.cmd'), { ...opts, before });
-    return;
-  }
   if (fs.type === 'vfat') return mkVfat({ ...common, file: raw, at, dir });
   const proto = await xfsProtofile(dir, needsFakeroot() ? readFakerootState(state) : new Map());
   if (proto.skipped.length)

@@ -163,11 +163,14 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   const tree = join(work, 'tree');
   const state = join(work, 'fakeroot.state');
   const raw = join(work, 'disk.raw');
-  // Neither needs the layer: both are done while the bundle's osconfig may still run.
-  const early = Promise.all([
+  // Neither needs the layer: both are done while the bundle's osconfig may still run. Both settle before a
+  // failure of either is thrown (the work folder goes only then).
+  const early = Promise.allSettled([
     step('copy tree', () => copyTree(i.rootfs, tree, state, opts)),
     step('partition table', () => blankDisk(raw, i.plan, opts)),
-  ]);
+  ]).then((rs) => {
+    for (const r of rs) if (r.status === 'rejected') throw r.reason;
+  });
   early.catch(() => undefined);
   try {
     const layer = await i.rootfs.layer.catch((err: unknown) => {

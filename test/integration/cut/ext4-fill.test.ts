@@ -20,25 +20,60 @@ const BYTES = 96 * 1024 * 1024;
 const UUID = '0b5e6f1c-3a57-4d38-9c1e-5b8a2f7d9e01';
 let want: ReturnType<typeof describe>;
 
-/** A fresh sparse disk with an empty ext4 at OFFSET. */
-async function emptyExt4(name: string, epoch: number, dir?: string): Promise<string> {
+function blankDisk(name: string): string {
   const disk = join(work, name);
   writeFileSync(disk, '');
   truncateSync(disk, OFFSET + BYTES + 1024 * 1024);
+  return disk;
+}
+
+/** A fresh sparse disk with an empty ext4 at OFFSET. */
+async function emptyExt4(name: string, epoch: number): Promise<string> {
+  const disk = blankDisk(name);
   await mkExt4({
     file: disk,
     at: { offset: OFFSET, bytes: BYTES },
     uuid: UUID,
     sourceDateEpoch: epoch,
     fakerootState: join(work, 'unused.state'),
-    ...(dir ? { dir } : {}),
   });
+  return disk;
+}
+
+/** The same disk made by `mke2fs -d` from `dir`, the way the cut made it before the fill. */
+function mke2fsFilled(name: string, dir: string): string {
+  const disk = blankDisk(name);
+  execFileSync(
+    'mke2fs',
+    [
+      '-q',
+      '-F',
+      '-t',
+      'ext4',
+      '-U',
+      UUID,
+      '-E',
+      `root_owner=0:0,offset=${OFFSET}`,
+      '-d',
+      dir,
+      disk,
+      `${BYTES / 1024}k`,
+    ],
+    { stdio: 'pipe' },
+  );
   return disk;
 }
 
 async function filled(name: string, epoch: number, root = src): Promise<string> {
   const disk = await emptyExt4(name, epoch);
-  const r = await fillExt4({ disk, offset: OFFSET, root, mount: '/', sourceDateEpoch: epoch });
+  const r = await fillExt4({
+    disk,
+    offset: OFFSET,
+    root,
+    mount: '/',
+    sourceDateEpoch: epoch,
+    fakerootState: '',
+  });
   expect(r.inodes).toBeGreaterThan(10_000);
   return disk;
 }
@@ -104,7 +139,7 @@ suite('ext4Fill', () => {
 
   it('matches mke2fs -d of the same tree, read by the kernel', async () => {
     const ours = await filled('ours.img', MTIME + 100);
-    const theirs = await emptyExt4('theirs.img', MTIME + 100, src);
+    const theirs = mke2fsFilled('theirs.img', src);
     const a = mounted(ours, describeMounted);
     const b = mounted(theirs, describeMounted);
     // mke2fs keeps its own root folder (root_owner 0:0, 0755): the root is compared apart.

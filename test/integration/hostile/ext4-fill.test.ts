@@ -34,7 +34,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 async function fill(root: string): Promise<string> {
   const disk = await emptyDisk();
-  await fillExt4({ disk, offset: OFFSET, root, mount: '/srv', sourceDateEpoch: EPOCH });
+  await fillExt4({ disk, offset: OFFSET, root, mount: '/srv', sourceDateEpoch: EPOCH, fakerootState: '' });
   return disk;
 }
 
@@ -100,6 +100,16 @@ describe('ext4 fill of a hostile tree', () => {
     expect((err as Error).message).toMatch(/lost\+found: not a folder/);
   });
 
+  it("fills an image's own lost+found folder into the one mke2fs made, not a second of the name", async () => {
+    const root = tree();
+    mkdirSync(join(root, 'lost+found'));
+    writeFileSync(join(root, 'lost+found/kept'), 'kept');
+    const disk = await fill(root);
+    execFileSync('e2fsck', ['-fn', `${disk}?offset=${OFFSET}`], { stdio: 'pipe' });
+    expect(debugfs(disk, 'cat /lost+found/kept')).toBe('kept');
+    expect(debugfs(disk, 'ls /').match(/lost\+found/g)).toHaveLength(1);
+  });
+
   it('keeps the holes of a 1 TiB file that is nearly all hole', async () => {
     const root = tree();
     const fd = openSync(join(root, 'huge'), 'w');
@@ -129,6 +139,7 @@ describe('ext4 fill of a hostile tree', () => {
       root,
       mount: '/srv',
       sourceDateEpoch: EPOCH,
+      fakerootState: '',
       signal: ctl.signal,
     });
     setImmediate(() => ctl.abort(reason));

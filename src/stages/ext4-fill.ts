@@ -90,9 +90,23 @@ async function fillUnderFakeroot(i: Ext4FillInput): Promise<{ inodes: number; by
     );
   } catch (err) {
     if (i.signal?.aborted) throw i.signal.reason;
+    // The program's last line is the addon's error: the same message as a fill in this process.
+    const last = (err instanceof BuildError ? (err.details.logTail ?? '') : '').split('\n').at(-1) ?? '';
+    const addon = parsedError(last);
+    if (addon) throw fillError(addon, i.mount);
     throw new BuildError(`ext4 for ${i.mount}: ${(err as Error).message}`, {}, { cause: err });
   }
   return JSON.parse(out) as { inodes: number; bytes: number };
+}
+
+/** The addon's error as ext4-fill-child.ts prints it, or undefined for any other line. */
+function parsedError(line: string): NativeFsError | undefined {
+  try {
+    const e = JSON.parse(line) as Partial<NativeFsError> | null;
+    return e && typeof e.message === 'string' ? (e as NativeFsError) : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 function fillError(e: NativeFsError, mount: string): BuildError {

@@ -118,8 +118,25 @@ bool SameCluster(Napi::Env env, int type, const uint8_t *stored, int32_t n, cons
   return got == size && std::memcmp(scratch, cluster, size) == 0;
 }
 
+// Whether the raw disk `fd` holds `cluster` (`size` bytes; past `virtualSize` zeros) at byte `at`.
+// `scratch` takes its bytes.
+bool SameRaw(int fd, uint64_t at, const uint8_t *cluster, size_t size, uint64_t virtualSize,
+             uint8_t *scratch) {
+  size_t n = at >= virtualSize ? 0 : static_cast<size_t>(std::min<uint64_t>(size, virtualSize - at));
+  for (size_t got = 0; got < n;) {
+    ssize_t r = pread(fd, scratch + got, n - got, static_cast<off_t>(at + got));
+    if (r <= 0) {
+      if (r < 0 && errno == EINTR) continue;
+      return false;
+    }
+    got += static_cast<size_t>(r);
+  }
+  std::memset(scratch + n, 0, size - n);
+  return std::memcmp(scratch, cluster, size) == 0;
+}
+
 // qcow2CompressClusters(path, offsets: Float64Array, opts, out: Uint8Array, sizes: Int32Array
-//                       [, refPath, refHost: Float64Array, refSizes: Int32Array]): reads the
+//                       [, refPath, refHost: Float64Array, refSizes: Int32Array[, refRaw]]): reads the
 // cluster at each offset of the raw file (bytes past `virtualSize` count as zeros) and puts it into `out`,
 // one after the other: sizes[i] is 0 for an all-zero cluster (nothing written), n > 0 for n compressed bytes,
 // and -clusterSize for a cluster stored as is because it did not compress to less than a cluster (qemu's
@@ -128,6 +145,9 @@ bool SameCluster(Napi::Env env, int type, const uint8_t *stored, int32_t n, cons
 // the cluster at offsets[i], as refSizes[i] bytes at refHost[i]), a cluster those bytes give back exactly is
 // taken from there instead of compressed again: the same compressor at the same level gives the same bytes,
 // so the output does not depend on it. Anything else in the reference (changed, unreadable) is compressed.
+// With refRaw, the raw disk the reference was written from (and is not written to any more), a cluster is
+// compared with that disk's bytes at the same offset instead of with the reference's bytes decompressed:
+// the writer that made the reference is what vouches that those bytes are its compressed form.
 // On return refSizes[i] is 0 unless cluster i was taken from the reference.
 // Returns the bytes written to `out`.
 Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
@@ -150,7 +170,7 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
       type > 2)
     throw Napi::RangeError::New(env, "qcow2CompressClusters: bad compression type or level");
   bool reuse = info.Length() >= 8 && !info[5].IsUndefined();
-  int refFd = -1;
+  int refFd = -1, refRawFd = -1;
   Napi::Float64Array refHost;
   Napi::Int32Array refSizes;
   if (reuse) {
@@ -162,8 +182,13 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
       throw Napi::RangeError::New(env, "qcow2CompressClusters: refHost or refSizes too small for the batch");
     std::string refPath = RawPath(env, info[5]);
     refFd = open(refPath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (info.Length() >= 9 && !info[8].IsUndefined()) {
+      std::string rawPath = RawPath(env, info[8]);
+      refRawFd = open(rawPath.c_str(), O_RDONLY | O_CLOEXEC);
+    }
   }
   Fd ref(refFd);
+  Fd refRaw(refRawFd);
   thread_local std::vector<uint8_t> buf, stored, scratch;
   buf.resize(cluster);
   stored.resize(cluster);
@@ -184,9 +209,14 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
     if (ref.get() >= 0 && refSizes[i] != 0 && type != 2) {
       int32_t n = refSizes[i];
       size_t len = static_cast<size_t>(n < 0 ? -n : n);
-      if (len <= cluster &&
+      // Against the reference's raw disk when there is one (a read and a compare), else decompressed.
+      bool byRaw = refRaw.get() >= 0;
+      bool same =
+          len <= cluster &&
+          (!byRaw || SameRaw(refRaw.get(), at, buf.data(), cluster, virtualSize, scratch.data())) &&
           pread(ref.get(), stored.data(), len, static_cast<off_t>(refHost[i])) == static_cast<ssize_t>(len) &&
-          SameCluster(env, type, stored.data(), n, buf.data(), cluster, scratch.data())) {
+          (byRaw || SameCluster(env, type, stored.data(), n, buf.data(), cluster, scratch.data()));
+      if (same) {
         std::memcpy(dst + used, stored.data(), len);
         sizes[i] = n;
         used += len;

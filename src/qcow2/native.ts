@@ -23,7 +23,8 @@ export interface Qcow2Addon {
    * cluster (nothing written), n > 0 for n compressed bytes, -clusterSize for a cluster stored as is.
    * With `refPath`, a cluster whose `refSizes[i]` bytes at `refHost[i]` in that image (same settings) give it
    * back exactly is copied from there, not compressed again (same bytes either way); refSizes[i] 0: none there.
-   * On return refSizes[i] is 0 unless cluster i was copied.
+   * With `refRaw` (the raw disk that image was written from), "gives it back" is checked against that disk's
+   * bytes at the same offset: a read and a compare instead of a decompression. On return refSizes[i] is 0 unless cluster i was copied.
    * Returns the bytes written. Error code ESHRANK: the file is shorter than `virtualSize`.
    */
   qcow2CompressClusters(
@@ -35,6 +36,7 @@ export interface Qcow2Addon {
     refPath?: string,
     refHost?: Float64Array,
     refSizes?: Int32Array,
+    refRaw?: string,
   ): number;
   /**
    * Copies the data extents of `src` into `dst` at byte `offset` (copy_file_range, on the thread pool); holes

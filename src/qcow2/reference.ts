@@ -15,6 +15,11 @@ export interface Qcow2Reference {
   readonly held: ReadonlyMap<number, readonly [number, number]>;
   /** A path that opens the image now; none once its writer failed or it was let go. */
   path(): string | undefined;
+  /**
+   * A path that opens the raw disk the image is being written from, which its writer vouches for (clusters
+   * are then compared with it rather than decompressed); none for an image read back from a file.
+   */
+  raw(): string | undefined;
   /** Resolves once the clusters below guest offset `end` are written, or the writer has stopped. */
   reached(end: number): Promise<void>;
   /** Lets go of the image (its descriptor). */
@@ -25,9 +30,13 @@ export class LiveReference implements Qcow2Reference {
   private placed = 0;
   private waiting: { end: number; go: () => void }[] = [];
 
+  private fd: number;
+  private rawFd: number;
+
   /**
-   * `file` opens the image: a descriptor of its own is held (until {@link close}) and handed out as
-   * /proc/self/fd/N, which stays valid while the writer closes its own and the file is renamed into place.
+   * `file` opens the image, `rawFile` (when given) the raw disk it is written from: a descriptor of each is
+   * held (until {@link close}) and handed out as /proc/self/fd/N, which stays valid while the writer closes
+   * its own, the file is renamed into place and the raw disk removed.
    */
   constructor(
     readonly virtualSize: number,
@@ -35,11 +44,18 @@ export class LiveReference implements Qcow2Reference {
     readonly level: number,
     readonly held: ReadonlyMap<number, readonly [number, number]>,
     file: string,
-    private fd = openSync(file, 'r'),
-  ) {}
+    rawFile?: string,
+  ) {
+    this.fd = openSync(file, 'r');
+    this.rawFd = rawFile === undefined ? -1 : openSync(rawFile, 'r');
+  }
 
   path(): string | undefined {
     return this.fd >= 0 ? `/proc/self/fd/${this.fd}` : undefined;
+  }
+
+  raw(): string | undefined {
+    return this.fd >= 0 && this.rawFd >= 0 ? `/proc/self/fd/${this.rawFd}` : undefined;
   }
 
   reached(end: number): Promise<void> {
@@ -63,7 +79,9 @@ export class LiveReference implements Qcow2Reference {
   /** Lets go of the image: readers from now on compress on their own. */
   close(): void {
     if (this.fd >= 0) closeSync(this.fd);
+    if (this.rawFd >= 0) closeSync(this.rawFd);
     this.fd = -1;
+    this.rawFd = -1;
   }
 
   private release(ready: (w: { end: number }) => boolean): void {

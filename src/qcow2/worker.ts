@@ -14,8 +14,11 @@ export interface ClusterTask {
    * ~8 CPU-s more.
    */
   slot: Uint8Array;
-  /** An image of the same settings to take identical clusters from: per offset, host offset and size (0: none). */
-  reuse?: { path: string; host: Float64Array; sizes: Int32Array };
+  /**
+   * An image of the same settings to take identical clusters from: per offset, host offset and size (0: none);
+   * `raw`, the disk it was written from, to compare clusters with instead of its bytes decompressed.
+   */
+  reuse?: { path: string; host: Float64Array; sizes: Int32Array; raw?: string };
 }
 
 /** Bytes a task's slot needs for a batch of `n` clusters of `clusterSize` (see {@link clusterResult}). */
@@ -39,7 +42,17 @@ export default function run(task: ClusterTask): number {
   const addon = qcow2Native();
   const r = task.reuse;
   const used = r
-    ? addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes, r.path, r.host, r.sizes)
+    ? addon.qcow2CompressClusters(
+        task.path,
+        task.offsets,
+        task.opts,
+        out,
+        sizes,
+        r.path,
+        r.host,
+        r.sizes,
+        r.raw,
+      )
     : addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes);
   new Int32Array(slot.buffer, slot.byteOffset, 1)[0] = r ? r.sizes.filter((s) => s !== 0).length : 0;
   return used;

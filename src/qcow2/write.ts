@@ -36,7 +36,10 @@ export interface Qcow2WriteOptions {
    * bytes written are the same with or without it.
    */
   reuse?: Qcow2Reference;
-  /** Hands this image out as a reference as soon as writing starts (its receiver closes it when done). */
+  /**
+   * Hands this image out as a reference as soon as writing starts. It holds the image and the raw disk open
+   * (a removed raw disk keeps its space) until its receiver closes it.
+   */
   share?: (ref: Qcow2Reference) => void;
 }
 
@@ -82,13 +85,14 @@ function reuseFrom(
   return (offsets) => {
     const path = ref.path();
     if (path === undefined) return {};
+    const raw = ref.raw();
     const host = new Float64Array(offsets.length);
     const sizes = new Int32Array(offsets.length);
     for (const [i, at] of offsets.entries()) {
       const h = ref.held.get(at / CLUSTER_SIZE);
       if (h) [host[i], sizes[i]] = h;
     }
-    return { reuse: { path, host, sizes } };
+    return { reuse: { path, host, sizes, ...(raw === undefined ? {} : { raw }) } };
   };
 }
 
@@ -126,7 +130,7 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
   const reuseOf = reuseFrom(o.reuse, o, opts);
   const follow = reuseOf === noReuse ? undefined : o.reuse;
   const live = o.share
-    ? new LiveReference(virtualSize, o.compression, opts.level, placement.held, out)
+    ? new LiveReference(virtualSize, o.compression, opts.level, placement.held, out, raw)
     : undefined;
   if (live) o.share?.(live);
   let reused = 0;

@@ -24,8 +24,10 @@ export interface ConvertDiskOptions {
 export class WrittenImages {
   private readonly refs: Qcow2Reference[] = [];
 
+  /** Keeps `ref` when it is the first of its settings ({@link like} gives only that one); lets go of it otherwise. */
   add(ref: Qcow2Reference): void {
-    this.refs.push(ref);
+    if (this.like(ref.virtualSize, ref.compression)) ref.close();
+    else this.refs.push(ref);
   }
 
   /** Lets go of every image (the cut is over). */

@@ -249,6 +249,13 @@ describe('native qcow2 writer, read back by qemu-img', () => {
       expect(f.reused).toBe(r.reused);
       expect(sha(follower)).toBe(sha(alone));
       expect(sha(lead)).toBe(sha(a));
+      // The writer's own reference compares with its raw disk, which it holds open once removed (as a cut does).
+      expect(live.raw()).toBeDefined();
+      rmSync(first);
+      const late = await writeQcow2(second, follower, { compression, reuse: live });
+      expect(late.reused).toBe(r.reused);
+      expect(sha(follower)).toBe(sha(alone));
+      expect(ref.raw()).toBeUndefined();
       live.close();
       ref.close();
     },

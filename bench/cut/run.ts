@@ -157,7 +157,7 @@ function runOriginal(imageRef: string, work: string, n: number): CaseResult {
   let bytes = 0;
   const t = Date.now();
   for (const b of c.qcowBundles) {
-    const plan = planDisk(b.qcow, `${imageRef}:${b.name}`, 'bench').plan;
+    const plan = planDisk(b.qcow, imageRef, 'bench').plan;
     if (!plan) throw new Error(`no plan for ${b.name}`);
     const scratch = mkdtempSync(join(work, 'orig-'));
     const r = originalCut(imageRef, b, plan, scratch, join(work, `${b.name}.qcow2`));

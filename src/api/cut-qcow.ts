@@ -237,7 +237,10 @@ export async function planBundles(
         key: 'QCOW_BUNDLE_DIRS',
         message: 'bundle folder does not exist',
       });
-    const r = planDisk(b.qcow, `${config.imageRef}:${b.name}`, join(b.dir, 'qcow-vars.yaml'));
+    // UUIDs and hash seeds from the image alone: bundles of one layout then differ only where their files do
+    // (ext4 checksums every metadata block with its UUID), so a later bundle copies nearly every cluster from
+    // the first's image instead of compressing it. Every host of a bundle shares them anyway.
+    const r = planDisk(b.qcow, config.imageRef, join(b.dir, 'qcow-vars.yaml'));
     if (r.plan) out.push({ bundle: b, plan: r.plan });
     else errors.push(...r.errors);
   }

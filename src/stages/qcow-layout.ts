@@ -136,7 +136,8 @@ function planPartition(
 }
 
 /**
- * Checks the layout and turns it into sectors, UUIDs, an sfdisk script and an fstab.
+ * Checks the layout and turns it into sectors, UUIDs, an sfdisk script and an fstab. The UUIDs derive from
+ * `seed` and each partition's number and mount point.
  * @returns the plan, or every problem found (file `qcowVarsFile`, key `partitions[i].…`).
  */
 export function planDisk(

@@ -201,7 +201,7 @@ describe("the original's control-plane QCOW2 cut from that image, read from its 
     if (!artifact) throw new Error('no artifact');
     virtualSize = (await qemuImgInfo(artifact.file)).virtualSize;
     const bundle = config.qcowBundles.find((b) => b.name === 'control-plane')!;
-    const plan = planDisk(bundle.qcow, `${common}:control-plane`, 'f').plan!;
+    const plan = planDisk(bundle.qcow, common!, 'f').plan!;
     rootAt = plan.root.startSector * 512;
     const boot = plan.partitions.find((p) => p.mount === '/boot');
     if (!boot) throw new Error('the control-plane bundle has no /boot partition');

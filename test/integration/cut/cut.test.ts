@@ -83,7 +83,7 @@ describe('cut-image --type qcow', () => {
       expect(info.virtualSize).toBe(bundle.qcow.capacity_bytes);
       expect(info.compression).toBe(bundle.qcow.qcow_compression_type);
       expect(md5Verifies(s.outDir, `${bundle.name}.qcow2`)).toBe(true);
-      const plan = planDisk(bundle.qcow, `${imageRef}:${bundle.name}`, 'f').plan;
+      const plan = planDisk(bundle.qcow, imageRef, 'f').plan;
       if (!plan) throw new Error('plan');
       // Read the disk back: GPT via sfdisk, filesystems via blkid, fstab via debugfs.
       const raw = join(work, `${bundle.name}.raw`);

@@ -16,35 +16,48 @@ import { digestOf } from '../stages/artifact.js';
 import { seedHostname } from '../stages/boot.js';
 import { CutCache, type UnpackedTree } from '../stages/cut-cache.js';
 import { inLanes, oneAtATime } from '../stages/lanes.js';
-import { type OsconfigLayer, osconfigLayer } from '../stages/osconfig.js';
+import { type OsconfigLayer, osconfigLayers } from '../stages/osconfig.js';
+import { Batch } from '../stages/osconfig-batch.js';
 import { cutQcow, extractRootfs } from '../stages/qcow.js';
 import { WrittenImages } from '../stages/qcow-convert.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
-import type { StepHandle } from '../stages/steps.js';
 import { digestOf as hexDigest } from '../stages/store.js';
 import { roleDigest } from './build-steps.js';
 import { bootStep, bundleTag, type CutContext, sidecars, sourceDateEpoch } from './cut-context.js';
 import type { CutArtifact, QcowOsconfig } from './cut-image.js';
 
-type Gate = ReturnType<typeof oneAtATime>;
+/** A bundle's layer to make: its config and where its tars go. */
+interface LayerRequest {
+  bundle: QcowBundle;
+  out: string;
+}
 
-/** The default qcow osconfig: our role with run_context `qcow` and the bundle's vars, kept as a layer. */
-function qcowOsconfig(settings: Settings, session: string): QcowOsconfig {
-  return async (imageRef, bundle, out, signal) => {
+/**
+ * The default qcow osconfig: our role with run_context `qcow` and each bundle's vars, kept as a layer; every
+ * bundle of the batch in one ansible-playbook (its containers side by side, one start-up, one log).
+ */
+function qcowOsconfigs(
+  ctx: CutContext,
+): (reqs: LayerRequest[]) => Promise<PromiseSettledResult<OsconfigLayer>[]> {
+  const { settings, opts } = ctx;
+  return async (reqs) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
-    return osconfigLayer(
-      {
-        image: imageRef,
-        vars: bundle.osconfig,
-        runContext: 'qcow',
-        proxy: settings.proxy,
-        noProxy: settings.noProxy,
-        session,
-        logFile: join(logDir, `osconfig-qcow-${bundleTag(bundle)}-${process.pid}.log`),
-        ...(signal ? { signal } : {}),
-      },
-      out,
+    const logFile = join(logDir, `osconfig-qcow-${process.pid}.log`);
+    return osconfigLayers(
+      reqs.map(({ bundle, out }) => ({
+        input: {
+          image: ctx.config.imageRef,
+          vars: bundle.osconfig,
+          runContext: 'qcow' as const,
+          proxy: settings.proxy,
+          noProxy: settings.noProxy,
+          session: ctx.session,
+          logFile,
+          ...(opts.signal ? { signal: opts.signal } : {}),
+        },
+        out,
+      })),
     );
   };
 }
@@ -77,54 +90,54 @@ async function imageTree(ctx: CutContext, cache: CutCache, epoch: number): Promi
   );
 }
 
+/** How a cut makes the layers the cut cache lacks: ours in one batch, a caller's own one at a time. */
+type LayerMaker =
+  | { batch: Batch<LayerRequest, OsconfigLayer> }
+  | { own: QcowOsconfig; gate: ReturnType<typeof oneAtATime> };
+
 /**
  * The bundle's osconfig layer: from the cut cache when our role ran with the same image, vars, proxy and role
- * files before; otherwise run now and kept. A caller's own osconfig (tests, benchmarks) is never cached.
+ * files before; otherwise made now (see {@link LayerMaker}) and kept. A caller's own osconfig (tests,
+ * benchmarks) is never cached.
  */
 async function bundleLayer(
   ctx: CutContext,
   cache: CutCache,
   bundle: QcowBundle,
   work: string,
-  h: StepHandle,
-  gate: Gate,
-): Promise<OsconfigLayer> {
+  maker: LayerMaker,
+): Promise<OsconfigLayer & { reused: boolean }> {
   const { opts, settings, config } = ctx;
-  // Every osconfig run, ours or the caller's, waits for its turn at the gate.
-  const inTurn =
-    (osconfig: QcowOsconfig): QcowOsconfig =>
-    (...a) => {
-      h.progress('wait for osconfig of another bundle');
-      return gate(() => {
-        h.progress('osconfig');
-        return osconfig(...a);
-      });
-    };
-  if (opts.osconfig) return inTurn(opts.osconfig)(config.imageRef, bundle, join(work, 'layer'), opts.signal);
-  const run = inTurn(qcowOsconfig(settings, ctx.session));
-  const key = hexDigest({
-    v: 1,
-    image: ctx.image.id,
-    vars: bundle.osconfig,
-    role: await roleDigest(),
-    proxy: settings.proxy,
-    noProxy: settings.noProxy,
-  });
-  const layer = await cache.layer({ id: ctx.image.id, ref: config.imageRef }, key, (prefix) =>
-    run(config.imageRef, bundle, prefix, opts.signal),
-  );
-  if (layer.reused) h.info('osconfig layer reused from an earlier cut of this image and bundle config');
-  return layer;
+  if ('own' in maker) {
+    const { own, gate } = maker;
+    const layer = await gate(() => own(config.imageRef, bundle, join(work, 'layer'), opts.signal));
+    return { ...layer, reused: false };
+  }
+  let joined = false;
+  try {
+    const key = hexDigest({
+      v: 1,
+      image: ctx.image.id,
+      vars: bundle.osconfig,
+      role: await roleDigest(),
+      proxy: settings.proxy,
+      noProxy: settings.noProxy,
+    });
+    return await cache.layer({ id: ctx.image.id, ref: config.imageRef }, key, (out) => {
+      joined = true;
+      return maker.batch.join({ bundle, out });
+    });
+  } finally {
+    if (!joined) maker.batch.leave();
+  }
 }
 
-/** Step `qcow:<bundle>`: its layer, then (once the tree is there) the cut and its sidecars. */
+/** Step `qcow:<bundle>`: its layer (being made), then (once the tree is there) the cut and its sidecars. */
 async function cutBundle(
   ctx: CutContext,
-  cache: CutCache,
   tree: Promise<UnpackedTree>,
   { bundle, plan }: { bundle: QcowBundle; plan: DiskPlan },
-  work: string,
-  gate: Gate,
+  made: Promise<OsconfigLayer & { reused: boolean }>,
   written: WrittenImages,
 ): Promise<CutArtifact> {
   const { config, opts } = ctx;
@@ -137,7 +150,10 @@ async function cutBundle(
     async (h) => {
       h.progress('osconfig');
       // The cut copies the tree and lays out the disk while the layer is being made.
-      const layer = bundleLayer(ctx, cache, bundle, join(work, `layer-${bundleTag(bundle)}`), h, gate);
+      const layer = made.then((l) => {
+        if (l.reused) h.info('osconfig layer reused from an earlier cut of this image and bundle config');
+        return l;
+      });
       layer.catch(() => undefined);
       // A failed layer fails the step at once; a failed tree only once the layer's container is gone.
       const base = await Promise.race([tree, layer.then(() => tree)]).catch(async (err: unknown) => {
@@ -180,21 +196,32 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   // The export and the osconfig containers need nothing of each other: they run at the same time.
   const tree = imageTree(ctx, cache, sourceDateEpoch(ctx.image));
   tree.catch(() => undefined);
-  // One osconfig container at a time: beside the export, two of them starve each other and every bundle waits
-  // for the slower (two bundles, 2 cores: both ~20 s, against ~12 s for the first when it runs alone); in turn,
-  // the first bundle's filesystems and compression run while the second's osconfig does.
-  const gate = oneAtATime();
+  // Every bundle's layer is begun now, whichever lane cuts it: ours in one ansible-playbook for all bundles the
+  // cache lacks (its start-up, a second of CPU, once); a caller's own one at a time (two side by side beside
+  // the export starve each other).
+  const maker: LayerMaker = opts.osconfig
+    ? { own: opts.osconfig, gate: oneAtATime() }
+    : { batch: new Batch(plans.length, qcowOsconfigs(ctx)) };
+  const layers = plans.map((p) => {
+    const l = bundleLayer(ctx, cache, p.bundle, join(work, `layer-${bundleTag(p.bundle)}`), maker);
+    l.catch(() => undefined);
+    return l;
+  });
   // Bundles of the same layout share most of their disk: a later one copies the clusters an earlier one wrote.
   const written = new WrittenImages();
   let results: CutArtifact[];
   try {
     // Every cut settles before a failure is reported, so no container outlives the call.
-    results = await inLanes(plans, opts.concurrency ?? 2, (p) =>
-      cutBundle(ctx, cache, tree, p, work, gate, written),
+    results = await inLanes(
+      plans.map((p, i) => ({ p, layer: layers[i] as (typeof layers)[number] })),
+      opts.concurrency ?? 2,
+      ({ p, layer }) => cutBundle(ctx, tree, p, layer, written),
     );
   } finally {
-    // A bundle may fail before it waits for the tree: the export settles too (its temp folder removed or placed).
+    // A bundle may fail before it waits for the tree or its layer: the export and every layer settle too (temp
+    // folders removed or placed, containers gone).
     await tree.catch(() => undefined);
+    await Promise.allSettled(layers);
     written.close();
   }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.

@@ -1,6 +1,7 @@
 /**
- * The extra-vars file handed to ansible-playbook (`-e @vars.yaml`): YAML in which every string is tagged
- * `!unsafe`, so Ansible never renders user data as a template (`{{ lookup('pipe', …) }}` arrives as text).
+ * Variables handed to ansible-playbook, as extra vars (`-e @vars.yaml`) or as an inventory's host variables:
+ * YAML in which every string is tagged `!unsafe`, so Ansible never renders user data as a template
+ * (`{{ lookup('pipe', …) }}` arrives as text).
  * The file is plain ASCII: every other character is written as an escape, so no byte of user data can end a
  * scalar, start a tag or be read by PyYAML as a line break.
  */
@@ -52,8 +53,35 @@ function emit(v: unknown, path: string, indent: string): string {
  * @throws TypeError for a top-level name that is not an identifier, or a value that is not JSON data.
  */
 export function unsafeVarsYaml(vars: Readonly<Record<string, unknown>>): string {
+  checkNames(vars);
+  return `${HEADER}${emit(vars, 'vars', '')}\n`;
+}
+
+const HEADER = '# Written by airship-image-builder: every string is !unsafe (never templated by Ansible).\n';
+
+function checkNames(vars: Readonly<Record<string, unknown>>): void {
   for (const k of Object.keys(vars)) {
     if (!IDENT.test(k)) throw new TypeError(`extra var name ${JSON.stringify(k)} is not an identifier`);
   }
-  return `# Written by airship-image-builder: every string is !unsafe (never templated by Ansible).\n${emit(vars, 'vars', '')}\n`;
+}
+
+/** Container names as Docker takes them. */
+const HOST = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
+
+/**
+ * An inventory for the YAML inventory plugin: each host (a container name) with its own variables, marked as
+ * {@link unsafeVarsYaml} marks them. One ansible-playbook then configures several containers, each as its own
+ * variables say.
+ * @throws TypeError for a host that is not a container name, or as {@link unsafeVarsYaml}.
+ */
+export function unsafeInventoryYaml(
+  hosts: Readonly<Record<string, Readonly<Record<string, unknown>>>>,
+): string {
+  const entries = Object.entries(hosts).map(([host, vars]) => {
+    if (!HOST.test(host))
+      throw new TypeError(`inventory host ${JSON.stringify(host)} is not a container name`);
+    checkNames(vars);
+    return `    ${host}: ${emit(vars, host, '      ')}`;
+  });
+  return `${HEADER}all:\n  hosts:\n${entries.join('\n')}\n`;
 }

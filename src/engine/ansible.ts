@@ -1,8 +1,8 @@
 /**
- * ansible-playbook against a running container over the docker connection. Variables (the YAML of
- * `unsafeVarsYaml` in ansible-vars.ts, so no string in it is ever templated) go through a FIFO in a private
- * folder (`-e @fifo`): never on the command line or in a file, so passwords show up in no process list, log or
- * folder.
+ * ansible-playbook against running containers over the docker connection. The inventory, which holds each
+ * container's variables (the YAML of `unsafeInventoryYaml` in ansible-vars.ts, so no string in it is ever
+ * templated), goes through a FIFO in a private folder: never on the command line or in a file, so passwords
+ * show up in no process list, log or folder.
  */
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -13,13 +13,12 @@ import { run } from './exec.js';
 
 export interface PlaybookOptions {
   playbook: string;
-  /** Container name or id. */
-  container: string;
   /**
-   * The extra-vars YAML. Ansible reads it about a second after its start, once its modules are loaded: a pending
-   * promise lets the caller make the container meanwhile. A rejection stops Ansible and is thrown as it is.
+   * The inventory YAML: the containers (by name) and their variables. Ansible reads it about a second after its
+   * start, once its modules are loaded: a pending promise lets the caller make the containers meanwhile. A
+   * rejection stops Ansible and is thrown as it is.
    */
-  extraVars: string | Promise<string>;
+  inventory: string | Promise<string>;
   logFile: string;
   signal?: AbortSignal;
   secrets?: readonly string[];
@@ -34,13 +33,14 @@ export interface PlaybookOptions {
  */
 export async function runPlaybook(o: PlaybookOptions): Promise<void> {
   // Handled from here on, so a rejection while the FIFO is made is not an unhandled one.
-  const extraVars = Promise.resolve(o.extraVars);
-  extraVars.catch(() => undefined);
+  const inventory = Promise.resolve(o.inventory);
+  inventory.catch(() => undefined);
   const dir = await mkdtemp(join(tmpdir(), 'aib-ansible-'));
   const stop = new AbortController();
   const signal = o.signal ? AbortSignal.any([o.signal, stop.signal]) : stop.signal;
   try {
-    const fifo = join(dir, 'vars.yaml');
+    // The YAML inventory plugin takes a file by its name's ending.
+    const fifo = join(dir, 'inventory.yaml');
     await run('mkfifo', ['-m', '0600', fifo]);
     let exited = false;
     const playing = play(o, fifo, signal).finally(() => {
@@ -48,7 +48,7 @@ export async function runPlaybook(o: PlaybookOptions): Promise<void> {
     });
     playing.catch(() => undefined);
     try {
-      await feed(fifo, await extraVars, () => exited);
+      await feed(fifo, await inventory, () => exited);
     } catch (err) {
       stop.abort();
       await playing.catch(() => undefined);
@@ -93,7 +93,7 @@ async function feed(fifo: string, text: string, gone: () => boolean): Promise<vo
   }
 }
 
-async function play(o: PlaybookOptions, varsFile: string, signal: AbortSignal): Promise<void> {
+async function play(o: PlaybookOptions, inventory: string, signal: AbortSignal): Promise<void> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     ...o.env,
@@ -108,18 +108,16 @@ async function play(o: PlaybookOptions, varsFile: string, signal: AbortSignal): 
     ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
     ANSIBLE_LOCALHOST_WARNING: 'false',
     ANSIBLE_INVENTORY_UNPARSED_WARNING: 'false',
+    // Only the YAML plugin: another one trying the FIFO first would take what it holds.
+    ANSIBLE_INVENTORY_ENABLED: 'yaml',
   };
-  await run(
-    'ansible-playbook',
-    ['-i', `${o.container},`, '-c', 'community.docker.docker', '-e', `@${varsFile}`, o.playbook],
-    {
-      env,
-      signal,
-      logFile: o.logFile,
-      captureStdout: false,
-      processGroup: true,
-      ...(o.secrets ? { secrets: o.secrets } : {}),
-      ...(o.onLine ? { onLine: o.onLine } : {}),
-    },
-  );
+  await run('ansible-playbook', ['-i', inventory, '-c', 'community.docker.docker', o.playbook], {
+    env,
+    signal,
+    logFile: o.logFile,
+    captureStdout: false,
+    processGroup: true,
+    ...(o.secrets ? { secrets: o.secrets } : {}),
+    ...(o.onLine ? { onLine: o.onLine } : {}),
+  });
 }

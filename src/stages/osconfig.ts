@@ -8,7 +8,7 @@ import { ROLE_VARIABLES } from '../config/osconfig.js';
 import { secretStrings } from '../config/redact.js';
 import type { OsconfigVars, RunContext } from '../config/types.js';
 import { runPlaybook } from '../engine/ansible.js';
-import { unsafeVarsYaml } from '../engine/ansible-vars.js';
+import { unsafeInventoryYaml } from '../engine/ansible-vars.js';
 import {
   archivePaths,
   changesSince,
@@ -62,10 +62,14 @@ export function osconfigExtraVars(
   return { ...out, run_context: runContext, proxy, no_proxy: noProxy };
 }
 
-/** The failing task and its message from ansible-playbook output. */
-export function ansibleCause(output: string): string {
+/** The failing task and its message from ansible-playbook output (of `host`'s, when given). */
+export function ansibleCause(output: string, host?: string): string {
   const lines = output.split('\n');
-  const i = lines.findIndex((l) => /^fatal: |^failed: /.test(l));
+  const i = lines.findIndex((l) =>
+    host === undefined
+      ? /^fatal: |^failed: /.test(l)
+      : l.startsWith(`fatal: [${host}]`) || l.startsWith(`failed: [${host}]`),
+  );
   if (i < 0) return '';
   let task = '';
   for (let j = i; j >= 0; j--) {
@@ -80,12 +84,33 @@ export function ansibleCause(output: string): string {
 }
 
 /**
+ * Whether `host` came through ansible-playbook's run: its line in the play recap has no failed or unreachable
+ * task. A host without a recap line (Ansible stopped before it) did not.
+ */
+export function hostCameThrough(output: string, host: string): boolean {
+  for (const line of output.split('\n')) {
+    const m = /^(\S+)\s+: ok=\d+\s+changed=\d+\s+unreachable=(\d+)\s+failed=(\d+)/.exec(line);
+    if (m?.[1] === host) return m[2] === '0' && m[3] === '0';
+  }
+  return false;
+}
+
+/**
  * Applies the osconfig role for `runContext` to a container of `input.image` and commits it.
  * @returns the committed image id, untagged: the caller tags it or removes it when done.
  * @throws BuildError naming the failed task and its output (user script stdout/stderr included).
  */
 export async function applyOsconfig(input: OsconfigInput): Promise<{ image: string }> {
-  return runOsconfig(input, false, async (id) => ({ image: await commitContainer(id, input.changes ?? []) }));
+  const [r] = await runOsconfigs([
+    { input, finish: async (id) => ({ image: await commitContainer(id, input.changes ?? []) }) },
+  ]);
+  return settled(r);
+}
+
+function settled<T>(r: PromiseSettledResult<T> | undefined): T {
+  if (!r) throw new Error('osconfig: no result');
+  if (r.status === 'rejected') throw r.reason;
+  return r.value;
 }
 
 /** What one osconfig run changed in its image: deleted paths and tars of the added and changed ones. */
@@ -104,64 +129,113 @@ export interface OsconfigLayer {
  * @throws BuildError naming the failed task; BuildError from Docker when the changes cannot be read.
  */
 export async function osconfigLayer(input: OsconfigInput, out: string): Promise<OsconfigLayer> {
-  return runOsconfig(input, true, async (id, before) => {
-    const changes = (before && (await changesSince(id, before))) ?? (await containerChanges(id));
-    const deleted = changes.filter((c) => c.kind === 'deleted').map((c) => c.path);
-    const kept = changes.filter((c) => c.kind !== 'deleted').map((c) => c.path);
-    return { deleted, tars: await archivePaths(id, kept, out, input.signal) };
-  });
+  return settled((await osconfigLayers([{ input, out }]))[0]);
 }
 
 /**
- * Starts ansible-playbook and, during its own start (about a second), makes the container and, with
- * `snapshot`, lists its files; then hands Ansible its variables. `finish` gets the container and that listing.
+ * {@link osconfigLayer} for several containers in one ansible-playbook (one start-up; each container with its
+ * own variables). They share the first input's log file, signal and run context.
+ * @returns per run, its layer or its own failure (a failed task in one container fails only that run).
  */
-async function runOsconfig<T>(
-  input: OsconfigInput,
-  snapshot: boolean,
-  finish: (containerId: string, before: StatusSnapshot | null) => Promise<T>,
-): Promise<T> {
-  const name = `aib-osconfig-${input.session}-${randomBytes(3).toString('hex')}`;
-  let containerId: string | undefined;
-  const ready = (async () => {
-    const c = await createContainer(input.image, { session: input.session, name, start: true });
-    containerId = c.id;
-    return { id: c.id, before: snapshot ? await statusSnapshot(c.id) : null };
-  })();
-  try {
-    const vars = unsafeVarsYaml({
-      ...osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy),
-      ...(input.sourceDateEpoch === undefined ? {} : { source_date_epoch: input.sourceDateEpoch }),
+export async function osconfigLayers(
+  runs: readonly { input: OsconfigInput; out: string }[],
+): Promise<PromiseSettledResult<OsconfigLayer>[]> {
+  return runOsconfigs(
+    runs.map(({ input, out }) => ({
+      input,
+      snapshot: true,
+      finish: async (id: string, before: StatusSnapshot | null) => {
+        const changes = (before && (await changesSince(id, before))) ?? (await containerChanges(id));
+        const deleted = changes.filter((c) => c.kind === 'deleted').map((c) => c.path);
+        const kept = changes.filter((c) => c.kind !== 'deleted').map((c) => c.path);
+        return { deleted, tars: await archivePaths(id, kept, out, input.signal) };
+      },
+    })),
+  );
+}
+
+interface OsconfigRun<T> {
+  input: OsconfigInput;
+  /** List the container's files before the role runs (handed to `finish`). */
+  snapshot?: boolean;
+  /** What the run gives from its configured container and that listing. */
+  finish: (containerId: string, before: StatusSnapshot | null) => Promise<T>;
+}
+
+/**
+ * Starts one ansible-playbook for all `runs` and, during its own start (about a second), makes a container per
+ * run and lists its files; then hands Ansible the inventory, each container with its run's variables. A run
+ * whose container failed a task gets that task's error; the others go on to `finish`. Every container is
+ * removed, also on failure or abort.
+ */
+async function runOsconfigs<T>(runs: readonly OsconfigRun<T>[]): Promise<PromiseSettledResult<T>[]> {
+  const first = runs[0]?.input;
+  if (!first) return [];
+  const names = runs.map((r) => `aib-osconfig-${r.input.session}-${randomBytes(3).toString('hex')}`);
+  const ids: string[] = [];
+  const ready = runs.map(async (r, i) => {
+    const c = await createContainer(r.input.image, {
+      session: r.input.session,
+      name: names[i] as string,
+      start: true,
     });
+    ids.push(c.id);
+    return { id: c.id, before: r.snapshot ? await statusSnapshot(c.id) : null };
+  });
+  for (const p of ready) p.catch(() => undefined);
+  try {
+    const inventory = Promise.all(ready).then(() =>
+      unsafeInventoryYaml(Object.fromEntries(runs.map((r, i) => [names[i] as string, hostVars(r.input)]))),
+    );
     let output = '';
+    let failure: unknown;
     try {
       await runPlaybook({
         playbook: bundledPlaybook('osconfig.yaml'),
-        container: name,
-        extraVars: ready.then(() => vars),
-        logFile: input.logFile,
+        inventory,
+        logFile: first.logFile,
         // Everything `config` would mask: passwords, private keys in files, URL credentials, the proxy's.
-        secrets: secretStrings({ vars: input.vars, proxy: input.proxy ?? '' }),
+        secrets: runs.flatMap((r) => secretStrings({ vars: r.input.vars, proxy: r.input.proxy ?? '' })),
         onLine: (s) => {
           output = (output + s).slice(-200_000);
-          input.onOutput?.(s);
+          for (const r of runs) r.input.onOutput?.(s);
         },
-        ...(input.signal ? { signal: input.signal } : {}),
+        ...(first.signal ? { signal: first.signal } : {}),
       });
     } catch (err) {
-      // The container could not be made: that is the failure, not Ansible's stop.
-      await ready;
-      const cause = ansibleCause(output) || (err instanceof Error ? err.message : String(err));
-      throw new BuildError(`ansible-playbook failed (run context ${input.runContext}): ${cause}`, {
-        logFile: input.logFile,
-        ...(err instanceof BuildError && err.details.logTail ? { logTail: err.details.logTail } : {}),
-      });
+      // A container could not be made: that is the failure, not Ansible's stop.
+      await Promise.all(ready);
+      failure = err;
     }
-    if (input.signal?.aborted) throw new BuildError('osconfig: aborted');
-    const { id, before } = await ready;
-    return await finish(id, before);
+    return await Promise.allSettled(
+      runs.map(async (r, i) => {
+        if (first.signal?.aborted) throw new BuildError('osconfig: aborted');
+        const host = names[i] as string;
+        if (failure !== undefined && !hostCameThrough(output, host))
+          throw playbookError(r.input, failure, output, host);
+        const { id, before } = await (ready[i] as (typeof ready)[number]);
+        return r.finish(id, before);
+      }),
+    );
   } finally {
-    await ready.catch(() => undefined);
-    if (containerId) await removeContainer(containerId);
+    await Promise.allSettled(ready);
+    await Promise.all(ids.map((id) => removeContainer(id)));
   }
+}
+
+/** The role's variables for one container. */
+function hostVars(input: OsconfigInput): Record<string, unknown> {
+  return {
+    ...osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy),
+    ...(input.sourceDateEpoch === undefined ? {} : { source_date_epoch: input.sourceDateEpoch }),
+  };
+}
+
+/** A run's failure: the task that failed in its container, else Ansible's own error. */
+function playbookError(input: OsconfigInput, err: unknown, output: string, host: string): BuildError {
+  const cause = ansibleCause(output, host) || (err instanceof Error ? err.message : String(err));
+  return new BuildError(`ansible-playbook failed (run context ${input.runContext}): ${cause}`, {
+    logFile: input.logFile,
+    ...(err instanceof BuildError && err.details.logTail ? { logTail: err.details.logTail } : {}),
+  });
 }

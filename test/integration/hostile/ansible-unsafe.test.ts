@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { unsafeVarsYaml } from '../../../src/engine/ansible-vars.js';
+import { unsafeInventoryYaml, unsafeVarsYaml } from '../../../src/engine/ansible-vars.js';
 import { CANARY_DIR, type Canary, plantCanary } from '../../helpers/canary.js';
 
 /**
@@ -30,16 +30,24 @@ const HOSTILE: Record<string, unknown> = {
   empty: '',
 };
 
-function playbook(dir: string, varsFile: string): { status: number | null; out: string } {
+/** The playbook over `inventory` (default: localhost), with `varsFile` as extra vars when given. */
+function playbook(
+  dir: string,
+  varsFile: string | undefined,
+  inventory = 'localhost,',
+): { status: number | null; out: string } {
   const book = join(dir, 'book.yaml');
   writeFileSync(book, PLAYBOOK);
-  const r = spawnSync('ansible-playbook', ['-i', 'localhost,', '-c', 'local', '-e', `@${varsFile}`, book], {
+  const extra = varsFile ? ['-e', `@${varsFile}`] : [];
+  const r = spawnSync('ansible-playbook', ['-i', inventory, '-c', 'local', ...extra, book], {
     encoding: 'utf8',
     env: {
       ...process.env,
       ANSIBLE_NOCOLOR: 'true',
       ANSIBLE_LOCALHOST_WARNING: 'false',
       ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+      // An inventory file is read as engine/ansible.ts reads its own.
+      ...(varsFile ? {} : { ANSIBLE_INVENTORY_ENABLED: 'yaml' }),
     },
   });
   return { status: r.status, out: r.stdout + r.stderr };
@@ -61,6 +69,23 @@ describe('extra vars reach ansible-playbook marked unsafe', () => {
     const r = playbook(dir, varsFile);
     expect(r.status, r.out).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toEqual(HOSTILE);
+    canary.check();
+  });
+
+  it('an inventory gives each host its own variables, every string arriving literally', () => {
+    const outs = [join(dir, 'one.json'), join(dir, 'two.json')];
+    const inventory = join(dir, 'inventory.yaml');
+    writeFileSync(
+      inventory,
+      unsafeInventoryYaml({
+        'aib-host-1': { data: HOSTILE, out: outs[0] },
+        'aib-host-2': { data: { math: '{{ 7 * 6 }}', only: 'two' }, out: outs[1] },
+      }),
+    );
+    const r = playbook(dir, undefined, inventory);
+    expect(r.status, r.out).toBe(0);
+    expect(JSON.parse(readFileSync(outs[0] as string, 'utf8'))).toEqual(HOSTILE);
+    expect(JSON.parse(readFileSync(outs[1] as string, 'utf8'))).toEqual({ math: '{{ 7 * 6 }}', only: 'two' });
     canary.check();
   });
 

@@ -14,7 +14,7 @@ import { changesSince, containerChanges, statusSnapshot } from '../../../src/eng
 import { containersLabelled } from '../../../src/engine/container-io.js';
 import { createContainer, removeContainer, SESSION_LABEL } from '../../../src/engine/docker.js';
 import { applyLayer } from '../../../src/stages/layer.js';
-import { osconfigLayer } from '../../../src/stages/osconfig.js';
+import { osconfigLayer, osconfigLayers } from '../../../src/stages/osconfig.js';
 import { builtImage } from '../../helpers/built-image.js';
 import { CANARY_FOLDER, plantCanary } from '../../helpers/canary.js';
 import { docker, variantsIn } from '../../helpers/image-variant.js';
@@ -74,6 +74,43 @@ afterAll(async () => {
   variants.removeAll();
   rmSync(work, { recursive: true, force: true });
   expect(await containersLabelled(SESSION_LABEL, SESSION)).toEqual([]);
+});
+
+describe('one ansible-playbook for several containers', () => {
+  it('gives each its own variables and layer, and a task failed in one fails that run alone', async () => {
+    const dir = mkdtempSync(join(work, 'layers-'));
+    const input = (motd: string, script?: string) => ({
+      image: base,
+      vars: {
+        ...osconfig(),
+        banners: { login: '', motd },
+        user_scripts: script ? [{ file_content: script, run_contexts: ['qcow' as const] }] : [],
+      },
+      runContext: 'qcow' as const,
+      session: SESSION,
+      logFile: join(dir, 'ansible.log'),
+    });
+    const [one, two, bad] = await osconfigLayers([
+      { input: input('motd one\n'), out: join(dir, 'one') },
+      { input: input('motd two\n'), out: join(dir, 'two') },
+      {
+        input: input('motd bad\n', '#!/bin/sh\necho broken on purpose >&2\nexit 3\n'),
+        out: join(dir, 'bad'),
+      },
+    ]);
+    const motdOf = (r: typeof one) => {
+      if (r?.status !== 'fulfilled') throw new Error(`no layer: ${r?.status === 'rejected' ? r.reason : ''}`);
+      const tar = r.value.tars.find((t) => tarNames([t]).includes('etc/update-motd.d/05-airship')) as string;
+      return execFileSync('tar', ['-x', '-O', '-f', tar, 'etc/update-motd.d/05-airship'], {
+        encoding: 'utf8',
+      });
+    };
+    expect(motdOf(one)).toContain('motd one');
+    expect(motdOf(two)).toContain('motd two');
+    expect(bad?.status).toBe('rejected');
+    expect(String(bad?.status === 'rejected' && bad.reason)).toMatch(/Run user scripts.*broken on purpose/s);
+    expect(await containersLabelled(SESSION_LABEL, SESSION)).toEqual([]);
+  });
 });
 
 describe('changes of an osconfig container', () => {

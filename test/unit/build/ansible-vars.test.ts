@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { unsafeVarsYaml } from '../../../src/engine/ansible-vars.js';
+import { unsafeInventoryYaml, unsafeVarsYaml } from '../../../src/engine/ansible-vars.js';
 
 describe('the extra-vars file', () => {
   const vars = {
@@ -28,5 +28,27 @@ describe('the extra-vars file', () => {
 
   it('refuses a top-level name that is not an identifier', () => {
     expect(() => unsafeVarsYaml({ 'a b': 1 })).toThrow(TypeError);
+  });
+});
+
+describe('the inventory', () => {
+  const tags = [{ tag: '!unsafe', resolve: (s: string) => s }];
+  const hosts = {
+    'aib-osconfig-p1-abc123': { motd: "{{ lookup('pipe', 'id') }}", count: 1 },
+    'aib-osconfig-p1-def456': { motd: 'two', list: ['é', { k: 'v' }] },
+  };
+
+  it('reads back as each host with its own variables, every string tagged as in the extra-vars file', () => {
+    const out = unsafeInventoryYaml(hosts);
+    expect(out).toMatch(/^[\x20-\x7e\n]*$/);
+    // motd, 'two', 'é', 'v'
+    expect(out.replace(/^#.*\n/gm, '').match(/!unsafe "/g)).toHaveLength(4);
+    expect(parse(out, { customTags: tags, version: '1.1' })).toEqual({ all: { hosts } });
+  });
+
+  it('refuses a host that is not a container name and a variable name that is not an identifier', () => {
+    expect(() => unsafeInventoryYaml({ 'a: b': {} })).toThrow(TypeError);
+    expect(() => unsafeInventoryYaml({ '-x': {} })).toThrow(TypeError);
+    expect(() => unsafeInventoryYaml({ ok: { 'a b': 1 } })).toThrow(TypeError);
   });
 });

@@ -5,7 +5,7 @@ import { defaultSettings } from '../../../src/config/settings.js';
 import { labelChanges, splitRef } from '../../../src/engine/docker.js';
 import { mmdebstrapArgs, sourceLine } from '../../../src/engine/mmdebstrap.js';
 import { embeddedGrubCfg, liveGrubCfg } from '../../../src/stages/livecd.js';
-import { ansibleCause, osconfigExtraVars } from '../../../src/stages/osconfig.js';
+import { ansibleCause, hostCameThrough, osconfigExtraVars } from '../../../src/stages/osconfig.js';
 import { aptCause, nicLinkFile, unapprovedPreferences } from '../../../src/stages/rootfs.js';
 import { canonicalJson, digestOf } from '../../../src/stages/store.js';
 
@@ -124,6 +124,23 @@ describe('osconfig', () => {
     expect(ansibleCause(out)).toBe(
       'task "osconfig : Run user scripts" failed: fatal: [c]: FAILED! => {"rc": 3, "stdout": "boom"}',
     );
+  });
+  it('names the failing task of one host of several, and which hosts came through', () => {
+    const out = [
+      'TASK [osconfig : Enable units] ***',
+      'changed: [a]',
+      'fatal: [b]: FAILED! => {"rc": 1, "stderr": "no unit"}',
+      'PLAY RECAP ***',
+      'a                          : ok=3    changed=1    unreachable=0    failed=0    skipped=3',
+      'b                          : ok=2    changed=0    unreachable=0    failed=1    skipped=3',
+      'c                          : ok=0    changed=0    unreachable=1    failed=0    skipped=0',
+      '',
+    ].join('\n');
+    expect(ansibleCause(out, 'b')).toBe(
+      'task "osconfig : Enable units" failed: fatal: [b]: FAILED! => {"rc": 1, "stderr": "no unit"}',
+    );
+    expect(ansibleCause(out, 'a')).toBe('');
+    expect(['a', 'b', 'c', 'd'].map((h) => hostCameThrough(out, h))).toEqual([true, false, false, false]);
   });
   it('hands the role only its documented variables and sets the run context', async () => {
     const { config } = await loadConfig(defaultSettings(), { aptRoot: 'test/fixtures/config/apt/deb822' });

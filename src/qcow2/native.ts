@@ -24,7 +24,8 @@ export interface Qcow2Addon {
    * With `refPath`, a cluster whose `refSizes[i]` bytes at `refHost[i]` in that image (same settings) give it
    * back exactly is copied from there, not compressed again (same bytes either way); refSizes[i] 0: none there.
    * With `refRaw` (the raw disk that image was written from), "gives it back" is checked against that disk's
-   * bytes at the same offset: a read and a compare instead of a decompression. On return refSizes[i] is 0 unless cluster i was copied.
+   * bytes at the same offset: a read and a compare instead of a decompression.
+   * On return refSizes[i] is 0 unless cluster i was copied.
    * Returns the bytes written. Error code ESHRANK: the file is shorter than `virtualSize`.
    */
   qcow2CompressClusters(

@@ -38,7 +38,8 @@ export interface Qcow2WriteOptions {
   reuse?: Qcow2Reference;
   /**
    * Hands this image out as a reference as soon as writing starts. It holds the image and the raw disk open
-   * (a removed raw disk keeps its space) until its receiver closes it.
+   * (a removed raw disk keeps its space) until its receiver closes it. Later writers compare their clusters
+   * with that raw disk: it must not change while the reference is held.
    */
   share?: (ref: Qcow2Reference) => void;
 }

@@ -13,7 +13,7 @@ import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs
 import { join } from 'node:path';
 import type { QcowBundle } from '../../src/config/types.js';
 import { unsafeVarsYaml } from '../../src/engine/ansible-vars.js';
-import { osconfigExtraVars } from '../../src/stages/osconfig.js';
+import { osconfigRoleVars } from '../../src/stages/osconfig.js';
 import type { DiskPlan } from '../../src/stages/qcow-layout.js';
 
 const PLAYBOOK = new URL('../../../playbooks/osconfig.yaml', import.meta.url).pathname;
@@ -65,7 +65,7 @@ export function originalCut(
     });
     step('osconfig (chroot)', () => {
       const vars = join(work, 'vars.yaml');
-      writeFileSync(vars, unsafeVarsYaml(osconfigExtraVars(bundle.osconfig, 'qcow')), { mode: 0o600 });
+      writeFileSync(vars, unsafeVarsYaml(osconfigRoleVars(bundle.osconfig, 'qcow')), { mode: 0o600 });
       sh(`ansible-playbook -i ${q(`${tree},`)} -c community.general.chroot -e @${q(vars)} ${q(PLAYBOOK)}`, {
         ...process.env,
         ANSIBLE_PIPELINING: 'true',

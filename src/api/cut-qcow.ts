@@ -92,7 +92,7 @@ async function imageTree(ctx: CutContext, cache: CutCache, epoch: number): Promi
 
 /** How a cut makes the layers the cut cache lacks: ours in one batch, a caller's own one at a time. */
 type LayerMaker =
-  | { batch: Batch<LayerRequest, OsconfigLayer> }
+  | { batch: Batch<LayerRequest, OsconfigLayer>; role: Promise<string> }
   | { own: QcowOsconfig; gate: ReturnType<typeof oneAtATime> };
 
 /**
@@ -119,7 +119,7 @@ async function bundleLayer(
       v: 1,
       image: ctx.image.id,
       vars: bundle.osconfig,
-      role: await roleDigest(),
+      role: await maker.role,
       proxy: settings.proxy,
       noProxy: settings.noProxy,
     });
@@ -201,7 +201,8 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   // the export starve each other).
   const maker: LayerMaker = opts.osconfig
     ? { own: opts.osconfig, gate: oneAtATime() }
-    : { batch: new Batch(plans.length, qcowOsconfigs(ctx)) };
+    : // The role's files are read once for every bundle's cache key.
+      { batch: new Batch(plans.length, qcowOsconfigs(ctx)), role: roleDigest() };
   const layers = plans.map((p) => {
     const l = bundleLayer(ctx, cache, p.bundle, join(work, `layer-${bundleTag(p.bundle)}`), maker);
     l.catch(() => undefined);

@@ -48,10 +48,10 @@ export interface OsconfigInput {
 }
 
 /**
- * The extra-vars document handed to the role: exactly the role's documented variables (never a variable the
- * user merely wrote in a file), plus run context and proxy.
+ * The variables handed to the role (as a container's host variables): exactly the role's documented variables
+ * (never a variable the user merely wrote in a file), plus run context and proxy.
  */
-export function osconfigExtraVars(
+export function osconfigRoleVars(
   vars: OsconfigVars,
   runContext: RunContext,
   proxy = '',
@@ -226,7 +226,7 @@ async function runOsconfigs<T>(runs: readonly OsconfigRun<T>[]): Promise<Promise
 /** The role's variables for one container. */
 function hostVars(input: OsconfigInput): Record<string, unknown> {
   return {
-    ...osconfigExtraVars(input.vars, input.runContext, input.proxy, input.noProxy),
+    ...osconfigRoleVars(input.vars, input.runContext, input.proxy, input.noProxy),
     ...(input.sourceDateEpoch === undefined ? {} : { source_date_epoch: input.sourceDateEpoch }),
   };
 }

@@ -5,7 +5,7 @@ import { defaultSettings } from '../../../src/config/settings.js';
 import { labelChanges, splitRef } from '../../../src/engine/docker.js';
 import { mmdebstrapArgs, sourceLine } from '../../../src/engine/mmdebstrap.js';
 import { embeddedGrubCfg, liveGrubCfg } from '../../../src/stages/livecd.js';
-import { ansibleCause, hostCameThrough, osconfigExtraVars } from '../../../src/stages/osconfig.js';
+import { ansibleCause, hostCameThrough, osconfigRoleVars } from '../../../src/stages/osconfig.js';
 import { aptCause, nicLinkFile, unapprovedPreferences } from '../../../src/stages/rootfs.js';
 import { canonicalJson, digestOf } from '../../../src/stages/store.js';
 
@@ -145,7 +145,7 @@ describe('osconfig', () => {
   it('hands the role only its documented variables and sets the run context', async () => {
     const { config } = await loadConfig(defaultSettings(), { aptRoot: 'test/fixtures/config/apt/deb822' });
     const vars = { ...config.osconfig, extra: { ansible_connection: 'local', foo: 1 } };
-    const out = osconfigExtraVars(vars, 'qcow', 'http://proxy:3128');
+    const out = osconfigRoleVars(vars, 'qcow', 'http://proxy:3128');
     expect(Object.keys(out).sort()).toEqual([...ROLE_VARIABLES, 'run_context', 'proxy', 'no_proxy'].sort());
     expect(out).toMatchObject({
       sysctl: config.osconfig.sysctl,

@@ -17,7 +17,7 @@ import { seedHostname } from '../stages/boot.js';
 import { CutCache, type UnpackedTree } from '../stages/cut-cache.js';
 import { inLanes, oneAtATime } from '../stages/lanes.js';
 import { type OsconfigLayer, osconfigLayers } from '../stages/osconfig.js';
-import { Batch } from '../stages/osconfig-batch.js';
+import { Batch, type RunAll } from '../stages/osconfig-batch.js';
 import { cutQcow, extractRootfs } from '../stages/qcow.js';
 import { WrittenImages } from '../stages/qcow-convert.js';
 import { type DiskPlan, planDisk } from '../stages/qcow-layout.js';
@@ -36,11 +36,9 @@ interface LayerRequest {
  * The default qcow osconfig: our role with run_context `qcow` and each bundle's vars, kept as a layer; every
  * bundle of the batch in one ansible-playbook (its containers side by side, one start-up, one log).
  */
-function qcowOsconfigs(
-  ctx: CutContext,
-): (reqs: LayerRequest[]) => Promise<PromiseSettledResult<OsconfigLayer>[]> {
+function qcowOsconfigs(ctx: CutContext): RunAll<LayerRequest, OsconfigLayer> {
   const { settings, opts } = ctx;
-  return async (reqs) => {
+  return async (reqs, early) => {
     const logDir = join(resolve(settings.cacheDir), 'logs');
     await mkdir(logDir, { recursive: true, mode: 0o700 });
     const logFile = join(logDir, `osconfig-qcow-${process.pid}.log`);
@@ -58,6 +56,7 @@ function qcowOsconfigs(
         },
         out,
       })),
+      early,
     );
   };
 }
@@ -223,6 +222,8 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
     // folders removed or placed, containers gone).
     await tree.catch(() => undefined);
     await Promise.allSettled(layers);
+    // A layer is handed over before its container is gone: the cut returns only after.
+    if ('batch' in maker) await maker.batch.idle();
     written.close();
   }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.

@@ -8,6 +8,9 @@
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/** Identifiers PyYAML (YAML 1.1) reads as a boolean or null when plain: as keys they are quoted. */
+const YAML11_WORDS = /^(?:y|yes|n|no|true|false|on|off|null)$/i;
+
 /** A YAML double-quoted scalar with everything outside printable ASCII escaped. */
 function quoted(s: string): string {
   let out = '"';
@@ -38,8 +41,8 @@ function emit(v: unknown, path: string, indent: string): string {
     const entries = Object.entries(v);
     if (entries.length === 0) return '{}';
     const items = entries.map(([k, x]) => {
-      // Keys are the role's own names; any other key is data like the rest and marked the same way.
-      const key = IDENT.test(k) ? k : `!unsafe ${quoted(k)}`;
+      // Keys are the role's own names; any other key (a nested `on:` too) is data, marked like the rest.
+      const key = IDENT.test(k) && !YAML11_WORDS.test(k) ? k : `!unsafe ${quoted(k)}`;
       return `${indent}  ${key}: ${emit(x, `${path}.${k}`, `${indent}  `)}`;
     });
     return `{\n${items.join(',\n')}\n${indent}}`;

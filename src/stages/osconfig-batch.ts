@@ -3,18 +3,30 @@
  * every bundle's container, one start-up instead of one per bundle). The call is made once every expected
  * participant has joined or left (its result came from a cache); a participant that joins later runs alone.
  */
+/**
+ * One call for all inputs that joined: per input (in order) its result or its own failure; a rejection fails
+ * every one of them. It may hand a participant its result earlier through `early` (the call itself then still
+ * cleans up).
+ */
+export type RunAll<I, T> = (
+  inputs: I[],
+  early: (index: number, result: PromiseSettledResult<T>) => void,
+) => Promise<PromiseSettledResult<T>[]>;
+
 export class Batch<I, T> {
   private queue: { input: I; done: (r: PromiseSettledResult<T>) => void }[] = [];
+  private calls: Promise<unknown>[] = [];
 
-  /**
-   * @param expected participants to wait for
-   * @param runAll one call for all inputs that joined: per input (in order) its result or its own failure; a
-   *   rejection fails every one of them
-   */
+  /** @param expected participants to wait for */
   constructor(
     private expected: number,
-    private readonly runAll: (inputs: I[]) => Promise<PromiseSettledResult<T>[]>,
+    private readonly runAll: RunAll<I, T>,
   ) {}
+
+  /** Settles once every call made so far has returned (not only handed out its results). */
+  async idle(): Promise<void> {
+    await Promise.allSettled(this.calls);
+  }
 
   /** Joins the next call with `input`. */
   join(input: I): Promise<T> {
@@ -38,7 +50,11 @@ export class Batch<I, T> {
     if (this.queue.length === 0 || this.queue.length < this.expected) return;
     const members = this.queue.splice(0);
     this.expected -= members.length;
-    this.runAll(members.map((m) => m.input)).then(
+    const early = (i: number, r: PromiseSettledResult<T>) => members[i]?.done(r);
+    const call = this.runAll(
+      members.map((m) => m.input),
+      early,
+    ).then(
       (rs) => {
         for (const [i, m] of members.entries())
           m.done(rs[i] ?? { status: 'rejected', reason: new Error('batch: no result for a participant') });
@@ -47,5 +63,6 @@ export class Batch<I, T> {
         for (const m of members) m.done({ status: 'rejected', reason });
       },
     );
+    this.calls.push(call);
   }
 }

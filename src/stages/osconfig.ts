@@ -135,10 +135,13 @@ export async function osconfigLayer(input: OsconfigInput, out: string): Promise<
 /**
  * {@link osconfigLayer} for several containers in one ansible-playbook (one start-up; each container with its
  * own variables). They share the first input's log file, signal and run context.
- * @returns per run, its layer or its own failure (a failed task in one container fails only that run).
+ * @param early told each run's result as soon as its layer is written, while the containers are still removed
+ * @returns per run, its layer or its own failure (a failed task in one container fails only that run), once
+ *   every container is gone
  */
 export async function osconfigLayers(
   runs: readonly { input: OsconfigInput; out: string }[],
+  early?: (index: number, result: PromiseSettledResult<OsconfigLayer>) => void,
 ): Promise<PromiseSettledResult<OsconfigLayer>[]> {
   return runOsconfigs(
     runs.map(({ input, out }) => ({
@@ -151,6 +154,7 @@ export async function osconfigLayers(
         return { deleted, tars: await archivePaths(id, kept, out, input.signal) };
       },
     })),
+    early,
   );
 }
 
@@ -165,10 +169,13 @@ interface OsconfigRun<T> {
 /**
  * Starts one ansible-playbook for all `runs` and, during its own start (about a second), makes a container per
  * run and lists its files; then hands Ansible the inventory, each container with its run's variables. A run
- * whose container failed a task gets that task's error; the others go on to `finish`. Every container is
- * removed, also on failure or abort.
+ * whose container failed a task gets that task's error; the others go on to `finish`. Each run's result goes to
+ * `early` as it settles; the call returns once every container is removed, also on failure or abort.
  */
-async function runOsconfigs<T>(runs: readonly OsconfigRun<T>[]): Promise<PromiseSettledResult<T>[]> {
+async function runOsconfigs<T>(
+  runs: readonly OsconfigRun<T>[],
+  early?: (index: number, result: PromiseSettledResult<T>) => void,
+): Promise<PromiseSettledResult<T>[]> {
   const first = runs[0]?.input;
   if (!first) return [];
   const names = runs.map((r) => `aib-osconfig-${r.input.session}-${randomBytes(3).toString('hex')}`);
@@ -209,12 +216,17 @@ async function runOsconfigs<T>(runs: readonly OsconfigRun<T>[]): Promise<Promise
     }
     return await Promise.allSettled(
       runs.map(async (r, i) => {
-        if (first.signal?.aborted) throw new BuildError('osconfig: aborted');
-        const host = names[i] as string;
-        if (failure !== undefined && !hostCameThrough(output, host))
-          throw playbookError(r.input, failure, output, host);
-        const { id, before } = await (ready[i] as (typeof ready)[number]);
-        return r.finish(id, before);
+        const result = (async () => {
+          if (first.signal?.aborted) throw new BuildError('osconfig: aborted');
+          const host = names[i] as string;
+          if (failure !== undefined && !hostCameThrough(output, host))
+            throw playbookError(r.input, failure, output, host);
+          const { id, before } = await (ready[i] as (typeof ready)[number]);
+          return r.finish(id, before);
+        })();
+        // The caller goes on with a run's result while the containers are removed (a few tenths of a second).
+        early?.(i, (await Promise.allSettled([result]))[0] as PromiseSettledResult<T>);
+        return result;
       }),
     );
   } finally {

@@ -25,7 +25,7 @@ const HOSTILE: Record<string, unknown> = {
   multiline: `{{\nlookup('pipe', 'touch ${CANARY_DIR}/y')\n}}`,
   statement: `{% for i in range(3) %}{{ i }}{% endfor %}`,
   nested: [{ name: '{{ hostvars }}', list: ['{# c #}', "{{ query('env', 'HOME') }}"] }],
-  weird_keys: { '{{ 6 * 7 }}': 'k', 'a b': 1, ok: true, none: null },
+  weird_keys: { '{{ 6 * 7 }}': 'k', 'a b': 1, ok: true, none: null, on: 'yaml 1.1', No: 0, null: 1 },
   unicode: 'ünï ✓ 😀 \u2028 \u0085 tab\there "quote" back\\slash !unsafe &anchor *alias',
   empty: '',
 };

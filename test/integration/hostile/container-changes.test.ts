@@ -90,14 +90,31 @@ describe('one ansible-playbook for several containers', () => {
       session: SESSION,
       logFile: join(dir, 'ansible.log'),
     });
-    const [one, two, bad] = await osconfigLayers([
-      { input: input('motd one\n'), out: join(dir, 'one') },
-      { input: input('motd two\n'), out: join(dir, 'two') },
-      {
-        input: input('motd bad\n', '#!/bin/sh\necho broken on purpose >&2\nexit 3\n'),
-        out: join(dir, 'bad'),
+    // Each result is handed over before the containers are removed; the call returns only after.
+    const early: { index: number; status: string; containers: number }[] = [];
+    const [one, two, bad] = await osconfigLayers(
+      [
+        { input: input('motd one\n'), out: join(dir, 'one') },
+        { input: input('motd two\n'), out: join(dir, 'two') },
+        {
+          input: input('motd bad\n', '#!/bin/sh\necho broken on purpose >&2\nexit 3\n'),
+          out: join(dir, 'bad'),
+        },
+      ],
+      (index, r) => {
+        early.push({ index, status: r.status, containers: -1 });
+        void containersLabelled(SESSION_LABEL, SESSION).then((cs) => {
+          (early.find((e) => e.index === index) as (typeof early)[number]).containers = cs.length;
+        });
       },
+    );
+    expect(early.map((e) => [e.index, e.status]).sort()).toEqual([
+      [0, 'fulfilled'],
+      [1, 'fulfilled'],
+      [2, 'rejected'],
     ]);
+    // The first result came while its container (and the others) still existed.
+    expect(Math.max(...early.map((e) => e.containers))).toBeGreaterThan(0);
     const motdOf = (r: typeof one) => {
       if (r?.status !== 'fulfilled') throw new Error(`no layer: ${r?.status === 'rejected' ? r.reason : ''}`);
       const tar = r.value.tars.find((t) => tarNames([t]).includes('etc/update-motd.d/05-airship')) as string;

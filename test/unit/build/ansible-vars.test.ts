@@ -29,6 +29,16 @@ describe('the extra-vars file', () => {
   it('refuses a top-level name that is not an identifier', () => {
     expect(() => unsafeVarsYaml({ 'a b': 1 })).toThrow(TypeError);
   });
+
+  it('keeps keys that YAML 1.1 would read as booleans or null as the strings they are', () => {
+    const words = { on: 1, Off: 2, yes: 3, NO: 4, y: 5, n: 6, True: 7, null: 8, only: 9 };
+    const back = parse(unsafeVarsYaml({ map: words }), {
+      customTags: [{ tag: '!unsafe', resolve: (s: string) => s }],
+      version: '1.1',
+    });
+    expect(back).toEqual({ map: words });
+    expect(unsafeVarsYaml({ map: words })).toMatch(/\n {4}only: 9/);
+  });
 });
 
 describe('the inventory', () => {

@@ -45,6 +45,26 @@ describe('Batch', () => {
     expect(r.map((x) => x.status)).toEqual(['rejected', 'rejected']);
   });
 
+  it('hands a result over early, and is idle only once the call has returned', async () => {
+    let finish = (): void => undefined;
+    const cleanedUp = new Promise<void>((go) => {
+      finish = go;
+    });
+    let ended = false;
+    const batch = new Batch<number, number>(2, async (inputs, early) => {
+      early(1, { status: 'fulfilled', value: 7 });
+      await cleanedUp;
+      ended = true;
+      return inputs.map((n) => ({ status: 'fulfilled' as const, value: n }));
+    });
+    const first = batch.join(1);
+    expect(await batch.join(2)).toBe(7);
+    const idle = batch.idle().then(() => ended);
+    finish();
+    expect(await first).toBe(1);
+    expect(await idle).toBe(true);
+  });
+
   it('makes no call when every participant left', async () => {
     const { calls, batch } = recorded(2);
     batch.leave();

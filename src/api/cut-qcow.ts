@@ -15,6 +15,7 @@ import { ConfigError, type Diagnostic } from '../errors.js';
 import { digestOf } from '../stages/artifact.js';
 import { seedHostname } from '../stages/boot.js';
 import { CutCache, type UnpackedTree } from '../stages/cut-cache.js';
+import { SharedGrubImages } from '../stages/grub-images.js';
 import { inLanes, oneAtATime } from '../stages/lanes.js';
 import { type OsconfigLayer, osconfigLayers } from '../stages/osconfig.js';
 import { Batch, type RunAll } from '../stages/osconfig-batch.js';
@@ -137,7 +138,7 @@ async function cutBundle(
   tree: Promise<UnpackedTree>,
   { bundle, plan }: { bundle: QcowBundle; plan: DiskPlan },
   made: Promise<OsconfigLayer & { reused: boolean }>,
-  written: WrittenImages,
+  shared: { written: WrittenImages; grub: Promise<SharedGrubImages> },
 ): Promise<CutArtifact> {
   const { config, opts } = ctx;
   const epoch = sourceDateEpoch(ctx.image);
@@ -159,6 +160,7 @@ async function cutBundle(
         await layer.catch(() => undefined);
         throw err;
       });
+      const grub = await shared.grub;
       await cutQcow({
         bundle,
         plan,
@@ -167,7 +169,8 @@ async function cutBundle(
         scratchDir: ctx.scratch,
         sourceDateEpoch: epoch,
         parallelConvert: opts.parallelConvert ?? true,
-        written,
+        written: shared.written,
+        grub,
         logFile: join(ctx.logDir, `cut-${bundleTag(bundle)}.log`),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -209,13 +212,22 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   });
   // Bundles of the same layout share most of their disk: a later one copies the clusters an earlier one wrote.
   const written = new WrittenImages();
+  // And GRUB's images, made once from the tree as soon as it is there.
+  const grub = tree.then(
+    (t) =>
+      new SharedGrubImages(t.tree, join(work, 'grub'), {
+        logFile: join(ctx.logDir, 'cut-grub.log'),
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      }),
+  );
+  grub.catch(() => undefined);
   let results: CutArtifact[];
   try {
     // Every cut settles before a failure is reported, so no container outlives the call.
     results = await inLanes(
       plans.map((p, i) => ({ p, layer: layers[i] as (typeof layers)[number] })),
       opts.concurrency ?? 2,
-      ({ p, layer }) => cutBundle(ctx, tree, p, layer, written),
+      ({ p, layer }) => cutBundle(ctx, tree, p, layer, { written, grub }),
     );
   } finally {
     // A bundle may fail before it waits for the tree or its layer: the export and every layer settle too (temp
@@ -224,6 +236,7 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
     await Promise.allSettled(layers);
     // A layer is handed over before its container is gone: the cut returns only after.
     if ('batch' in maker) await maker.batch.idle();
+    await (await grub.catch(() => undefined))?.settled();
     written.close();
   }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.

@@ -43,8 +43,16 @@ function checkParents(img: ImageTree, rel: string, links: Set<string>, what: str
   }
 }
 
-/** @throws BuildError naming the first entry of `tar` that must not be unpacked into the tree. */
-async function checkTar(img: ImageTree, tar: string, excluded: readonly string[]): Promise<void> {
+/**
+ * Adds to `touched` the tree-relative name of every entry of `tar` that is not excluded.
+ * @throws BuildError naming the first entry of `tar` that must not be unpacked into the tree.
+ */
+async function checkTar(
+  img: ImageTree,
+  tar: string,
+  excluded: readonly string[],
+  touched: string[],
+): Promise<void> {
   const links = new Set<string>();
   const reader = new TarReader(new ByteReader(createReadStream(tar), 60_000));
   for (let h = await reader.next(); h; h = await reader.next()) {
@@ -56,6 +64,7 @@ async function checkTar(img: ImageTree, tar: string, excluded: readonly string[]
         `osconfig layer: entry /${p.rel} has the unknown tar type ${JSON.stringify(h.type)}`,
       );
     if (!under(p.rel, excluded)) {
+      touched.push(p.rel);
       checkParents(img, p.rel, links, 'entry');
       if (h.type === '1') {
         const t = entryPath(h.linkname);
@@ -73,20 +82,23 @@ async function checkTar(img: ImageTree, tar: string, excluded: readonly string[]
 /**
  * Applies `layer` to the tree at `root`: removes its deleted paths, then unpacks its tars (owners, modes,
  * xattrs kept; under fakeroot with `stateFile` when not root). `excluded` are tree-relative paths left out.
+ * @returns the tree-relative paths the layer deleted or wrote
  * @throws BuildError naming the entry or path refused, or tar's message.
  */
 export async function applyLayer(
   root: string,
   layer: OsconfigLayer,
   o: { stateFile: string; excluded: readonly string[]; logFile?: string; signal?: AbortSignal },
-): Promise<void> {
+): Promise<string[]> {
   const img = ImageTree.open(root);
+  const touched: string[] = [];
   try {
     for (const abs of [...layer.deleted].sort()) {
       const p = entryPath(Buffer.from(abs.replace(/^\/+/, ''), 'latin1'));
       if ('error' in p)
         throw new BuildError(`osconfig layer: deleted path ${JSON.stringify(abs)}: ${p.error}`);
       if (!p.rel || under(p.rel, o.excluded)) continue;
+      touched.push(p.rel);
       checkParents(img, p.rel, new Set(), 'deleted path');
       // Parents are real folders (checked above); rm removes a symlink as a link.
       if (img.lstat(p.rel)) rmSync(join(root, p.rel), { recursive: true, force: true });
@@ -98,13 +110,14 @@ export async function applyLayer(
       saveTreeXattrs(side, x);
     }
     for (const tar of layer.tars) {
-      await checkTar(img, tar, o.excluded);
+      await checkTar(img, tar, o.excluded, touched);
       await unpackTar(createReadStream(tar), root, {
         stateFile: o.stateFile,
         exclude: o.excluded.flatMap((e) => [e, `./${e}`]),
         ...(o.signal ? { signal: o.signal } : {}),
       });
     }
+    return touched;
   } finally {
     img.close();
   }

@@ -6,11 +6,10 @@
  */
 
 import { mkdirSync } from 'node:fs';
-import { copyFile, mkdir, mkdtemp, open, readFile, rm, truncate, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { QcowBundle } from '../config/types.js';
 import { withContainer } from '../engine/container-io.js';
-import { grubMkimage } from '../engine/grub-mkimage.js';
 import { streamRootfs } from '../engine/rootfs-stream.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { linkCopy } from '../engine/tree-copy.js';
@@ -21,7 +20,14 @@ import type { Qcow2WriteResult } from '../qcow2/write.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
-import { BIOS_MODULES, bootPathOn, EFI_MODULES, earlyConfig, grubCfg } from './grub-config.js';
+import { grubCfg } from './grub-config.js';
+import {
+  copyGrubModules,
+  type GrubImages,
+  makeGrubImages,
+  type SharedGrubImages,
+  touchesGrubModules,
+} from './grub-images.js';
 import { inLanes } from './lanes.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
@@ -47,6 +53,11 @@ export interface QcowCutInput {
   onProgress?: ProgressListener;
   /** The images the cut's other bundles wrote so far (their identical clusters are copied, not compressed). */
   written?: WrittenImages;
+  /**
+   * GRUB's images made once per layout from `rootfs.tree`, used unless the bundle's layer touched the module
+   * folders; without it, each cut makes its own from its tree.
+   */
+  grub?: SharedGrubImages;
 }
 
 /** A tree unpacked once for all bundles of a cut, and one bundle's osconfig layer. */
@@ -158,7 +169,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
   };
   const opts = { ...(i.logFile ? { logFile: i.logFile } : {}), ...(i.signal ? { signal: i.signal } : {}) };
   let image: ImageTree | undefined;
-  let boot: Awaited<ReturnType<typeof prepareBoot>> | undefined;
+  let grub: Promise<GrubImages> | undefined;
   let trees: Promise<unknown> | undefined;
   const tree = join(work, 'tree');
   const state = join(work, 'fakeroot.state');
@@ -172,20 +183,26 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     for (const r of rs) if (r.status === 'rejected') throw r.reason;
   });
   early.catch(() => undefined);
+  // Begun now, while the layer may still be made: used unless the layer touches GRUB's module folders.
+  const shared = i.grub?.forPlan(i.plan);
   try {
     const layer = await i.rootfs.layer.catch((err: unknown) => {
       throw new LayerFailure(err);
     });
     await early;
-    await step('osconfig layer', () =>
+    const touched = await step('osconfig layer', () =>
       applyLayer(tree, layer, { stateFile: state, excluded: EXCLUDED_PATHS, ...opts }),
     );
     // Every later access to the tree goes through `image`: the image's own symlinks are never followed.
     const img = ImageTree.open(tree);
     image = img;
-    const made = await step('boot files', async () => prepareBoot(img, work, i, opts));
-    made.images.catch(() => undefined);
-    boot = made;
+    const kernelVersion = await step('boot files', async () => {
+      const kver = prepareBoot(img, i);
+      grub = shared && !touchesGrubModules(touched) ? shared : ownGrubImages(img, work, i.plan, opts);
+      grub.catch(() => undefined);
+      return kver;
+    });
+    const images = grub as Promise<GrubImages>;
     const parts = await step('split', async () => splitTree(img, work, i.plan));
 
     // Each filesystem has its own bytes of the disk: they are made side by side.
@@ -194,10 +211,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
       const dir = parts.get(p.number) as string;
       return step(`mkfs ${p.mount}`, async () => {
         // GRUB's images were made meanwhile; the ESP takes its EFI image.
-        if (p.number === i.plan.esp.number) {
-          await made.images;
-          await placeEfiImage(work, dir, p.mount);
-        }
+        if (p.number === i.plan.esp.number) placeEfiImage((await images).efiImg, dir, p.mount);
         await makeFilesystem(p, {
           dir,
           raw,
@@ -210,17 +224,14 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
         });
       });
     });
-    await step('bios boot', async () => {
-      await made.images;
-      await placeBiosBoot(work, raw, i.plan);
-    });
+    await step('bios boot', async () => placeBiosBoot(await images, raw, i.plan));
     // The trees are in the disk now: they go while it is compressed, not after.
     image.close();
     image = undefined;
     trees = Promise.all([...parts.values()].map((d) => rm(d, { recursive: true, force: true })));
     trees.catch(() => undefined);
     await step('convert', () => writeQcow(i, raw, stage, opts));
-    return { file: i.outFile, kernelVersion: made.kernelVersion, timings };
+    return { file: i.outFile, kernelVersion, timings };
   } catch (err) {
     if (err instanceof LayerFailure) throw err.error;
     if (err instanceof BuildError)
@@ -230,7 +241,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     await early.catch(() => undefined);
     image?.close();
     // grub-mkimage writes into the work folder: it ends before the folder goes.
-    await boot?.images.catch(() => undefined);
+    await grub?.catch(() => undefined);
     await trees?.catch(() => undefined);
     await rm(work, { recursive: true, force: true });
   }
@@ -280,21 +291,13 @@ async function blankDisk(raw: string, plan: DiskPlan, opts: { logFile?: string; 
   await writePartitionTable(raw, plan.sfdiskScript, opts);
 }
 
-/** Where the image's GRUB module folders are copied to (inside the work folder) for grub-mkimage. */
-const GRUB_BIOS_DIR = 'grub-i386-pc';
-const GRUB_EFI_DIR = 'grub-x86_64-efi';
 const EFI_IMAGE = 'BOOTX64.EFI';
 
 /**
- * fstab and grub.cfg in the tree, the kernel version, and GRUB's BIOS core image and EFI image being made
- * (`images`, in the work folder) while the caller makes the filesystems.
+ * fstab and grub.cfg in the tree (GRUB's images are made apart, see stages/grub-images).
+ * @returns the kernel version grub.cfg boots
  */
-async function prepareBoot(
-  img: ImageTree,
-  work: string,
-  i: QcowCutInput,
-  opts: { logFile?: string; signal?: AbortSignal },
-): Promise<{ kernelVersion: string; images: Promise<void> }> {
+function prepareBoot(img: ImageTree, i: QcowCutInput): string {
   const kernels = (img.lstat('boot') ? img.readdir('boot') : [])
     .filter((n) => n.startsWith('vmlinuz-'))
     .map((n) => n.slice('vmlinuz-'.length))
@@ -309,67 +312,49 @@ async function prepareBoot(
         `the image's ${img.shown(f)} is ${st.isSymbolicLink() ? 'a symlink' : 'not a regular file'}; the kernel and initrd must be regular files`,
       );
   }
-  // grub-mkimage reads whatever a module folder's links point at: it gets a copy made without following any.
-  for (const [d, copy] of [
-    ['usr/lib/grub/i386-pc', GRUB_BIOS_DIR],
-    ['usr/lib/grub/x86_64-efi', GRUB_EFI_DIR],
-  ] as const) {
-    if (!img.lstat(d))
-      throw new BuildError(`the image lacks /${d} (install grub-pc-bin and grub-efi-amd64-bin in the build)`);
-    img.copyFolderOut(d, join(work, copy));
-  }
   img.writeFile('etc/fstab', i.plan.fstab);
   img.writeFile('boot/grub/grub.cfg', grubCfg(i.plan, kver, i.bundle.osconfig));
   // Its place taken now, as a regular file: whatever the image has there (a link) is gone before the split
   // checks the ESP for links; the image is written into it once made.
   img.writeFile(`${i.plan.esp.mount}/EFI/BOOT/${EFI_IMAGE}`, '');
-  const early = join(work, 'early.cfg');
-  await writeFile(early, earlyConfig(i.plan));
-  const prefix = `${bootPathOn(i.plan)}/grub`;
-  const common = { earlyConfig: early, prefix, ...opts };
-  const images = Promise.all([
-    grubMkimage({
-      format: 'i386-pc',
-      moduleDir: join(work, GRUB_BIOS_DIR),
-      modules: BIOS_MODULES,
-      out: join(work, 'core.img'),
-      ...common,
-    }),
-    grubMkimage({
-      format: 'x86_64-efi',
-      moduleDir: join(work, GRUB_EFI_DIR),
-      modules: EFI_MODULES,
-      out: join(work, EFI_IMAGE),
-      ...common,
-    }),
-  ]).then(() => undefined);
-  return { kernelVersion: kver, images };
+  return kver;
 }
 
-/** GRUB's BIOS boot code made by {@link prepareBoot}: boot.img in the MBR, core.img in the bios_grub partition. */
-async function placeBiosBoot(work: string, raw: string, plan: DiskPlan): Promise<void> {
-  const bootImg = await readFile(join(work, GRUB_BIOS_DIR, 'boot.img'));
-  const core = patchCoreImg(
-    await readFile(join(work, 'core.img')),
-    plan.biosGrub.startSector,
-    plan.biosGrub.sectors,
-  );
+/**
+ * GRUB's images from the bundle's own tree (its layer changed the module folders), made in `work`/grub. The
+ * folders are copied at once, before the split moves any folder out.
+ */
+function ownGrubImages(
+  img: ImageTree,
+  work: string,
+  plan: DiskPlan,
+  opts: { logFile?: string; signal?: AbortSignal },
+): Promise<GrubImages> {
+  const dir = join(work, 'grub');
+  mkdirSync(dir);
+  copyGrubModules(img, dir);
+  return makeGrubImages(dir, plan, opts);
+}
+
+/** GRUB's BIOS boot code: boot.img in the MBR, the core image in the bios_grub partition. */
+async function placeBiosBoot(images: GrubImages, raw: string, plan: DiskPlan): Promise<void> {
+  const core = patchCoreImg(images.coreImg, plan.biosGrub.startSector, plan.biosGrub.sectors);
   const fh = await open(raw, 'r+');
   try {
     const mbr = Buffer.alloc(SECTOR);
     await fh.read(mbr, 0, SECTOR, 0);
-    await fh.write(patchMbr(mbr, bootImg, plan.biosGrub.startSector), 0, SECTOR, 0);
+    await fh.write(patchMbr(mbr, images.bootImg, plan.biosGrub.startSector), 0, SECTOR, 0);
     await fh.write(core, 0, core.length, plan.biosGrub.startSector * SECTOR);
   } finally {
     await fh.close();
   }
 }
 
-/** GRUB's EFI image made by {@link prepareBoot} in `work`, as the removable-media loader of the ESP at `espDir`. */
-async function placeEfiImage(work: string, espDir: string, mount: string): Promise<void> {
+/** GRUB's EFI image as the removable-media loader of the ESP at `espDir`. */
+function placeEfiImage(efiImg: Buffer, espDir: string, mount: string): void {
   const esp = ImageTree.open(espDir, mount);
   try {
-    esp.writeFile(`EFI/BOOT/${EFI_IMAGE}`, await readFile(join(work, EFI_IMAGE)));
+    esp.writeFile(`EFI/BOOT/${EFI_IMAGE}`, efiImg);
   } finally {
     esp.close();
   }

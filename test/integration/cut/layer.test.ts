@@ -52,12 +52,17 @@ describe('applyLayer', () => {
     const staged = join(work, 'staged');
     mkdirSync(join(staged, 'etc'), { recursive: true });
     writeFileSync(join(staged, 'etc/motd'), 'bundle motd\n');
-    const tar = layerTar(staged, ['etc/motd']);
-    await applyLayer(
+    mkdirSync(join(staged, 'livecd'));
+    writeFileSync(join(staged, 'livecd/x'), 'left out');
+    const tar = layerTar(staged, ['etc/motd', 'livecd/x']);
+    const touched = await applyLayer(
       copy,
       { deleted: ['/etc/gone'], tars: [tar] },
       { stateFile: state, excluded: ['livecd'] },
     );
+    // What it deleted and wrote, without what was left out.
+    expect(touched).toEqual(['etc/gone', 'etc/motd']);
+    expect(existsSync(join(copy, 'livecd/x'))).toBe(false);
     expect(readFileSync(join(copy, 'etc/motd'), 'utf8')).toBe('bundle motd\n');
     expect(readFileSync(join(base, 'etc/motd'), 'utf8')).toBe('base motd\n');
     expect(existsSync(join(copy, 'etc/gone'))).toBe(false);

@@ -14,7 +14,7 @@
  * - and, on the first bundle our zlib case wrote (read back to a raw disk), `qemu-img convert -c -m 8 -W` as
  *   the compression floor.
  *
- * Each case runs in a fresh process; results (per-step seconds, sizes, ratios, the load average) go to
+ * Each case runs in a fresh process, after a `sync`; results (per-step seconds, sizes, ratios, the load average) go to
  * bench/cut/results/cut.{json,md}. Needs root (loop devices, mount, chroot) for the original's path.
  *
  * usage: node dist/bench/cut/run.js [IMAGE_REF] [--reps N] [--bundles 1,2,4] [--one-bundle-only CASE,…]
@@ -330,6 +330,8 @@ async function main(): Promise<void> {
       for (const n of counts)
         for (const m of MODES) {
           if (n > 1 && oneBundleOnly.includes(m)) continue;
+          // The previous case's writes (outputs, the original's raw disk) are flushed first, not during this one.
+          execFileSync('sync');
           loads.push(`${m}/${n}#${rep + 1} ${loadavg()[0]?.toFixed(1)}`);
           const res = runCase(self, m, n, run);
           results[`${m}/${n}`] = [...(results[`${m}/${n}`] ?? []), res];

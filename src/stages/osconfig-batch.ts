@@ -3,16 +3,6 @@
  * every bundle's container, one start-up instead of one per bundle). The call is made once every expected
  * participant has joined or left (its result came from a cache); a participant that joins later runs alone.
  */
-/**
- * One call for all inputs that joined: per input (in order) its result or its own failure; a rejection fails
- * every one of them. It may hand a participant its result earlier through `early` (the call itself then still
- * cleans up).
- */
-export type RunAll<I, T> = (
-  inputs: I[],
-  early: (index: number, result: PromiseSettledResult<T>) => void,
-) => Promise<PromiseSettledResult<T>[]>;
-
 export class Batch<I, T> {
   private queue: { input: I; done: (r: PromiseSettledResult<T>) => void }[] = [];
   private calls: Promise<unknown>[] = [];
@@ -66,3 +56,13 @@ export class Batch<I, T> {
     this.calls.push(call);
   }
 }
+
+/**
+ * One call for all inputs that joined: per input (in order) its result or its own failure; a rejection fails
+ * every one of them. It may hand a participant its result earlier through `early` (the call itself then still
+ * cleans up).
+ */
+export type RunAll<I, T> = (
+  inputs: I[],
+  early: (index: number, result: PromiseSettledResult<T>) => void,
+) => Promise<PromiseSettledResult<T>[]>;

@@ -34,16 +34,32 @@ export function touchesGrubModules(paths: readonly string[]): boolean {
   );
 }
 
-/** Where {@link copyGrubModules} puts the module folders in its work folder. */
+/** Where the module folders are copied to in the work folder. */
 const BIOS_COPY = 'grub-i386-pc';
 const EFI_COPY = 'grub-x86_64-efi';
 
 /**
- * Copies the module folders of `img` into `work` (an existing folder of ours) without following any link:
- * grub-mkimage would read whatever a link in them points at. Done at once, before the tree changes further.
- * @throws BuildError when the image lacks a module folder or has a link on the way to one.
+ * GRUB's images for `plan` from the module folders of `img`, made in `work` (an existing folder of ours). The
+ * folders are copied before this returns, without following any link (grub-mkimage would read whatever a link
+ * in them points at), so the caller may change or close the tree at once.
+ * @throws BuildError (as a rejection) when the image lacks a module folder or has a link on the way to one, or
+ *   grub-mkimage's.
  */
-export function copyGrubModules(img: ImageTree, work: string): void {
+export function grubImagesFrom(
+  img: ImageTree,
+  work: string,
+  plan: DiskPlan,
+  opts: { logFile?: string; signal?: AbortSignal },
+): Promise<GrubImages> {
+  try {
+    copyModules(img, work);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+  return makeImages(work, plan, opts);
+}
+
+function copyModules(img: ImageTree, work: string): void {
   for (const d of Object.values(MODULE_DIRS))
     if (!img.lstat(d))
       throw new BuildError(`the image lacks /${d} (install grub-pc-bin and grub-efi-amd64-bin in the build)`);
@@ -51,11 +67,7 @@ export function copyGrubModules(img: ImageTree, work: string): void {
   img.copyFolderOut(MODULE_DIRS.efi, join(work, EFI_COPY));
 }
 
-/**
- * Makes the images for `plan` in `work`, from the module folders {@link copyGrubModules} put there.
- * @throws BuildError with grub-mkimage's output.
- */
-export async function makeGrubImages(
+async function makeImages(
   work: string,
   plan: DiskPlan,
   opts: { logFile?: string; signal?: AbortSignal },
@@ -113,12 +125,13 @@ export class SharedGrubImages {
     const work = await mkdtemp(join(this.scratch, 'grub-'));
     try {
       const img = ImageTree.open(this.tree);
+      let images: Promise<GrubImages>;
       try {
-        copyGrubModules(img, work);
+        images = grubImagesFrom(img, work, plan, this.opts);
       } finally {
         img.close();
       }
-      return await makeGrubImages(work, plan, this.opts);
+      return await images;
     } finally {
       await rm(work, { recursive: true, force: true });
     }

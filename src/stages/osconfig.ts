@@ -214,21 +214,21 @@ async function runOsconfigs<T>(
       await Promise.all(ready);
       failure = err;
     }
-    return await Promise.allSettled(
-      runs.map(async (r, i) => {
-        const result = (async () => {
-          if (first.signal?.aborted) throw new BuildError('osconfig: aborted');
-          const host = names[i] as string;
-          if (failure !== undefined && !hostCameThrough(output, host))
-            throw playbookError(r.input, failure, output, host);
-          const { id, before } = await (ready[i] as (typeof ready)[number]);
-          return r.finish(id, before);
-        })();
-        // The caller goes on with a run's result while the containers are removed (a few tenths of a second).
-        early?.(i, (await Promise.allSettled([result]))[0] as PromiseSettledResult<T>);
-        return result;
-      }),
-    );
+    const results = runs.map(async (r, i) => {
+      if (first.signal?.aborted) throw new BuildError('osconfig: aborted');
+      const host = names[i] as string;
+      if (failure !== undefined && !hostCameThrough(output, host))
+        throw playbookError(r.input, failure, output, host);
+      const { id, before } = await (ready[i] as (typeof ready)[number]);
+      return r.finish(id, before);
+    });
+    // The caller goes on with a run's result while the containers are removed (a few tenths of a second).
+    for (const [i, result] of results.entries())
+      result.then(
+        (value) => early?.(i, { status: 'fulfilled', value }),
+        (reason: unknown) => early?.(i, { status: 'rejected', reason }),
+      );
+    return await Promise.allSettled(results);
   } finally {
     await Promise.allSettled(ready);
     await Promise.all(ids.map((id) => removeContainer(id)));

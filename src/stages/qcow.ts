@@ -21,13 +21,7 @@ import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
 import { grubCfg } from './grub-config.js';
-import {
-  copyGrubModules,
-  type GrubImages,
-  makeGrubImages,
-  type SharedGrubImages,
-  touchesGrubModules,
-} from './grub-images.js';
+import { type GrubImages, grubImagesFrom, type SharedGrubImages, touchesGrubModules } from './grub-images.js';
 import { inLanes } from './lanes.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
@@ -332,8 +326,7 @@ function ownGrubImages(
 ): Promise<GrubImages> {
   const dir = join(work, 'grub');
   mkdirSync(dir);
-  copyGrubModules(img, dir);
-  return makeGrubImages(dir, plan, opts);
+  return grubImagesFrom(img, dir, plan, opts);
 }
 
 /** GRUB's BIOS boot code: boot.img in the MBR, the core image in the bios_grub partition. */

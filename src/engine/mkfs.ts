@@ -24,7 +24,7 @@ export interface MkfsCommon {
   label?: string;
   /** Seconds since the epoch for timestamps the tool writes on its own. */
   sourceDateEpoch: number;
-  /** fakeroot state from the extraction, used when not root. */
+  /** fakeroot state of the tree, used when not root: only read, so the filesystems of a disk may be made side by side. */
   fakerootState: string;
   logFile?: string;
   signal?: AbortSignal;
@@ -59,7 +59,7 @@ export async function mkExt4(o: MkfsCommon): Promise<void> {
   args.push(o.file);
   // With an offset mke2fs would size the filesystem to the rest of the file: the partition's size is given.
   if (o.at) args.push(`${Math.floor(o.at.bytes / 1024)}k`);
-  const [cmd, argv] = asRoot('mke2fs', args, o.fakerootState);
+  const [cmd, argv] = asRoot('mke2fs', args, o.fakerootState, 'read');
   await run(cmd, argv, {
     ...common(o),
     env: { ...process.env, E2FSPROGS_FAKE_TIME: String(o.sourceDateEpoch) },
@@ -67,8 +67,8 @@ export async function mkExt4(o: MkfsCommon): Promise<void> {
 }
 
 /**
- * Runs a Node.js program of ours under fakeroot with the tree's state (the ext4 fill of a cut without root:
- * its stat calls then see the recorded owners and device numbers).
+ * Runs a Node.js program of ours under fakeroot with the tree's state, read and not written back (the ext4 fill
+ * of a cut without root: its stat calls then see the recorded owners and device numbers).
  * @returns its stdout.
  * @throws BuildError with its stderr when it fails.
  */
@@ -77,7 +77,7 @@ export async function runUnderFakeroot(
   args: readonly string[],
   o: { fakerootState: string; logFile?: string; signal?: AbortSignal },
 ): Promise<string> {
-  const [cmd, argv] = asRoot(process.execPath, [script, ...args], o.fakerootState);
+  const [cmd, argv] = asRoot(process.execPath, [script, ...args], o.fakerootState, 'read');
   const r = await run(cmd, argv, {
     ...(o.logFile ? { logFile: o.logFile } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
@@ -116,7 +116,7 @@ export async function mkXfs(o: MkfsCommon & { protofile: string }): Promise<void
   const args = ['-q', '-f', '-m', `uuid=${o.uuid}`, '-p', o.protofile];
   if (o.label) args.push('-L', o.label);
   args.push(o.file);
-  const [cmd, argv] = asRoot('mkfs.xfs', args, o.fakerootState);
+  const [cmd, argv] = asRoot('mkfs.xfs', args, o.fakerootState, 'read');
   await run(cmd, argv, { ...common(o), env: { ...process.env, ...frozenClock(o.sourceDateEpoch) } });
 }
 

@@ -12,10 +12,34 @@ export function needsFakeroot(): boolean {
   return typeof process.getuid === 'function' && process.getuid() !== 0;
 }
 
-/** Wraps a command in fakeroot (loading and saving `stateFile`) when not root. */
-export function asRoot(cmd: string, args: readonly string[], stateFile: string): [string, string[]] {
+/**
+ * What a command records about files it creates: `saved` for a command that changes the tree (its state file
+ * is loaded and written back), `read` for one that only reads it. Readers of one state file may run side by
+ * side; a saving run may not run beside anything else that loads the same file (fakeroot rewrites it in place
+ * as it exits, and a run loading it meanwhile fails with "Database load failed").
+ */
+export type FakerootAccess = 'saved' | 'read';
+
+/** Wraps a command in fakeroot with `stateFile` when not root (see `fakerootArgv`). */
+export function asRoot(
+  cmd: string,
+  args: readonly string[],
+  stateFile: string,
+  access: FakerootAccess = 'saved',
+): [string, string[]] {
   if (!needsFakeroot()) return [cmd, [...args]];
-  return ['fakeroot', ['-i', stateFile, '-s', stateFile, '--', cmd, ...args]];
+  return fakerootArgv(cmd, args, stateFile, access);
+}
+
+/** The fakeroot command line running `cmd` with `stateFile` loaded, and saved again if `access` is `saved`. */
+export function fakerootArgv(
+  cmd: string,
+  args: readonly string[],
+  stateFile: string,
+  access: FakerootAccess,
+): [string, string[]] {
+  const save = access === 'saved' ? ['-s', stateFile] : [];
+  return ['fakeroot', ['-i', stateFile, ...save, '--', cmd, ...args]];
 }
 
 /**

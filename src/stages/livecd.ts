@@ -242,6 +242,7 @@ export async function livecdStage(input: LivecdInput): Promise<{ image: string }
       session: input.session,
       name: `aib-livecd-${input.session}`,
       start: false,
+      network: false,
     });
     containerId = c.id;
     const kernel = await extractKernel(await getArchive(c.id, '/boot'), dir);

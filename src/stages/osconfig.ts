@@ -62,6 +62,15 @@ export function osconfigRoleVars(
   return { ...out, run_context: runContext, proxy, no_proxy: noProxy };
 }
 
+/**
+ * Whether the role may reach the network in run context `runContext`: it runs user scripts there (which may
+ * fetch anything) or fetches URLs (in every run context). Nothing else the role does needs a network, so a
+ * container that needs none gets none.
+ */
+export function osconfigNeedsNetwork(vars: OsconfigVars, runContext: RunContext): boolean {
+  return vars.user_scripts.some((s) => s.run_contexts.includes(runContext)) || vars.fetch_from_url.length > 0;
+}
+
 /** The failing task and its message from ansible-playbook output (of `host`'s, when given). */
 export function ansibleCause(output: string, host?: string): string {
   const lines = output.split('\n');
@@ -185,6 +194,7 @@ async function runOsconfigs<T>(
       session: r.input.session,
       name: names[i] as string,
       start: true,
+      network: osconfigNeedsNetwork(r.input.vars, r.input.runContext),
     });
     ids.push(c.id);
     return { id: c.id, before: r.snapshot ? await statusSnapshot(c.id) : null };

@@ -5,6 +5,7 @@
  * deleted path out of the tree gets the layer refused before anything is removed, the host untouched; one that
  * prints without end is cut off at the listing limit and falls back too. Ansible
  * starts while the container is made: when that fails, Docker's error is the one reported and Ansible stops.
+ * A container gets a network only when its run has user scripts in its run context (or URLs to fetch).
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,6 +57,7 @@ async function expectDockerDiffFallback(ref: string, tag: string): Promise<void>
     session: SESSION,
     name: `aib-changes-${tag}-${process.pid}`,
     start: true,
+    network: false,
   });
   try {
     expect(await statusSnapshot(c.id)).toBeNull();
@@ -130,66 +132,113 @@ describe('one ansible-playbook for several containers', () => {
   });
 });
 
-describe('changes of an osconfig container', () => {
-  it('names what docker diff names, and at most folders an overlay copy-up touched besides', async () => {
-    const c = await createContainer(base, {
-      session: SESSION,
-      name: `aib-changes-${process.pid}`,
-      start: true,
+describe('the network of an osconfig container', () => {
+  it('is there for a run with user scripts in its run context, and not for one without', async () => {
+    const dir = mkdtempSync(join(work, 'network-'));
+    const sessions = [`${SESSION}-quiet`, `${SESSION}-net`];
+    const script = '#!/bin/sh\nls /sys/class/net > /etc/aib-net\n';
+    const input = (session: string, context: 'common' | 'qcow') => ({
+      image: base,
+      vars: { ...osconfig(), user_scripts: [{ file_content: script, run_contexts: [context] }] },
+      runContext: 'qcow' as const,
+      session,
+      logFile: join(dir, 'ansible.log'),
     });
-    try {
-      const before = await statusSnapshot(c.id);
-      expect(before?.size).toBeGreaterThan(1000);
-      docker([
-        'exec',
-        c.id,
-        'sh',
-        '-c',
-        [
-          'echo new > /etc/aib-new',
-          'echo more >> /etc/issue',
-          'chmod 0600 /etc/debian_version',
-          'rm -rf /var/lib/apt/lists',
-          'rm /etc/shells',
-          'mkdir -p /opt/aib/deep && ln /etc/aib-new /opt/aib/deep/link',
-          'rm -rf /usr/share/doc/bash && echo file > /usr/share/doc/bash',
-        ].join(' && '),
-      ]);
-      const ours = await changesSince(c.id, before ?? new Map());
-      const theirs = await containerChanges(c.id);
-      expect(ours).not.toBeNull();
-      const key = (x: { path: string; kind: string }) => `${x.kind} ${x.path}`;
-      const mine = ours ?? [];
-      const ourKeys = new Set(mine.map(key));
-      // Every path Docker reports, reported by us too, deleted ones as deleted.
-      for (const t of theirs)
-        if (t.kind === 'deleted') expect(ourKeys).toContain(key(t));
-        else expect(ourKeys.has(`modified ${t.path}`) || ourKeys.has(`added ${t.path}`)).toBe(true);
-      expect([...ourKeys]).toEqual(
-        expect.arrayContaining([
-          'added /etc/aib-new',
-          'modified /etc/issue',
-          'modified /etc/debian_version',
-          'deleted /var/lib/apt/lists',
-          'deleted /etc/shells',
-          'added /opt/aib/deep/link',
-          'modified /usr/share/doc/bash',
-          // A folder replaced by a file: Docker names only the file, so its old entries would stay in a tree the
-          // layer is applied to.
-          'deleted /usr/share/doc/bash/copyright',
-        ]),
-      );
-      // Anything more is a folder the overlay copied up (its metadata unchanged), or an entry of a folder that
-      // became something else.
-      const replaced = mine.filter((x) => x.kind === 'modified' && x.path === '/usr/share/doc/bash');
-      expect(replaced).toHaveLength(1);
-      for (const x of mine.filter((m) => !theirs.some((t) => t.path === m.path)))
-        if (x.kind === 'deleted') expect(x.path.startsWith('/usr/share/doc/bash/')).toBe(true);
-        else docker(['exec', c.id, 'test', '-d', x.path]);
-    } finally {
-      await removeContainer(c.id);
-    }
-  }, 120_000);
+    const modes: string[] = [];
+    const [quiet, net] = await osconfigLayers(
+      [
+        { input: input(sessions[0] as string, 'common'), out: join(dir, 'quiet') },
+        { input: input(sessions[1] as string, 'qcow'), out: join(dir, 'net') },
+      ],
+      // Synchronous: the containers are removed only after this returns.
+      (index) => {
+        const id = docker(['ps', '-aq', '--filter', `label=${SESSION_LABEL}=${sessions[index]}`]).trim();
+        modes[index] = docker([
+          'inspect',
+          '-f',
+          '{{.HostConfig.NetworkMode}} {{.Config.NetworkDisabled}}',
+          id,
+        ]);
+      },
+    );
+    expect(modes.map((m) => m.trim())).toEqual(['none true', 'bridge false']);
+    const namesOf = (r: typeof quiet) => (r?.status === 'fulfilled' ? tarNames(r.value.tars) : []);
+    expect(namesOf(quiet)).not.toContain('etc/aib-net');
+    const tar =
+      net?.status === 'fulfilled' ? net.value.tars.find((t) => tarNames([t]).includes('etc/aib-net')) : '';
+    const seen = execFileSync('tar', ['-x', '-O', '-f', tar as string, 'etc/aib-net'], { encoding: 'utf8' });
+    expect(seen.split('\n')).toEqual(expect.arrayContaining(['lo', 'eth0']));
+    for (const s of sessions) expect(await containersLabelled(SESSION_LABEL, s)).toEqual([]);
+  }, 300_000);
+});
+
+describe('changes of an osconfig container', () => {
+  it.each([false, true])(
+    'names what docker diff names, and at most folders an overlay copy-up touched besides (network: %s)',
+    async (network) => {
+      const c = await createContainer(base, {
+        session: SESSION,
+        name: `aib-changes-${network ? 'net' : 'nonet'}-${process.pid}`,
+        start: true,
+        network,
+      });
+      try {
+        const links = docker(['exec', c.id, 'ls', '/sys/class/net']).split('\n');
+        expect(links.includes('eth0')).toBe(network);
+        const before = await statusSnapshot(c.id);
+        expect(before?.size).toBeGreaterThan(1000);
+        docker([
+          'exec',
+          c.id,
+          'sh',
+          '-c',
+          [
+            'echo new > /etc/aib-new',
+            'echo more >> /etc/issue',
+            'chmod 0600 /etc/debian_version',
+            'rm -rf /var/lib/apt/lists',
+            'rm /etc/shells',
+            'mkdir -p /opt/aib/deep && ln /etc/aib-new /opt/aib/deep/link',
+            'rm -rf /usr/share/doc/bash && echo file > /usr/share/doc/bash',
+          ].join(' && '),
+        ]);
+        const ours = await changesSince(c.id, before ?? new Map());
+        const theirs = await containerChanges(c.id);
+        expect(ours).not.toBeNull();
+        const key = (x: { path: string; kind: string }) => `${x.kind} ${x.path}`;
+        const mine = ours ?? [];
+        const ourKeys = new Set(mine.map(key));
+        // Every path Docker reports, reported by us too, deleted ones as deleted.
+        for (const t of theirs)
+          if (t.kind === 'deleted') expect(ourKeys).toContain(key(t));
+          else expect(ourKeys.has(`modified ${t.path}`) || ourKeys.has(`added ${t.path}`)).toBe(true);
+        expect([...ourKeys]).toEqual(
+          expect.arrayContaining([
+            'added /etc/aib-new',
+            'modified /etc/issue',
+            'modified /etc/debian_version',
+            'deleted /var/lib/apt/lists',
+            'deleted /etc/shells',
+            'added /opt/aib/deep/link',
+            'modified /usr/share/doc/bash',
+            // A folder replaced by a file: Docker names only the file, so its old entries would stay in a tree the
+            // layer is applied to.
+            'deleted /usr/share/doc/bash/copyright',
+          ]),
+        );
+        // Anything more is a folder the overlay copied up (its metadata unchanged), or an entry of a folder that
+        // became something else.
+        const replaced = mine.filter((x) => x.kind === 'modified' && x.path === '/usr/share/doc/bash');
+        expect(replaced).toHaveLength(1);
+        for (const x of mine.filter((m) => !theirs.some((t) => t.path === m.path)))
+          if (x.kind === 'deleted') expect(x.path.startsWith('/usr/share/doc/bash/')).toBe(true);
+          else docker(['exec', c.id, 'test', '-d', x.path]);
+      } finally {
+        await removeContainer(c.id);
+      }
+    },
+    120_000,
+  );
 
   it("names Docker's failure when the container cannot be made, with Ansible already started and stopped", async () => {
     const t0 = Date.now();

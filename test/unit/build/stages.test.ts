@@ -5,7 +5,12 @@ import { defaultSettings } from '../../../src/config/settings.js';
 import { labelChanges, splitRef } from '../../../src/engine/docker.js';
 import { mmdebstrapArgs, sourceLine } from '../../../src/engine/mmdebstrap.js';
 import { embeddedGrubCfg, liveGrubCfg } from '../../../src/stages/livecd.js';
-import { ansibleCause, hostCameThrough, osconfigRoleVars } from '../../../src/stages/osconfig.js';
+import {
+  ansibleCause,
+  hostCameThrough,
+  osconfigNeedsNetwork,
+  osconfigRoleVars,
+} from '../../../src/stages/osconfig.js';
 import { aptCause, nicLinkFile, unapprovedPreferences } from '../../../src/stages/rootfs.js';
 import { canonicalJson, digestOf } from '../../../src/stages/store.js';
 
@@ -154,6 +159,19 @@ describe('osconfig', () => {
       no_proxy: '',
     });
     expect(out).not.toHaveProperty('ansible_connection');
+  });
+  it('gives a run a network only for user scripts of its run context or URLs to fetch', async () => {
+    const { config } = await loadConfig(defaultSettings(), { aptRoot: 'test/fixtures/config/apt/deb822' });
+    const quiet = { ...config.osconfig, user_scripts: [], fetch_from_url: [] };
+    const script = (c: 'common' | 'qcow') => [{ file_content: '#!/bin/sh\n', run_contexts: [c] }];
+    expect(osconfigNeedsNetwork(quiet, 'qcow')).toBe(false);
+    expect(osconfigNeedsNetwork(quiet, 'common')).toBe(false);
+    expect(osconfigNeedsNetwork({ ...quiet, user_scripts: script('common') }, 'qcow')).toBe(false);
+    expect(osconfigNeedsNetwork({ ...quiet, user_scripts: script('common') }, 'common')).toBe(true);
+    expect(osconfigNeedsNetwork({ ...quiet, user_scripts: script('qcow') }, 'qcow')).toBe(true);
+    const fetch = [{ url: 'http://example.org/x', use_proxy: false }];
+    expect(osconfigNeedsNetwork({ ...quiet, fetch_from_url: fetch }, 'qcow')).toBe(true);
+    expect(osconfigNeedsNetwork({ ...quiet, fetch_from_url: fetch }, 'common')).toBe(true);
   });
 });
 

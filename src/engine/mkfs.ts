@@ -24,7 +24,10 @@ export interface MkfsCommon {
   label?: string;
   /** Seconds since the epoch for timestamps the tool writes on its own. */
   sourceDateEpoch: number;
-  /** fakeroot state of the tree, used when not root: only read, so the filesystems of a disk may be made side by side. */
+  /**
+   * fakeroot state of the tree, used when not root: only read, so the filesystems of a disk may be made side
+   * by side.
+   */
   fakerootState: string;
   logFile?: string;
   signal?: AbortSignal;

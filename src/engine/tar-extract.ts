@@ -13,10 +13,10 @@ export function needsFakeroot(): boolean {
 }
 
 /**
- * What a command records about files it creates: `saved` for a command that changes the tree (its state file
- * is loaded and written back), `read` for one that only reads it. Readers of one state file may run side by
- * side; a saving run may not run beside anything else that loads the same file (fakeroot rewrites it in place
- * as it exits, and a run loading it meanwhile fails with "Database load failed").
+ * How a command under fakeroot uses the tree's state file: `saved` for one that changes owners or makes files
+ * (the file is loaded and written back), `read` for one that only reads the tree. Readers of one state file may
+ * run side by side; a saving run may not run beside anything else that loads the same file (fakeroot rewrites
+ * it in place as it exits, and a run loading it meanwhile fails with "Database load failed").
  */
 export type FakerootAccess = 'saved' | 'read';
 

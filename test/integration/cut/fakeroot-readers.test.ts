@@ -54,8 +54,8 @@ it('mke2fs, mkfs.xfs and the fill load the state without writing it back, side b
     }),
     runUnderFakeroot(statScript, [file], { fakerootState: state }),
   ]);
-  const out = await Promise.all(runs);
-  for (const owner of out.filter((o) => typeof o === 'string')) expect(owner).toBe('123:456');
+  const owners = (await Promise.all(runs)).filter((o) => typeof o === 'string');
+  expect(owners).toEqual(['123:456', '123:456', '123:456']);
   expect(readFileSync(state)).toEqual(recorded);
   expect(statSync(state).mtimeMs).toBe(mtime);
 });

@@ -162,6 +162,7 @@ describe('the network of an osconfig container', () => {
       },
     );
     expect(modes.map((m) => m.trim())).toEqual(['none true', 'bridge false']);
+    expect([quiet?.status, net?.status]).toEqual(['fulfilled', 'fulfilled']);
     const namesOf = (r: typeof quiet) => (r?.status === 'fulfilled' ? tarNames(r.value.tars) : []);
     expect(namesOf(quiet)).not.toContain('etc/aib-net');
     const tar =

@@ -25,7 +25,7 @@ export function asRoot(
   cmd: string,
   args: readonly string[],
   stateFile: string,
-  access: FakerootAccess = 'saved',
+  access: FakerootAccess,
 ): [string, string[]] {
   if (!needsFakeroot()) return [cmd, [...args]];
   return fakerootArgv(cmd, args, stateFile, access);
@@ -59,7 +59,7 @@ export function extractTar(
   const args = ['-x', '-f', source, '-C', dir, '--numeric-owner', ...attrs];
   if (opts.strip) args.push(`--strip-components=${opts.strip}`);
   if (opts.exclude?.length) args.push('--anchored', ...opts.exclude.map((e) => `--exclude=${e}`));
-  const [cmd, argv] = asRoot('tar', args, opts.stateFile);
+  const [cmd, argv] = asRoot('tar', args, opts.stateFile, 'saved');
   return new Promise((resolve, reject) => {
     const stream = 'file' in tar ? undefined : tar;
     const child = spawn(cmd, argv, { stdio: [stream ? 'pipe' : 'ignore', 'ignore', 'pipe'] });

@@ -16,7 +16,7 @@ export async function linkCopy(
   dst: string,
   o: { stateFile: string; logFile?: string; signal?: AbortSignal },
 ): Promise<void> {
-  const [cmd, argv] = asRoot('cp', ['-a', '-l', '-T', '--', src, dst], o.stateFile);
+  const [cmd, argv] = asRoot('cp', ['-a', '-l', '-T', '--', src, dst], o.stateFile, 'saved');
   await run(cmd, argv, {
     captureStdout: false,
     ...(o.logFile ? { logFile: o.logFile } : {}),

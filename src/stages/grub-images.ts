@@ -45,17 +45,14 @@ const EFI_COPY = 'grub-x86_64-efi';
  * @throws BuildError (as a rejection) when the image lacks a module folder or has a link on the way to one, or
  *   grub-mkimage's.
  */
-export function grubImagesFrom(
+export async function grubImagesFrom(
   img: ImageTree,
   work: string,
   plan: DiskPlan,
   opts: { logFile?: string; signal?: AbortSignal },
 ): Promise<GrubImages> {
-  try {
-    copyModules(img, work);
-  } catch (err) {
-    return Promise.reject(err);
-  }
+  // Before the first await: the copy is done when the call returns.
+  copyModules(img, work);
   return makeImages(work, plan, opts);
 }
 

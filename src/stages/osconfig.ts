@@ -233,11 +233,12 @@ async function runOsconfigs<T>(
       return r.finish(id, before);
     });
     // The caller goes on with a run's result while the containers are removed (a few tenths of a second).
-    for (const [i, result] of results.entries())
-      result.then(
-        (value) => early?.(i, { status: 'fulfilled', value }),
-        (reason: unknown) => early?.(i, { status: 'rejected', reason }),
-      );
+    if (early)
+      for (const [i, result] of results.entries())
+        result.then(
+          (value) => early(i, { status: 'fulfilled', value }),
+          (reason: unknown) => early(i, { status: 'rejected', reason }),
+        );
     return await Promise.allSettled(results);
   } finally {
     await Promise.allSettled(ready);

@@ -11,8 +11,9 @@
  * image, a tree must be a real folder, a layer's tars plain files named by us (their entries are checked again
  * by stages/layer.ts when applied). Anything else is refused, naming the entry.
  */
-import { lstat, mkdir, readdir, readFile, rename, rm, utimes, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, readdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
+import { removeTree } from '../engine/remove-tree.js';
 import { BuildError } from '../errors.js';
 import { leasedName } from '../lease.js';
 import { clampMtimes } from './clamp-times.js';
@@ -133,11 +134,11 @@ export class CutCache {
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
         if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw err;
-        await rm(tmp, { recursive: true, force: true });
+        await removeTree(tmp);
       }
       return { dir, meta };
     } catch (err) {
-      await rm(tmp, { recursive: true, force: true });
+      await removeTree(tmp);
       throw err;
     }
   }
@@ -172,7 +173,7 @@ export class CutCache {
     const dir = join(this.root, 'trees', treeName(image.id, epoch));
     const tmp = join(await this.place('trees'), leasedName('.tmp-'));
     await mkdir(tmp, { mode: 0o700 });
-    const drop = () => rm(tmp, { recursive: true, force: true });
+    const drop = () => removeTree(tmp);
     try {
       const own = await unpack(tmp);
       if (basename(own.tree) !== 'tree' || basename(own.stateFile) !== 'fakeroot.state')
@@ -259,7 +260,7 @@ export class CutCache {
       if (name.startsWith('.') || name.startsWith(keep)) continue;
       const used = await lstat(join(dir, name, 'meta.json')).catch(() => null);
       if (used && Date.now() - used.mtimeMs < idleMs) continue;
-      await rm(join(dir, name), { recursive: true, force: true });
+      await removeTree(join(dir, name));
       dropped++;
     }
     return dropped;
@@ -279,7 +280,7 @@ export class CutCache {
           .then((t) => JSON.parse(t) as { imageRef?: unknown; imageId?: unknown })
           .catch(() => null);
         if (!meta || meta.imageRef !== imageRef || meta.imageId === imageId) continue;
-        await rm(join(dir, name), { recursive: true, force: true });
+        await removeTree(join(dir, name));
         dropped++;
       }
     }

@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, open, rm, truncate, writeFile } from 'node:fs
 import { join } from 'node:path';
 import type { QcowBundle } from '../config/types.js';
 import { withContainer } from '../engine/container-io.js';
+import { removeTree } from '../engine/remove-tree.js';
 import { streamRootfs } from '../engine/rootfs-stream.js';
 import { writePartitionTable } from '../engine/sfdisk.js';
 import { linkCopy } from '../engine/tree-copy.js';
@@ -97,7 +98,7 @@ export async function extractRootfs(
   const stateFile = join(dir, 'fakeroot.state');
   const signal = o.signal ? { signal: o.signal } : {};
   const fresh = async () => {
-    await rm(tree, { recursive: true, force: true });
+    await removeTree(tree);
     await rm(xattrsFileOf(stateFile), { force: true });
     await mkdir(tree);
     await writeFile(stateFile, '');
@@ -222,7 +223,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     // The trees are in the disk now: they go while it is compressed, not after.
     image.close();
     image = undefined;
-    trees = Promise.all([...parts.values()].map((d) => rm(d, { recursive: true, force: true })));
+    trees = Promise.all([...parts.values()].map((d) => removeTree(d)));
     trees.catch(() => undefined);
     await step('convert', () => writeQcow(i, raw, stage, opts));
     return { file: i.outFile, kernelVersion, timings };
@@ -237,7 +238,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     // grub-mkimage writes into the work folder: it ends before the folder goes.
     await grub?.catch(() => undefined);
     await trees?.catch(() => undefined);
-    await rm(work, { recursive: true, force: true });
+    await removeTree(work);
   }
 }
 

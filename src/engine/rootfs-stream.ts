@@ -17,6 +17,7 @@ import { DOCKER_MOUNTS } from './container-diff.js';
 import { CUT_LABEL } from './container-io.js';
 import { docker } from './docker-client.js';
 import { run } from './exec.js';
+import { RECORD_BLOCKS } from './tar-extract.js';
 
 /** Where the FIFO's folder appears in the container. */
 const MOUNT = '/.airship-image-builder-stream';
@@ -68,7 +69,8 @@ export async function streamRootfs(
         Image: input.ref,
         Entrypoint: ['tar'],
         Cmd: [
-          ...['-c', '-f', `${MOUNT}/rootfs.tar`, '-C', '/', '--numeric-owner'],
+          // Written in the records the reader reads (see RECORD_BLOCKS), not in tar's 10 KiB.
+          ...['-c', '-b', String(RECORD_BLOCKS), '-f', `${MOUNT}/rootfs.tar`, '-C', '/', '--numeric-owner'],
           // What `docker export` carries: file capabilities are the only xattrs Docker keeps in a layer's tar.
           ...[
             '--xattrs',

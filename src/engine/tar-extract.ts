@@ -43,6 +43,14 @@ export function fakerootArgv(
 }
 
 /**
+ * 512-byte blocks per read of a stream (1 MiB): with GNU tar's default of 20 blocks a 1.2 GB image goes
+ * through the pipe in 120,000 writes and as many reads; written and read in 1 MiB records, the test image's
+ * extraction took ~0.5 CPU-s less on 2 cores. `--read-full-records` lets a stream written in smaller records
+ * (any other tar) be read so.
+ */
+export const RECORD_BLOCKS = 2048;
+
+/**
  * Extracts `tar` (a stream, or a file or FIFO tar reads itself) into `dir` (which must exist). `strip` drops
  * leading path components; `exclude` takes tar's anchored patterns.
  * @throws BuildError when tar fails or `signal` aborts.
@@ -56,7 +64,8 @@ export function extractTar(
   // state file, and records a file with a faked security.* xattr without its file type.
   const attrs = needsFakeroot() ? ['--no-xattrs', '--no-acls'] : ['--xattrs', '--xattrs-include=*', '--acls'];
   const source = 'file' in tar ? tar.file : '-';
-  const args = ['-x', '-f', source, '-C', dir, '--numeric-owner', ...attrs];
+  const records = ['-b', String(RECORD_BLOCKS), '--read-full-records'];
+  const args = ['-x', ...records, '-f', source, '-C', dir, '--numeric-owner', ...attrs];
   if (opts.strip) args.push(`--strip-components=${opts.strip}`);
   if (opts.exclude?.length) args.push('--anchored', ...opts.exclude.map((e) => `--exclude=${e}`));
   const [cmd, argv] = asRoot('tar', args, opts.stateFile, 'saved');

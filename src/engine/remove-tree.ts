@@ -12,5 +12,10 @@ import { run } from './exec.js';
  * @throws BuildError with rm's message when something cannot be removed.
  */
 export async function removeTree(path: string): Promise<void> {
-  await run('rm', ['-r', '-f', '--one-file-system', '--', path], { captureStdout: false });
+  // Its own process group: a Ctrl-C at the terminal signals the foreground group, and the clean-up that an
+  // interrupted run does must not be cut short with it.
+  await run('rm', ['-r', '-f', '--one-file-system', '--', path], {
+    captureStdout: false,
+    processGroup: true,
+  });
 }

@@ -3,7 +3,7 @@
  * whatever the image put there. Their removal (src/engine/remove-tree.ts, GNU rm) must take the tree and
  * nothing it points at, whatever its names, links and modes, and must stop at a file system mounted inside.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { removeTree } from '../../../src/engine/remove-tree.js';
 import { BuildError } from '../../../src/errors.js';
+import { ROOT } from '../../helpers/cli.js';
 
 const work = mkdtempSync('/var/tmp/remove-tree-');
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -84,5 +85,62 @@ describe('removeTree', () => {
     } finally {
       execFileSync('umount', [mnt]);
     }
+  });
+
+  it('finishes when a Ctrl-C reaches the process group it runs in', async () => {
+    // 100,000 files: rm takes long enough to be caught at work.
+    const tree = join(work, 'tree-4');
+    mkdirSync(tree);
+    execFileSync('bash', [
+      '-c',
+      'cd "$1" && for i in $(seq 400); do mkdir d$i && touch d$i/f{1..250}; done',
+      '-',
+      tree,
+    ]);
+    // What a CLI run does: it handles SIGINT and cleans up (src/cli/interrupt.ts).
+    const script = join(work, 'remove.mjs');
+    writeFileSync(
+      script,
+      `import { removeTree } from ${JSON.stringify(join(ROOT, 'dist/src/engine/remove-tree.js'))};
+process.on('SIGINT', () => process.stdout.write('interrupted\\n'));
+await removeTree(process.argv[2]);
+process.stdout.write('removed\\n');
+`,
+    );
+    // Its own group, as a terminal's foreground job: the signal goes to that group, not to this test.
+    const child = spawn(process.execPath, [script, tree], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    child.stderr.on('data', (b: Buffer) => {
+      out += b.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const pid = child.pid as number;
+    let caught = false;
+    for (let i = 0; i < 2000 && !caught; i++) {
+      const rm = (() => {
+        try {
+          return execFileSync('pgrep', ['-P', String(pid), '-x', 'rm'])
+            .toString()
+            .trim();
+        } catch {
+          return '';
+        }
+      })();
+      if (rm) {
+        process.kill(-pid, 'SIGINT');
+        caught = true;
+      } else await new Promise((r) => setTimeout(r, 2));
+    }
+    expect(caught, 'rm was never seen at work').toBe(true);
+    expect(await exited, out).toBe(0);
+    expect(out).toContain('interrupted');
+    expect(out).toContain('removed');
+    expect(existsSync(tree)).toBe(false);
   });
 });

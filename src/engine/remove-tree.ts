@@ -7,14 +7,14 @@
 import { run } from './exec.js';
 
 /**
- * Removes `path` and everything under it; nothing when it does not exist. Links are removed, never followed,
+ * Removes each of `paths` and everything under it (one rm for all); nothing for one that does not exist. Links are removed, never followed,
  * and a file system mounted below `path` is left alone (rm then fails).
  * @throws BuildError with rm's message when something cannot be removed.
  */
-export async function removeTree(path: string): Promise<void> {
+export async function removeTree(...paths: string[]): Promise<void> {
   // Its own process group: a Ctrl-C at the terminal signals the foreground group, and the clean-up that an
   // interrupted run does must not be cut short with it.
-  await run('rm', ['-r', '-f', '--one-file-system', '--', path], {
+  await run('rm', ['-r', '-f', '--one-file-system', '--', ...paths], {
     captureStdout: false,
     processGroup: true,
   });

@@ -223,7 +223,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     // The trees are in the disk now: they go while it is compressed, not after.
     image.close();
     image = undefined;
-    trees = Promise.all([...parts.values()].map((d) => removeTree(d)));
+    trees = removeTree(...parts.values());
     trees.catch(() => undefined);
     await step('convert', () => writeQcow(i, raw, stage, opts));
     return { file: i.outFile, kernelVersion, timings };

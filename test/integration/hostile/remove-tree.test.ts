@@ -3,7 +3,7 @@
  * whatever the image put there. Their removal (src/engine/remove-tree.ts, GNU rm) must take the tree and
  * nothing it points at, whatever its names, links and modes, and must stop at a file system mounted inside.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -113,31 +113,21 @@ process.stdout.write('removed\\n');
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
-    child.stdout.on('data', (b: Buffer) => {
+    const take = (b: Buffer) => {
       out += b.toString();
-    });
-    child.stderr.on('data', (b: Buffer) => {
-      out += b.toString();
-    });
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const pid = child.pid as number;
+    const rmAtWork = () => spawnSync('pgrep', ['-P', String(pid), '-x', 'rm']).status === 0;
     let caught = false;
     for (let i = 0; i < 2000 && !caught; i++) {
-      const rm = (() => {
-        try {
-          return execFileSync('pgrep', ['-P', String(pid), '-x', 'rm'])
-            .toString()
-            .trim();
-        } catch {
-          return '';
-        }
-      })();
-      if (rm) {
-        process.kill(-pid, 'SIGINT');
-        caught = true;
-      } else await new Promise((r) => setTimeout(r, 2));
+      caught = rmAtWork();
+      if (!caught) await new Promise((r) => setTimeout(r, 2));
     }
     expect(caught, 'rm was never seen at work').toBe(true);
+    process.kill(-pid, 'SIGINT');
     expect(await exited, out).toBe(0);
     expect(out).toContain('interrupted');
     expect(out).toContain('removed');

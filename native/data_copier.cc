@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <tuple>
 
 #include "fs_util.h"
 
@@ -17,14 +18,22 @@ namespace {
 constexpr size_t kMaxQueued = 256;
 }  // namespace
 
-DataCopier::DataCopier(int disk) : disk_(disk), thread_([this] { Loop(); }) {}
+namespace {
+auto Key(const DataCopier::Copied &c) {
+  return std::tie(c.source.dev, c.source.ino, c.source.mtimeSec, c.source.mtimeNsec, c.run.from, c.run.to,
+                  c.run.length);
+}
+}  // namespace
+
+DataCopier::DataCopier(int disk, const Record *base)
+    : disk_(disk), base_(base), thread_([this] { Loop(); }) {}
 
 DataCopier::~DataCopier() { Finish(); }
 
-void DataCopier::Push(int fd, std::vector<Run> runs, std::string path) {
+void DataCopier::Push(int fd, Source source, std::vector<Run> runs, std::string path) {
   std::unique_lock<std::mutex> lock(mu_);
   room_.wait(lock, [this] { return queue_.size() < kMaxQueued; });
-  queue_.push_back({fd, std::move(runs), std::move(path)});
+  queue_.push_back({fd, source, std::move(runs), std::move(path)});
   // Woken only when asleep: one wake per batch, not one per file (22k files in a root).
   if (idle_) ready_.notify_one();
 }
@@ -55,10 +64,51 @@ void DataCopier::Loop() {
       const Job &job = batch.front();
       Fd file(job.fd);
       if (Failed()) continue;  // after a failure the rest is only closed
-      for (const Run &run : job.runs)
+      for (const Run &run : job.runs) {
+        if (InBase(job, run)) {
+          auto to = static_cast<uint64_t>(run.to);
+          if (!skipped_.empty() && skipped_.back().first + skipped_.back().second == to)
+            skipped_.back().second += run.length;
+          else
+            skipped_.emplace_back(to, run.length);
+          continue;
+        }
         if (!CopyRun(job, run)) break;
+        copied_.push_back({job.source, run});
+      }
     }
   }
+}
+
+bool DataCopier::InBase(const Job &job, const Run &run) const {
+  if (!base_) return false;
+  Copied want{job.source, run};
+  auto it = std::lower_bound(base_->begin(), base_->end(), want,
+                             [](const Copied &a, const Copied &b) { return Key(a) < Key(b); });
+  return it != base_->end() && Key(*it) == Key(want);
+}
+
+void DataCopier::Sort(Record &r) {
+  std::sort(r.begin(), r.end(), [](const Copied &a, const Copied &b) { return Key(a) < Key(b); });
+}
+
+DataCopier::Record DataCopier::Recorded() {
+  Record r = std::move(copied_);
+  Sort(r);
+  return r;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> DataCopier::Skipped() {
+  std::vector<std::pair<uint64_t, uint64_t>> s = std::move(skipped_);
+  std::sort(s.begin(), s.end());
+  std::vector<std::pair<uint64_t, uint64_t>> merged;
+  for (const auto &r : s) {
+    if (!merged.empty() && merged.back().first + merged.back().second == r.first)
+      merged.back().second += r.second;
+    else
+      merged.push_back(r);
+  }
+  return merged;
 }
 
 bool DataCopier::CopyRun(const Job &job, Run run) {

@@ -25,6 +25,7 @@
 #include <cstring>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -37,6 +38,9 @@
 namespace airship {
 
 namespace {
+
+// Words per run in a fill's record: device, inode, mtime seconds and nanoseconds, from, to, length.
+constexpr size_t kRecordWords = 7;
 
 // As clampTimes: deeper than any real image, and each level holds descriptors and a stack frame.
 constexpr int kMaxDepth = 1024;
@@ -342,7 +346,7 @@ class Filler {
     Allocate(ino, in, fd, st, path);
     Write(ino, in, path);
     Xattrs(ino, fd, -1, nullptr, path);
-    CopyData(ino, in, file, st.st_size, path);
+    CopyData(ino, in, file, st, path);
     return ino;
   }
 
@@ -373,7 +377,9 @@ class Filler {
   // Each mapped run's bytes from the source to its blocks in the disk, queued for the copier thread. The
   // blocks were never written and the disk's bytes there are zero (fresh from truncate), so the last block's
   // tail needs no write.
-  void CopyData(ext2_ino_t ino, struct ext2_inode_large &in, Fd &file, off_t size, const std::string &path) {
+  void CopyData(ext2_ino_t ino, struct ext2_inode_large &in, Fd &file, const struct stat &st,
+                const std::string &path) {
+    off_t size = st.st_size;
     if (!(in.i_flags & EXT4_EXTENTS_FL) || size == 0) return;
     ext2_extent_handle_t h;
     Check(ext2fs_extent_open2(fs_, ino, reinterpret_cast<struct ext2_inode *>(&in), &h), "extents of", path);
@@ -394,7 +400,10 @@ class Filler {
     }
     if (err != EXT2_ET_EXTENT_NO_NEXT && err != EXT2_ET_EXTENT_NO_DOWN) Check(err, "extents of", path);
     if (runs.empty()) return;
-    copier_.Push(file.release(), std::move(runs), path);
+    DataCopier::Source source{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                              static_cast<int64_t>(st.st_mtim.tv_sec),
+                              static_cast<int64_t>(st.st_mtim.tv_nsec)};
+    copier_.Push(file.release(), source, std::move(runs), path);
   }
 
   // Extended attributes (security.capability, ACLs, ...) of the entry: by its descriptor when open (files
@@ -452,9 +461,10 @@ class Filler {
 class Fill : public Napi::AsyncWorker {
  public:
   Fill(Napi::Env env, std::string disk, uint64_t offset, std::string root, int64_t epoch,
-       Napi::TypedArray abort)
+       Napi::TypedArray abort, std::optional<DataCopier::Record> base)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
+        base_(std::move(base)),
         disk_(std::move(disk)),
         offset_(offset),
         root_(std::move(root)),
@@ -486,7 +496,7 @@ class Fill : public Napi::AsyncWorker {
       ext2fs_close_free(&fs);
       return Set("EEXT2FS", "ext4Fill: bitmaps of " + disk_ + ": " + error_message(err), disk_);
     }
-    DataCopier copier(disk);
+    DataCopier copier(disk, base_ ? &*base_ : nullptr);
     Filler filler(fs, copier, offset_, epoch_, abort_);
     bool filled = true;
     try {
@@ -510,6 +520,8 @@ class Fill : public Napi::AsyncWorker {
     if (err) return Set("EEXT2FS", "ext4Fill: close " + disk_ + ": " + error_message(err), disk_);
     inodes_ = filler.inodes;
     bytes_ = copier.Bytes();
+    copied_ = copier.Recorded();
+    skipped_ = copier.Skipped();
   }
 
   void OnOK() override {
@@ -517,6 +529,25 @@ class Fill : public Napi::AsyncWorker {
     Napi::Object r = Napi::Object::New(env);
     r.Set("inodes", Napi::Number::New(env, static_cast<double>(inodes_)));
     r.Set("bytes", Napi::Number::New(env, static_cast<double>(bytes_)));
+    auto copied = Napi::BigUint64Array::New(env, copied_.size() * kRecordWords);
+    for (size_t i = 0; i < copied_.size(); i++) {
+      const DataCopier::Copied &c = copied_[i];
+      uint64_t *w = copied.Data() + i * kRecordWords;
+      w[0] = c.source.dev;
+      w[1] = c.source.ino;
+      w[2] = static_cast<uint64_t>(c.source.mtimeSec);
+      w[3] = static_cast<uint64_t>(c.source.mtimeNsec);
+      w[4] = static_cast<uint64_t>(c.run.from);
+      w[5] = static_cast<uint64_t>(c.run.to);
+      w[6] = c.run.length;
+    }
+    r.Set("copied", copied);
+    auto same = Napi::Float64Array::New(env, skipped_.size() * 2);
+    for (size_t i = 0; i < skipped_.size(); i++) {
+      same[2 * i] = static_cast<double>(skipped_[i].first);
+      same[2 * i + 1] = static_cast<double>(skipped_[i].first + skipped_[i].second);
+    }
+    r.Set("same", same);
     deferred_.Resolve(r);
   }
 
@@ -537,6 +568,9 @@ class Fill : public Napi::AsyncWorker {
   }
 
   Napi::Promise::Deferred deferred_;
+  std::optional<DataCopier::Record> base_;
+  DataCopier::Record copied_;
+  std::vector<std::pair<uint64_t, uint64_t>> skipped_;
   std::string disk_;
   uint64_t offset_;
   std::string root_;
@@ -548,8 +582,28 @@ class Fill : public Napi::AsyncWorker {
   uint64_t bytes_ = 0;
 };
 
-// ext4Fill(disk, offset, root, epoch, abort: Int32Array(SharedArrayBuffer)) → Promise<{ inodes, bytes }>.
-// Setting abort[0] to non-zero stops the fill at the next entry (error code ABORT_ERR).
+// A record as another fill returned it (`copied`), sorted as DataCopier keeps it.
+DataCopier::Record RecordOf(Napi::Env env, const char *fn, Napi::Value v) {
+  if (!v.IsTypedArray() || v.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      v.As<Napi::TypedArray>().ElementLength() % kRecordWords != 0)
+    throw ArgTypeError(env, fn, "base", "a BigUint64Array of 7-word runs (a fill's `copied`)", v);
+  auto a = v.As<Napi::BigUint64Array>();
+  DataCopier::Record r(a.ElementLength() / kRecordWords);
+  for (size_t i = 0; i < r.size(); i++) {
+    const uint64_t *w = a.Data() + i * kRecordWords;
+    r[i] = {{w[0], w[1], static_cast<int64_t>(w[2]), static_cast<int64_t>(w[3])},
+            {static_cast<off_t>(w[4]), static_cast<off_t>(w[5]), w[6]}};
+  }
+  DataCopier::Sort(r);
+  return r;
+}
+
+// ext4Fill(disk, offset, root, epoch, abort: Int32Array(SharedArrayBuffer)[, base: BigUint64Array])
+//   → Promise<{ inodes, bytes, copied: BigUint64Array, same: Float64Array }>.
+// Setting abort[0] to non-zero stops the fill at the next entry (error code ABORT_ERR). `copied` records each
+// run copied (kRecordWords per run); given back as `base` to the fill of the same partition in a disk that
+// another bundle's tree (hard links to the same files) fills, runs of the same file version to the same place
+// are skipped: `same` holds their [start, end) byte pairs in the disk, whose bytes are the base disk's.
 Napi::Value Ext4Fill(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   const char *fn = "ext4Fill";
@@ -560,7 +614,10 @@ Napi::Value Ext4Fill(const Napi::CallbackInfo &info) {
   if (!info[4].IsTypedArray() || info[4].As<Napi::TypedArray>().TypedArrayType() != napi_int32_array ||
       info[4].As<Napi::TypedArray>().ElementLength() < 1)
     throw ArgTypeError(env, fn, "abort", "an Int32Array of at least one element", info[4]);
-  auto *w = new Fill(env, std::move(disk), offset, std::move(root), epoch, info[4].As<Napi::TypedArray>());
+  std::optional<DataCopier::Record> base;
+  if (info.Length() > 5 && !info[5].IsUndefined()) base = RecordOf(env, fn, info[5]);
+  auto *w = new Fill(env, std::move(disk), offset, std::move(root), epoch, info[4].As<Napi::TypedArray>(),
+                     std::move(base));
   Napi::Promise p = w->Promise();
   w->Queue();
   return p;

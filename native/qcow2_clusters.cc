@@ -3,6 +3,7 @@
 // TypeScript.
 #include <fcntl.h>
 #include <libdeflate.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zstd.h>
 
@@ -148,6 +149,10 @@ bool SameRaw(int fd, uint64_t at, const uint8_t *cluster, size_t size, uint64_t 
 // With refRaw, the raw disk the reference was written from (and is not written to any more), a cluster is
 // compared with that disk's bytes at the same offset instead of with the reference's bytes decompressed:
 // the writer that made the reference is what vouches that those bytes are its compressed form.
+// With basePath and baseRanges ([start, end) byte pairs, ascending: the runs a fill skipped because that disk
+// already held them, see ext4Fill), the raw file's bytes in those ranges are the base disk's: a cluster is
+// read from both. A cluster wholly in them, whose reference was written from that same base disk, is that
+// reference's cluster: it is copied without a read.
 // On return refSizes[i] is 0 unless cluster i was taken from the reference.
 // Returns the bytes written to `out`.
 Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
@@ -189,6 +194,28 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
   }
   Fd ref(refFd);
   Fd refRaw(refRawFd);
+  int baseFd = -1;
+  Napi::Float64Array ranges;
+  if (info.Length() >= 11 && !info[9].IsUndefined()) {
+    if (!info[10].IsTypedArray() || info[10].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array ||
+        info[10].As<Napi::TypedArray>().ElementLength() % 2 != 0)
+      throw Napi::TypeError::New(env, "qcow2CompressClusters: baseRanges must be a Float64Array of pairs");
+    ranges = info[10].As<Napi::Float64Array>();
+    // A descriptor's path (/proc/self/fd/N) as the reference's: opened through its link.
+    std::string basePath = RawPath(env, info[9]);
+    baseFd = open(basePath.c_str(), O_RDONLY | O_CLOEXEC);
+    if (baseFd < 0) throw ErrnoError(env, "open", basePath, errno);
+  }
+  Fd base(baseFd);
+  size_t rangeCount = base.get() >= 0 ? ranges.ElementLength() / 2 : 0;
+  // The reference was written from the base disk: its clusters there are the base's bytes.
+  bool refFromBase = false;
+  if (base.get() >= 0 && refRaw.get() >= 0) {
+    struct stat a, b;
+    refFromBase = fstat(base.get(), &a) == 0 && fstat(refRaw.get(), &b) == 0 && a.st_dev == b.st_dev &&
+                  a.st_ino == b.st_ino;
+  }
+  size_t k = 0;  // first base range that may reach the current cluster
   thread_local std::vector<uint8_t> buf, stored, scratch;
   buf.resize(cluster);
   stored.resize(cluster);
@@ -199,7 +226,29 @@ Napi::Value CompressClusters(const Napi::CallbackInfo &info) {
   for (size_t i = 0; i < count; i++) {
     auto at = static_cast<uint64_t>(offsets[i]);
     size_t n = at >= virtualSize ? 0 : static_cast<size_t>(std::min<uint64_t>(cluster, virtualSize - at));
+    uint64_t end = at + n;
+    while (k < rangeCount && static_cast<uint64_t>(ranges[2 * k + 1]) <= at) k++;
+    size_t inBase = 0;
+    for (size_t j = k; j < rangeCount && static_cast<uint64_t>(ranges[2 * j]) < end; j++)
+      inBase += std::min<uint64_t>(end, static_cast<uint64_t>(ranges[2 * j + 1])) -
+                std::max<uint64_t>(at, static_cast<uint64_t>(ranges[2 * j]));
+    if (n > 0 && inBase == n && refFromBase && refSizes[i] != 0 && type != 2) {
+      int32_t sn = refSizes[i];
+      size_t len = static_cast<size_t>(sn < 0 ? -sn : sn);
+      if (len <= cluster &&
+          pread(ref.get(), dst + used, len, static_cast<off_t>(refHost[i])) == static_cast<ssize_t>(len)) {
+        sizes[i] = sn;
+        used += len;
+        continue;
+      }
+    }
     ReadFully(env, fd.get(), path, buf.data(), n, at);
+    for (size_t j = k; inBase > 0 && j < rangeCount && static_cast<uint64_t>(ranges[2 * j]) < end; j++) {
+      uint64_t from = std::max<uint64_t>(at, static_cast<uint64_t>(ranges[2 * j]));
+      uint64_t to = std::min<uint64_t>(end, static_cast<uint64_t>(ranges[2 * j + 1]));
+      ReadFully(env, base.get(), "the base disk", buf.data() + (from - at), static_cast<size_t>(to - from),
+                from);
+    }
     std::memset(buf.data() + n, 0, cluster - n);
     if (AllZero(buf.data(), cluster)) {
       sizes[i] = 0;

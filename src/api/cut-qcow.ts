@@ -15,6 +15,7 @@ import { ConfigError, type Diagnostic } from '../errors.js';
 import { digestOf } from '../stages/artifact.js';
 import { seedHostname } from '../stages/boot.js';
 import { CutCache, type UnpackedTree } from '../stages/cut-cache.js';
+import { FillBases } from '../stages/fill-bases.js';
 import { SharedGrubImages } from '../stages/grub-images.js';
 import { inLanes, oneAtATime } from '../stages/lanes.js';
 import { type OsconfigLayer, osconfigLayers } from '../stages/osconfig.js';
@@ -138,7 +139,7 @@ async function cutBundle(
   tree: Promise<UnpackedTree>,
   { bundle, plan }: { bundle: QcowBundle; plan: DiskPlan },
   made: Promise<OsconfigLayer & { reused: boolean }>,
-  shared: { written: WrittenImages; grub: Promise<SharedGrubImages> },
+  shared: { written: WrittenImages; grub: Promise<SharedGrubImages>; fillBases: FillBases },
 ): Promise<CutArtifact> {
   const { config, opts } = ctx;
   const epoch = sourceDateEpoch(ctx.image);
@@ -171,6 +172,7 @@ async function cutBundle(
         parallelConvert: opts.parallelConvert ?? true,
         written: shared.written,
         grub,
+        fillBases: shared.fillBases,
         logFile: join(ctx.logDir, `cut-${bundleTag(bundle)}.log`),
         ...(opts.signal ? { signal: opts.signal } : {}),
         ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
@@ -212,6 +214,8 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
   });
   // Bundles of the same layout share most of their disk: a later one copies the clusters an earlier one wrote.
   const written = new WrittenImages();
+  // So do their root filesystems: a later one's fill skips what an earlier one copied to the same place.
+  const fillBases = new FillBases();
   // And GRUB's images, made once from the tree as soon as it is there.
   const grub = tree.then(
     (t) =>
@@ -227,7 +231,7 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
     results = await inLanes(
       plans.map((p, i) => ({ p, layer: layers[i] as (typeof layers)[number] })),
       opts.concurrency ?? 2,
-      ({ p, layer }) => cutBundle(ctx, tree, p, layer, { written, grub }),
+      ({ p, layer }) => cutBundle(ctx, tree, p, layer, { written, grub, fillBases }),
     );
   } finally {
     // A bundle may fail before it waits for the tree or its layer: the export and every layer settle too (temp
@@ -238,6 +242,7 @@ export async function cutQcowArtifacts(ctx: CutContext, work: string): Promise<C
     if ('batch' in maker) await maker.batch.idle();
     await (await grub.catch(() => undefined))?.settled();
     written.close();
+    fillBases.close();
   }
   // One artifact at a time (its firmwares boot side by side): more guests than cores starve each other under TCG.
   for (const r of results) r.boots = await bootStep(ctx, r.file, 'qcow', seedHostname(r.file));

@@ -25,6 +25,9 @@ export interface Qcow2Addon {
    * back exactly is copied from there, not compressed again (same bytes either way); refSizes[i] 0: none there.
    * With `refRaw` (the raw disk that image was written from), "gives it back" is checked against that disk's
    * bytes at the same offset: a read and a compare instead of a decompression.
+   * With `basePath` and `baseRanges` ([start, end) byte pairs, ascending), the raw file's bytes in those ranges
+   * are the base disk's (runs a fill skipped, see ext4Fill's `same`); a cluster wholly in them whose reference
+   * was written from that same base disk is copied from the reference without a read.
    * On return refSizes[i] is 0 unless cluster i was copied.
    * Returns the bytes written. Error code ESHRANK: the file is shorter than `virtualSize`.
    */
@@ -38,6 +41,8 @@ export interface Qcow2Addon {
     refHost?: Float64Array,
     refSizes?: Int32Array,
     refRaw?: string,
+    basePath?: string,
+    baseRanges?: Float64Array,
   ): number;
   /**
    * Copies the data extents of `src` into `dst` at byte `offset` (copy_file_range, on the thread pool); holes

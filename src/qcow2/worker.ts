@@ -19,6 +19,8 @@ export interface ClusterTask {
    * `raw`, the disk it was written from, to compare clusters with instead of its bytes decompressed.
    */
   reuse?: { path: string; host: Float64Array; sizes: Int32Array; raw?: string };
+  /** The disk whose bytes this one has in `ranges` (see Qcow2WriteOptions.base), those reaching this batch. */
+  base?: { raw: string; ranges: Float64Array };
 }
 
 /** Bytes a task's slot needs for a batch of `n` clusters of `clusterSize` (see {@link clusterResult}). */
@@ -41,19 +43,23 @@ export default function run(task: ClusterTask): number {
   const out = slot.subarray(head);
   const addon = qcow2Native();
   const r = task.reuse;
-  const used = r
-    ? addon.qcow2CompressClusters(
-        task.path,
-        task.offsets,
-        task.opts,
-        out,
-        sizes,
-        r.path,
-        r.host,
-        r.sizes,
-        r.raw,
-      )
-    : addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes);
+  const b = task.base;
+  const used =
+    r || b
+      ? addon.qcow2CompressClusters(
+          task.path,
+          task.offsets,
+          task.opts,
+          out,
+          sizes,
+          r?.path,
+          r?.host,
+          r?.sizes,
+          r?.raw,
+          b?.raw,
+          b?.ranges,
+        )
+      : addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes);
   new Int32Array(slot.buffer, slot.byteOffset, 1)[0] = r ? r.sizes.filter((s) => s !== 0).length : 0;
   return used;
 }

@@ -8,7 +8,7 @@ import { open, stat } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Piscina } from 'piscina';
-import { clustersOfExtents } from './clusters.js';
+import { clustersOfExtents, mergeExtents, rangesWithin } from './clusters.js';
 import { CLUSTER_SIZE, type CompressionType, SECTOR } from './format.js';
 import { type Piece, planMetadata } from './layout.js';
 import { type ClusterOptions, packageRoot, qcow2Native } from './native.js';
@@ -42,6 +42,12 @@ export interface Qcow2WriteOptions {
    * with that raw disk: it must not change while the reference is held.
    */
   share?: (ref: Qcow2Reference) => void;
+  /**
+   * The disk's bytes in `ranges` ([start, end) pairs, ascending) are those of the disk at `raw` (another
+   * bundle's, from which its fill skipped them: ext4Fill's `same`), whatever `raw` of this call holds there.
+   * `raw` must not change while this writes.
+   */
+  base?: { raw: string; ranges: Float64Array };
 }
 
 export interface Qcow2WriteResult extends PlacementStats {
@@ -97,6 +103,21 @@ function reuseFrom(
   };
 }
 
+/** Per batch, what a task takes besides its clusters: the reference's (`reuseOf`) and the base's ranges in reach. */
+function withBase(
+  reuseOf: (offsets: Float64Array) => Pick<ClusterTask, 'reuse'>,
+  base: Qcow2WriteOptions['base'],
+): (offsets: Float64Array) => Pick<ClusterTask, 'reuse' | 'base'> {
+  if (!base) return reuseOf;
+  return (offsets) => {
+    const end = (offsets.at(-1) as number) + CLUSTER_SIZE;
+    return {
+      ...reuseOf(offsets),
+      base: { raw: base.raw, ranges: rangesWithin(base.ranges, offsets[0] as number, end) },
+    };
+  };
+}
+
 /** Rejects with the signal's reason once it fires; `off` stops listening (the caller's signal outlives us). */
 function onAbort(signal: AbortSignal | undefined): { stop: Promise<never>; off: () => void } {
   let off = (): void => {};
@@ -117,11 +138,7 @@ function onAbort(signal: AbortSignal | undefined): { stop: Promise<never>; off: 
  */
 export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions): Promise<Qcow2WriteResult> {
   o.signal?.throwIfAborted();
-  const addon = qcow2Native();
-  const virtualSize = (await stat(raw)).size;
-  if (virtualSize <= 0 || virtualSize % SECTOR !== 0)
-    throw new Error(`${raw}: a raw disk of whole 512-byte sectors is expected, got ${virtualSize} bytes`);
-  const clusters = clustersOfExtents(addon.qcow2DataExtents(raw, virtualSize));
+  const { virtualSize, clusters } = await clustersToWrite(raw, o.base);
   const opts = clusterOptions(o, virtualSize);
   const total = clusters.length * CLUSTER_SIZE;
   const processors = Math.max(1, o.processors ?? availableParallelism());
@@ -130,8 +147,10 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
   const placement = new Placement();
   const reuseOf = reuseFrom(o.reuse, o, opts);
   const follow = reuseOf === noReuse ? undefined : o.reuse;
+  const extras = withBase(reuseOf, o.base);
+  // With a base, the raw disk alone is not this image's disk: later writers compare with its bytes decompressed.
   const live = o.share
-    ? new LiveReference(virtualSize, o.compression, opts.level, placement.held, out, raw)
+    ? new LiveReference(virtualSize, o.compression, opts.level, placement.held, out, o.base ? undefined : raw)
     : undefined;
   if (live) o.share?.(live);
   let reused = 0;
@@ -162,7 +181,7 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
       while (next < batches && pending.length < window) {
         const offsets = clusters.slice(next * BATCH, (next + 1) * BATCH);
         if (follow) await Promise.race([follow.reached((offsets.at(-1) as number) + CLUSTER_SIZE), stop]);
-        const result = workers.run({ path: raw, offsets, opts, slot: slotOf(next), ...reuseOf(offsets) });
+        const result = workers.run({ path: raw, offsets, opts, slot: slotOf(next), ...extras(offsets) });
         result.catch(() => {});
         pending.push(result);
         next++;
@@ -205,6 +224,18 @@ export async function writeQcow2(raw: string, out: string, o: Qcow2WriteOptions)
     await fh.close();
     await pool?.destroy();
   }
+}
+
+/** The raw disk's size, and the guest offsets of the clusters its data (and the base's ranges) touch. */
+async function clustersToWrite(
+  raw: string,
+  base: Qcow2WriteOptions['base'],
+): Promise<{ virtualSize: number; clusters: Float64Array }> {
+  const virtualSize = (await stat(raw)).size;
+  if (virtualSize <= 0 || virtualSize % SECTOR !== 0)
+    throw new Error(`${raw}: a raw disk of whole 512-byte sectors is expected, got ${virtualSize} bytes`);
+  const extents = qcow2Native().qcow2DataExtents(raw, virtualSize);
+  return { virtualSize, clusters: clustersOfExtents(base ? mergeExtents(extents, base.ranges) : extents) };
 }
 
 /** The compression workers: the output does not depend on how many. */

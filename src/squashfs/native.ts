@@ -153,6 +153,11 @@ export interface NativeAddon {
    * thread pool: owners, modes, xattrs, hard links and special files as in the tree, atime/ctime/crtime
    * `epoch`, mtime clamped to `epoch`. `abort[0]` set non-zero stops it at the next entry (code ABORT_ERR).
    * Errors are Node-style (code, path); a full filesystem is code ENOSPC.
+   *
+   * `copied` records every run of file bytes copied (device, inode, mtime seconds and nanoseconds, from, to,
+   * length). Given back as `base` to the fill of the same partition in another disk, from another hard-linked
+   * copy of the same tree, a run of the same file version to the same place is not copied: `same` then holds
+   * those runs as [start, end) byte pairs of the disk, ascending, whose bytes are the base disk's.
    */
   ext4Fill(
     disk: Buffer | string,
@@ -160,7 +165,8 @@ export interface NativeAddon {
     root: Buffer | string,
     epoch: number,
     abort: Int32Array,
-  ): Promise<{ inodes: number; bytes: number }>;
+    base?: BigUint64Array,
+  ): Promise<{ inodes: number; bytes: number; copied: BigUint64Array; same: Float64Array }>;
 }
 
 /** Open, at and resolve flags of the running kernel's headers, for {@link NativeAddon.openat2}. */

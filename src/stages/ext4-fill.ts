@@ -35,8 +35,23 @@ export interface Ext4FillInput {
   sourceDateEpoch: number;
   /** fakeroot state of the tree: without root the fill runs under fakeroot with it. */
   fakerootState: string;
+  /**
+   * Another bundle's fill of this partition's place (its `copied`): runs it copied from the same file
+   * versions to the same place are skipped. Used as root only (the fill under fakeroot copies everything).
+   */
+  base?: BigUint64Array;
   logFile?: string;
   signal?: AbortSignal;
+}
+
+/** What a fill did: inodes and bytes written; as root also its record and the runs a base spared. */
+export interface Ext4FillResult {
+  inodes: number;
+  bytes: number;
+  /** Every run copied (ext4Fill's `copied`): a base for a later fill of the same place. */
+  copied?: BigUint64Array;
+  /** [start, end) byte pairs of the disk whose bytes are the base's disk's (not written here). */
+  same?: Float64Array;
 }
 
 /** Node-style error the addon rejects with. */
@@ -51,7 +66,7 @@ interface NativeFsError {
  * @returns inodes written and bytes of file data copied.
  * @throws BuildError naming the partition (a full filesystem says so), or the signal's reason.
  */
-export async function fillExt4(i: Ext4FillInput): Promise<{ inodes: number; bytes: number }> {
+export async function fillExt4(i: Ext4FillInput): Promise<Ext4FillResult> {
   i.signal?.throwIfAborted();
   if (needsFakeroot()) return fillUnderFakeroot(i);
   const abort = new Int32Array(new SharedArrayBuffer(4));
@@ -66,6 +81,7 @@ export async function fillExt4(i: Ext4FillInput): Promise<{ inodes: number; byte
       Buffer.from(i.root),
       i.sourceDateEpoch,
       abort,
+      i.base,
     );
   } catch (err) {
     if (i.signal?.aborted) throw i.signal.reason;
@@ -76,7 +92,7 @@ export async function fillExt4(i: Ext4FillInput): Promise<{ inodes: number; byte
 }
 
 /** Without root: the tree's owners and device numbers are in fakeroot's state, which its stat calls see. */
-async function fillUnderFakeroot(i: Ext4FillInput): Promise<{ inodes: number; bytes: number }> {
+async function fillUnderFakeroot(i: Ext4FillInput): Promise<Ext4FillResult> {
   let out: string;
   try {
     out = await runUnderFakeroot(

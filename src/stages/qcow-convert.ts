@@ -18,6 +18,8 @@ export interface ConvertDiskOptions {
    * before, or being written: it follows that writer), and adds its own.
    */
   written?: WrittenImages;
+  /** Another bundle's disk holding this disk's bytes in `ranges` (built-in writer only, see qcow2/write.ts). */
+  base?: { raw: string; ranges: Float64Array };
 }
 
 /** The images a cut has written or is writing, for the next bundle of the same layout and compression. */
@@ -53,6 +55,8 @@ export async function convertDisk(
   o: ConvertDiskOptions,
 ): Promise<Qcow2WriteResult | undefined> {
   if (q.qcow_writer === 'qemu-img') {
+    // qemu-img reads the raw disk alone.
+    if (o.base) throw new Error('convertDisk: a base disk needs the built-in writer');
     await convertToQcow2(raw, out, {
       compress: q.qcow_compress,
       compressionType: q.qcow_compression_type,
@@ -70,6 +74,7 @@ export async function convertDisk(
     ...(reuse ? { reuse } : {}),
     ...(written ? { share: (r: Qcow2Reference) => written.add(r) } : {}),
     ...(o.parallel ? {} : { processors: 1 }),
+    ...(o.base ? { base: o.base } : {}),
     ...(o.signal ? { signal: o.signal } : {}),
     onProgress: (done, total) =>
       o.onProgress?.({ stage: o.stage, kind: 'progress', message: 'convert', done, total, unit: 'bytes' }),

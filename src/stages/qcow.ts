@@ -21,13 +21,13 @@ import type { Qcow2WriteResult } from '../qcow2/write.js';
 import { writeAtomically } from './artifact.js';
 import { patchCoreImg, patchMbr } from './bios-boot.js';
 import { ETC_HOSTNAME, ETC_HOSTS } from './etc-files.js';
+import type { FillBases } from './fill-bases.js';
 import { grubCfg } from './grub-config.js';
 import { type GrubImages, grubImagesFrom, type SharedGrubImages, touchesGrubModules } from './grub-images.js';
-import { inLanes } from './lanes.js';
 import { applyLayer } from './layer.js';
 import type { OsconfigLayer } from './osconfig.js';
 import { convertDisk, type WrittenImages } from './qcow-convert.js';
-import { makeFilesystem } from './qcow-filesystem.js';
+import { type DiskBase, makeFilesystems } from './qcow-filesystems.js';
 import { type DiskPlan, extractionOrder, type PlannedPartition, SECTOR } from './qcow-layout.js';
 import { ImageTree, refuseLinksIn } from './tree-fs.js';
 import { copyTreeXattrs, unpackTar, xattrsFileOf } from './tree-xattrs.js';
@@ -53,6 +53,8 @@ export interface QcowCutInput {
    * folders; without it, each cut makes its own from its tree.
    */
   grub?: SharedGrubImages;
+  /** The cut's root fills: a later bundle's root fill skips what an earlier one copied to the same place. */
+  fillBases?: FillBases;
 }
 
 /** A tree unpacked once for all bundles of a cut, and one bundle's osconfig layer. */
@@ -200,24 +202,15 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     const images = grub as Promise<GrubImages>;
     const parts = await step('split', async () => splitTree(img, work, i.plan));
 
-    // Each filesystem has its own bytes of the disk: they are made side by side.
-    const withFs = i.plan.partitions.filter((p) => p.fs);
-    await inLanes(withFs, withFs.length, (p) => {
-      const dir = parts.get(p.number) as string;
-      return step(`mkfs ${p.mount}`, async () => {
-        // GRUB's images were made meanwhile; the ESP takes its EFI image.
-        if (p.number === i.plan.esp.number) placeEfiImage((await images).efiImg, dir, p.mount);
-        await makeFilesystem(p, {
-          dir,
-          raw,
-          work,
-          state,
-          sourceDateEpoch: i.sourceDateEpoch,
-          stage,
-          ...(i.onProgress ? { onProgress: i.onProgress } : {}),
-          ...opts,
-        });
-      });
+    const base = await makeFilesystems(i, {
+      raw,
+      work,
+      state,
+      stage,
+      parts,
+      step,
+      opts,
+      placeEfi: async (dir, mount) => placeEfiImage((await images).efiImg, dir, mount),
     });
     await step('bios boot', async () => placeBiosBoot(await images, raw, i.plan));
     // The trees are in the disk now: they go while it is compressed, not after.
@@ -225,7 +218,7 @@ export async function cutQcow(i: QcowCutInput): Promise<QcowCutResult> {
     image = undefined;
     trees = removeTree(...parts.values());
     trees.catch(() => undefined);
-    await step('convert', () => writeQcow(i, raw, stage, opts));
+    await step('convert', () => writeQcow(i, raw, stage, { ...opts, ...(base ? { base } : {}) }));
     return { file: i.outFile, kernelVersion, timings };
   } catch (err) {
     if (err instanceof LayerFailure) throw err.error;
@@ -247,7 +240,7 @@ async function writeQcow(
   i: QcowCutInput,
   raw: string,
   stage: string,
-  opts: { logFile?: string; signal?: AbortSignal },
+  opts: { logFile?: string; signal?: AbortSignal; base?: DiskBase },
 ): Promise<void> {
   let written: Qcow2WriteResult | undefined;
   await writeAtomically(i.outFile, async (tmp) => {

@@ -4,7 +4,15 @@
  */
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  lstatSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it, describe as suite } from 'vitest';
@@ -158,6 +166,53 @@ suite('ext4Fill', () => {
     }).toString();
     const crtime = /crtime: 0x([0-9a-f]+):/.exec(stat);
     expect(Number.parseInt(crtime?.[1] ?? '', 16)).toBe(epoch);
+  });
+
+  it('skips the runs a base fill of a hard-linked copy copied to the same place, and only those', async () => {
+    const epoch = MTIME + 100;
+    const fill = (disk: string, root: string, base?: BigUint64Array) =>
+      fillExt4({
+        disk,
+        offset: OFFSET,
+        root,
+        mount: '/',
+        sourceDateEpoch: epoch,
+        fakerootState: '',
+        ...(base ? { base } : {}),
+      });
+    const tree = join(work, 'base-tree');
+    execFileSync('cp', ['-a', src, tree]);
+    const a = await emptyExt4('base.img', epoch);
+    const first = await fill(a, tree);
+    // Another bundle's tree: hard links to the same files, one replaced by other bytes of its size, and one
+    // rewritten in place since the base copied it (shared inode; its mtime moved), then chmod-ed and re-linked
+    // (metadata only: that alone does not make a file's bytes differ).
+    const copy = join(work, 'copy-tree');
+    execFileSync('cp', ['-al', tree, copy]);
+    const exact2 = lstatSync(join(copy, 'exact2')).size;
+    rmSync(join(copy, 'exact2'));
+    writeFileSync(join(copy, 'exact2'), Buffer.alloc(exact2, 7));
+    const runA = join(copy, 'run-a');
+    writeFileSync(runA, Buffer.alloc(lstatSync(runA).size, 9), { flag: 'r+' });
+    chmodSync(join(copy, 'text'), 0o600);
+    const b = await emptyExt4('follower.img', epoch);
+    const second = await fill(b, copy, first.copied);
+    const c = await emptyExt4('alone.img', epoch);
+    const alone = await fill(c, copy);
+    const pairs = second.same ?? new Float64Array();
+    let same = 0;
+    for (let k = 0; k + 1 < pairs.length; k += 2) same += (pairs[k + 1] as number) - (pairs[k] as number);
+    expect(same).toBeGreaterThan(0);
+    expect(second.bytes + same).toBe(alone.bytes);
+    expect(second.bytes).toBeGreaterThanOrEqual(exact2 + lstatSync(join(copy, 'run-a')).size);
+    // The follower's disk with the base's bytes in its `same` ranges is the disk filled alone, byte for byte.
+    const bytes = readFileSync(b);
+    const base = readFileSync(a);
+    for (let k = 0; k + 1 < pairs.length; k += 2) base.copy(bytes, pairs[k], pairs[k], pairs[k + 1]);
+    const digest = createHash('sha256')
+      .update(bytes.subarray(OFFSET, OFFSET + BYTES))
+      .digest('hex');
+    expect(digest).toBe(partitionDigest(c));
   });
 
   it('writes the same bytes for the same tree and epoch', async () => {

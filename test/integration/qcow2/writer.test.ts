@@ -261,6 +261,59 @@ describe('native qcow2 writer, read back by qemu-img', () => {
     },
   );
 
+  it.each(['zlib', 'zstd'] as const)(
+    'takes the bytes of the base ranges from the base disk, whatever its own file holds there (%s)',
+    async (compression) => {
+      const size = 32 * MiB;
+      const random = randomBytes(MiB);
+      const baseWrites: [number, Buffer][] = [
+        [0, text(8 * MiB)],
+        [9 * MiB, random],
+      ];
+      const base = rawDisk(`base-${compression}`, size, baseWrites);
+      // The disk meant: the base with a few bytes changed inside cluster 1 and one cluster more at 20 MiB.
+      const changed = Buffer.from('another bundle');
+      const extra = text(CLUSTER).reverse();
+      const meant = rawDisk(`meant-${compression}`, size, [
+        ...baseWrites,
+        [CLUSTER + 100, changed],
+        [20 * MiB, extra],
+      ]);
+      // Its own file: only what the base does not hold, and garbage inside the ranges (never read).
+      const ranges = Float64Array.from([0, CLUSTER + 50, CLUSTER + 200, 8 * MiB, 9 * MiB, 10 * MiB]);
+      const own = rawDisk(`own-${compression}`, size, [
+        [CLUSTER + 50, readFileSync(meant).subarray(CLUSTER + 50, CLUSTER + 200)],
+        [5 * MiB, randomBytes(CLUSTER)],
+        [20 * MiB, extra],
+      ]);
+      const alone = join(work, `meant-${compression}.qcow2`);
+      await writeQcow2(meant, alone, { compression });
+      const out = join(work, `own-${compression}.qcow2`);
+      let shared: Qcow2Reference | undefined;
+      await writeQcow2(own, out, { compression, base: { raw: base, ranges }, share: (r) => (shared = r) });
+      expect(sha(out)).toBe(sha(alone));
+      expect(compare(meant, out)).toContain('Images are identical');
+      // Its raw file is not its disk: a later writer compares with its clusters decompressed instead.
+      expect(shared?.raw()).toBeUndefined();
+      shared?.close();
+
+      // With the base's own image as reference, the clusters wholly in the ranges are copied without a read
+      // (128 text and 16 random clusters; cluster 1 holds other bytes and is compressed again, as is 20 MiB).
+      let ref: Qcow2Reference | undefined;
+      await writeQcow2(base, join(work, `base-${compression}.qcow2`), {
+        compression,
+        share: (r) => (ref = r),
+      });
+      if (!ref) throw new Error('no reference');
+      const copied = join(work, `own-ref-${compression}.qcow2`);
+      const r = await writeQcow2(own, copied, { compression, base: { raw: base, ranges }, reuse: ref });
+      expect(r.reused).toBe(144 - 1);
+      expect(sha(copied)).toBe(sha(alone));
+      expect(check(copied)['check-errors']).toBe(0);
+      ref.close();
+    },
+  );
+
   it('stops with the caller’s reason when aborted', async () => {
     const raw = rawOf(cases[2] as Case);
     const ac = new AbortController();

@@ -89,6 +89,9 @@ const LISTING_LIMIT = 256 * 1024 * 1024;
 /** Path → status-change time (ctime, as find prints it) of every entry of a container's file system. */
 export type StatusSnapshot = Map<string, string>;
 
+/** What the listings print per entry: its ctime and path, NUL-ended (see {@link parseSnapshot}). */
+const ENTRY_FORMAT = '%C@ %p\\0';
+
 /**
  * Running container `id`'s files listed by the image's own find, Docker's mounts left out.
  * @returns null when the image's find cannot list them so (no GNU find).
@@ -96,6 +99,45 @@ export type StatusSnapshot = Map<string, string>;
  */
 export async function statusSnapshot(id: string): Promise<StatusSnapshot | null> {
   const prune = DOCKER_FS.flatMap((d, i) => [...(i ? ['-o'] : []), '-path', d]);
+  return findListing(id, ['/', '(', ...prune, ')', '-prune', '-o', '-printf', ENTRY_FORMAT], LISTING_LIMIT);
+}
+
+/**
+ * What Docker's init layer makes for each container (besides its mounts, which no listing holds): their ctimes
+ * differ between two containers of one image; every other path's are the image's own.
+ */
+const INIT_LAYER_PATHS = ['/.dockerenv', '/etc', '/etc/mtab'];
+
+/**
+ * Running container `id`'s listing made from `shared` (the {@link statusSnapshot} of another container of the
+ * same image) with the paths of Docker's init layer listed anew: the same listing, for one small find instead
+ * of a walk of the whole tree.
+ * @returns null when the image's find cannot list them so.
+ * @throws BuildError when Docker cannot run the exec.
+ */
+export async function statusSnapshotFrom(id: string, shared: StatusSnapshot): Promise<StatusSnapshot | null> {
+  const only = INIT_LAYER_PATHS.flatMap((p, i) => [...(i ? ['-o'] : []), '-path', p]);
+  const own = await findListing(
+    id,
+    ['/', '/etc', '-maxdepth', '1', '(', ...only, ')', '-printf', ENTRY_FORMAT],
+    4096,
+  );
+  if (!own) return null;
+  const snap: StatusSnapshot = new Map(shared);
+  for (const p of INIT_LAYER_PATHS) {
+    const ctime = own.get(p);
+    if (ctime === undefined) snap.delete(p);
+    else snap.set(p, ctime);
+  }
+  return snap;
+}
+
+/**
+ * The image's find run with `args` in container `id`, its listing parsed.
+ * @returns null when it failed, printed something else, or more than `limit` bytes.
+ * @throws BuildError when Docker cannot run the exec.
+ */
+async function findListing(id: string, args: string[], limit: number): Promise<StatusSnapshot | null> {
   const out: Buffer[] = [];
   let size = 0;
   let over = false;
@@ -103,14 +145,14 @@ export async function statusSnapshot(id: string): Promise<StatusSnapshot | null>
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
       size += chunk.length;
-      over = size > LISTING_LIMIT;
+      over = size > limit;
       if (!over) out.push(chunk);
-      done(over ? new Error(`find printed more than ${LISTING_LIMIT} bytes`) : null);
+      done(over ? new Error(`find printed more than ${limit} bytes`) : null);
     },
   });
   let r: { code: number | null };
   try {
-    r = await execInto(id, ['find', '/', '(', ...prune, ')', '-prune', '-o', '-printf', '%C@ %p\\0'], sink);
+    r = await execInto(id, ['find', ...args], sink);
   } catch (err) {
     if (over) return null;
     throw err;

@@ -15,6 +15,7 @@ import {
   containerChanges,
   type StatusSnapshot,
   statusSnapshot,
+  statusSnapshotFrom,
 } from '../engine/container-diff.js';
 import { commitContainer, createContainer, removeContainer } from '../engine/docker.js';
 import { BuildError } from '../errors.js';
@@ -189,6 +190,7 @@ async function runOsconfigs<T>(
   if (!first) return [];
   const names = runs.map((r) => `aib-osconfig-${r.input.session}-${randomBytes(3).toString('hex')}`);
   const ids: string[] = [];
+  const listings = new SharedListings();
   const ready = runs.map(async (r, i) => {
     const c = await createContainer(r.input.image, {
       session: r.input.session,
@@ -197,7 +199,7 @@ async function runOsconfigs<T>(
       network: osconfigNeedsNetwork(r.input.vars, r.input.runContext),
     });
     ids.push(c.id);
-    return { id: c.id, before: r.snapshot ? await statusSnapshot(c.id) : null };
+    return { id: c.id, before: r.snapshot ? await listings.of(r.input.image, c.id) : null };
   });
   for (const p of ready) p.catch(() => undefined);
   try {
@@ -243,6 +245,26 @@ async function runOsconfigs<T>(
   } finally {
     await Promise.allSettled(ready);
     await Promise.all(ids.map((id) => removeContainer(id)));
+  }
+}
+
+/**
+ * The before-listings of a batch's containers: one whole walk per image, the others of that image take it with
+ * their own init-layer paths (engine/container-diff's statusSnapshotFrom). A container whose image's first
+ * listing failed, or gave none, lists on its own.
+ */
+class SharedListings {
+  private readonly first = new Map<string, Promise<StatusSnapshot | null>>();
+
+  async of(image: string, id: string): Promise<StatusSnapshot | null> {
+    const known = this.first.get(image);
+    if (!known) {
+      const mine = statusSnapshot(id);
+      this.first.set(image, mine);
+      return mine;
+    }
+    const shared = await known.catch(() => null);
+    return (shared && (await statusSnapshotFrom(id, shared))) ?? statusSnapshot(id);
   }
 }
 

@@ -11,7 +11,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { changesSince, containerChanges, statusSnapshot } from '../../../src/engine/container-diff.js';
+import {
+  changesSince,
+  containerChanges,
+  statusSnapshot,
+  statusSnapshotFrom,
+} from '../../../src/engine/container-diff.js';
 import { containersLabelled } from '../../../src/engine/container-io.js';
 import { createContainer, removeContainer, SESSION_LABEL } from '../../../src/engine/docker.js';
 import { applyLayer } from '../../../src/stages/layer.js';
@@ -126,9 +131,43 @@ describe('one ansible-playbook for several containers', () => {
     };
     expect(motdOf(one)).toContain('motd one');
     expect(motdOf(two)).toContain('motd two');
+    // The second container's listing came from the first's: its layer names what a run of its own names.
+    const alone = await osconfigLayer(input('motd two\n'), join(dir, 'alone'));
+    const names = (r: typeof two) => (r?.status === 'fulfilled' ? tarNames(r.value.tars).sort() : []);
+    expect(names(two)).toEqual(tarNames(alone.tars).sort());
     expect(bad?.status).toBe('rejected');
     expect(String(bad?.status === 'rejected' && bad.reason)).toMatch(/Run user scripts.*broken on purpose/s);
     expect(await containersLabelled(SESSION_LABEL, SESSION)).toEqual([]);
+  });
+});
+
+describe('the listing of a second container of one image', () => {
+  it("is the first's with Docker's init-layer paths listed anew: the same as its own whole listing", async () => {
+    const make = (n: number) =>
+      createContainer(base, {
+        session: SESSION,
+        name: `aib-listing-${n}-${process.pid}`,
+        start: true,
+        network: false,
+      });
+    const one = await make(1);
+    try {
+      // A second apart, so that the init layers' ctimes differ.
+      await new Promise((go) => setTimeout(go, 1100));
+      const two = await make(2);
+      try {
+        const first = await statusSnapshot(one.id);
+        const own = await statusSnapshot(two.id);
+        if (!first || !own) throw new Error('no listing');
+        expect(first.get('/etc')).not.toBe(own.get('/etc'));
+        const shared = await statusSnapshotFrom(two.id, first);
+        expect(shared && [...shared].sort()).toEqual([...own].sort());
+      } finally {
+        await removeContainer(two.id);
+      }
+    } finally {
+      await removeContainer(one.id);
+    }
   });
 });
 

@@ -16,9 +16,8 @@ namespace {
 // Files waiting at most (twice this open: a batch being copied and the next): bounds the open descriptors
 // and how far the tables run ahead of the data.
 constexpr size_t kMaxQueued = 256;
-}  // namespace
 
-namespace {
+// The order of a record, and what makes two runs the same.
 auto Key(const DataCopier::Copied &c) {
   return std::tie(c.source.dev, c.source.ino, c.source.mtimeSec, c.source.mtimeNsec, c.run.from, c.run.to,
                   c.run.length);

@@ -72,16 +72,22 @@ function mke2fsFilled(name: string, dir: string): string {
   return disk;
 }
 
-async function filled(name: string, epoch: number, root = src): Promise<string> {
-  const disk = await emptyExt4(name, epoch);
-  const r = await fillExt4({
+/** The fill of the ext4 at OFFSET in `disk` from `root`, against `base` when given. */
+function fillAt(disk: string, root: string, epoch: number, base?: BigUint64Array) {
+  return fillExt4({
     disk,
     offset: OFFSET,
     root,
     mount: '/',
     sourceDateEpoch: epoch,
     fakerootState: '',
+    ...(base ? { base } : {}),
   });
+}
+
+async function filled(name: string, epoch: number, root = src): Promise<string> {
+  const disk = await emptyExt4(name, epoch);
+  const r = await fillAt(disk, root, epoch);
   expect(r.inodes).toBeGreaterThan(10_000);
   return disk;
 }
@@ -170,16 +176,7 @@ suite('ext4Fill', () => {
 
   it('skips the runs a base fill of a hard-linked copy copied to the same place, and only those', async () => {
     const epoch = MTIME + 100;
-    const fill = (disk: string, root: string, base?: BigUint64Array) =>
-      fillExt4({
-        disk,
-        offset: OFFSET,
-        root,
-        mount: '/',
-        sourceDateEpoch: epoch,
-        fakerootState: '',
-        ...(base ? { base } : {}),
-      });
+    const fill = (disk: string, root: string, base?: BigUint64Array) => fillAt(disk, root, epoch, base);
     const tree = join(work, 'base-tree');
     execFileSync('cp', ['-a', src, tree]);
     const a = await emptyExt4('base.img', epoch);

@@ -15,7 +15,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, expect, it, describe as suite } from 'vitest';
+import { afterAll, beforeAll, expect, it, describe as suite, vi } from 'vitest';
 import { mkExt4 } from '../../../src/engine/mkfs.js';
 import { fillExt4 } from '../../../src/stages/ext4-fill.js';
 import { compare, describe, MTIME, makeTree } from '../squashfs/tree.js';
@@ -210,6 +210,31 @@ suite('ext4Fill', () => {
       .update(bytes.subarray(OFFSET, OFFSET + BYTES))
       .digest('hex');
     expect(digest).toBe(partitionDigest(c));
+  });
+
+  it('fills as a program under fakeroot when not root (no record: it is never a base)', async () => {
+    const epoch = MTIME + 100;
+    const asRoot = await fillAt(await emptyExt4('as-root.img', epoch), src, epoch);
+    const state = join(work, 'empty.state');
+    writeFileSync(state, '');
+    // The tree's files are root's: under fakeroot with an empty state, its stat calls see them as they are (its
+    // xattrs the cut sets afterwards, from the state: stages/qcow-filesystem.ts).
+    const asUser = vi.spyOn(process, 'getuid').mockReturnValue(1000);
+    try {
+      const disk = await emptyExt4('as-user.img', epoch);
+      const r = await fillExt4({
+        disk,
+        offset: OFFSET,
+        root: src,
+        mount: '/',
+        sourceDateEpoch: epoch,
+        fakerootState: state,
+      });
+      expect(r).toEqual({ inodes: asRoot.inodes, bytes: asRoot.bytes });
+      expect(fsck(disk)).toMatch(/clean|files/);
+    } finally {
+      asUser.mockRestore();
+    }
   });
 
   it('writes the same bytes for the same tree and epoch', async () => {

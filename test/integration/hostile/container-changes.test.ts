@@ -3,7 +3,8 @@
  * with real Docker, Ansible and GNU tar: they name what `docker diff` names (plus folders an overlay copy-up
  * touched); an image whose find prints no such listing falls back to `docker diff`; a find that lies about a
  * deleted path out of the tree gets the layer refused before anything is removed, the host untouched; one that
- * prints without end is cut off at the listing limit and falls back too. Ansible
+ * prints without end is cut off at the listing limit and falls back too; a later container of a batch takes only
+ * Docker's init-layer paths from its own small listing, whatever else its find prints there. Ansible
  * starts while the container is made: when that fails, Docker's error is the one reported and Ansible stops.
  * A container gets a network only when its run has user scripts in its run context (or URLs to fetch).
  */
@@ -303,6 +304,38 @@ describe('changes of an osconfig container', () => {
       'yes',
     );
   }, 300_000);
+
+  it.each([
+    ['adds paths to', 'extra-init', `printf '1 /usr\\0'; exec /usr/bin/find.real "$@"`],
+    ['prints without end in', 'endless-init', `yes '1 /endless' | tr '\\n' '\\000'; exit 0`],
+  ])(
+    "takes only Docker's init-layer paths from a find that %s a later container's small listing",
+    async (_what, tag, small) => {
+      // Only the small listing (the one with -maxdepth) is touched; whole listings are the real find's.
+      const ref = variant(
+        tag,
+        wrapFind(`case "$*" in *-maxdepth*) ${small};; esac\nexec /usr/bin/find.real "$@"`),
+      );
+      const dir = mkdtempSync(join(work, `${tag}-`));
+      const input = (motd: string) => ({
+        image: ref,
+        vars: { ...osconfig(), banners: { login: '', motd } },
+        runContext: 'qcow' as const,
+        session: SESSION,
+        logFile: join(dir, 'ansible.log'),
+      });
+      const [, two] = await osconfigLayers([
+        { input: input('first\n'), out: join(dir, 'one') },
+        { input: input('second\n'), out: join(dir, 'two') },
+      ]);
+      const alone = await osconfigLayer(input('second\n'), join(dir, 'alone'));
+      if (two?.status !== 'fulfilled')
+        throw new Error(`no layer: ${two?.status === 'rejected' ? two.reason : ''}`);
+      expect(tarNames(two.value.tars).sort()).toEqual(tarNames(alone.tars).sort());
+      expect(two.value.deleted.sort()).toEqual(alone.deleted.sort());
+    },
+    300_000,
+  );
 
   it('refuses a layer whose find claims a path out of the tree was deleted; the host stays untouched', async () => {
     // The first listing (before the role) names the host canary through '..'; the second does not.

@@ -65,11 +65,7 @@ void DataCopier::Loop() {
       if (Failed()) continue;  // after a failure the rest is only closed
       for (const Run &run : job.runs) {
         if (InBase(job, run)) {
-          auto to = static_cast<uint64_t>(run.to);
-          if (!skipped_.empty() && skipped_.back().first + skipped_.back().second == to)
-            skipped_.back().second += run.length;
-          else
-            skipped_.emplace_back(to, run.length);
+          skipped_.emplace_back(static_cast<uint64_t>(run.to), run.length);  // merged by Skipped()
           continue;
         }
         if (!CopyRun(job, run)) break;

@@ -44,22 +44,20 @@ export default function run(task: ClusterTask): number {
   const addon = qcow2Native();
   const r = task.reuse;
   const b = task.base;
-  const used =
-    r || b
-      ? addon.qcow2CompressClusters(
-          task.path,
-          task.offsets,
-          task.opts,
-          out,
-          sizes,
-          r?.path,
-          r?.host,
-          r?.sizes,
-          r?.raw,
-          b?.raw,
-          b?.ranges,
-        )
-      : addon.qcow2CompressClusters(task.path, task.offsets, task.opts, out, sizes);
+  // The addon takes an undefined reference or base as none.
+  const used = addon.qcow2CompressClusters(
+    task.path,
+    task.offsets,
+    task.opts,
+    out,
+    sizes,
+    r?.path,
+    r?.host,
+    r?.sizes,
+    r?.raw,
+    b?.raw,
+    b?.ranges,
+  );
   new Int32Array(slot.buffer, slot.byteOffset, 1)[0] = r ? r.sizes.filter((s) => s !== 0).length : 0;
   return used;
 }
